@@ -1,0 +1,16 @@
+# The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
+PY := $(if $(VIRTUAL_ENV),python,$(if $(CONDA_PREFIX),python,$(CURDIR)/.venv/bin/python))
+
+.PHONY: setup demo test bench
+
+setup:
+	bash tools/setup_env.sh
+
+demo: setup
+	$(PY) demo/loss_showcase.py --out-dir work_dirs/loss_showcase
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) benchmarks/bench_losses.py

@@ -1,0 +1,76 @@
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from visiondiv.evaluation import DOTAMetric, HRSCMetric, parse_patch_name
+from visiondiv.registry import METRICS
+from visiondiv.structures.bbox import RotatedBoxes, rbox2qbox
+
+CLASSES = ('plane', 'ship')
+
+
+def sample(img_id, gt_boxes, gt_labels, pred_boxes, scores, labels):
+    gt = InstanceData(bboxes=RotatedBoxes(torch.tensor(gt_boxes, dtype=torch.float32).reshape(-1, 5)),
+                      labels=torch.tensor(gt_labels, dtype=torch.long))
+    pred = InstanceData(bboxes=torch.tensor(pred_boxes, dtype=torch.float32).reshape(-1, 5),
+                        scores=torch.tensor(scores, dtype=torch.float32),
+                        labels=torch.tensor(labels, dtype=torch.long))
+    return dict(img_id=img_id, gt_instances=gt, ignored_instances=InstanceData(), pred_instances=pred)
+
+
+def test_dota_metric_values():
+    metric = METRICS.build(dict(type='DOTAMetric', iou_thrs=[0.5, 0.75]))
+    metric.dataset_meta = dict(classes=CLASSES)
+    box = [50, 50, 20, 10, 0.3]
+    # IoU of a 1-px shift along w of a 20x10 box: 19*10 / (400 - 190) = 0.905; 4-px: 160/240 = 0.667
+    shift4 = [50 + 4 * np.cos(0.3), 50 + 4 * np.sin(0.3), 20, 10, 0.3]
+    metric.process({}, [sample('a', [box, [10, 10, 4, 4, 0]], [0, 1], [shift4, [10, 10, 4, 4, 0]],
+                               [0.9, 0.8], [0, 1])])
+    res = metric.evaluate(1)
+    assert res['dota/AP50'] == pytest.approx(1.0)
+    assert res['dota/AP75'] == pytest.approx(0.5)       # ship matched, plane (IoU .667) missed
+    assert res['dota/mAP'] == pytest.approx(0.75)
+
+
+def test_hrsc_metric_thresholds():
+    metric = HRSCMetric()
+    metric.dataset_meta = dict(classes=('ship',))
+    box = [50, 50, 20, 10, 0.0]
+    shift4 = [54, 50, 20, 10, 0.0]   # IoU 2/3: a hit at 0.50..0.65, a miss at 0.70..0.95
+    metric.process({}, [sample('a', [box], [0], [shift4], [0.9], [0])])
+    res = metric.evaluate(1)
+    assert res['hrsc/AP50'] == pytest.approx(1.0) and res['hrsc/AP75'] == pytest.approx(0.0)
+    assert res['hrsc/mAP'] == pytest.approx(0.4)
+
+
+def test_merge_patches_and_submission(tmp_path):
+    assert parse_patch_name('P0003__1024__824___0') == ('P0003', 824, 0)
+    with pytest.raises(ValueError, match='patch offset'):
+        parse_patch_name('P0003')
+    out = str(tmp_path / 'sub')
+    metric = DOTAMetric(format_only=True, merge_patches=True, outfile_prefix=out)
+    metric.dataset_meta = dict(classes=CLASSES)
+    # the same plane seen by two overlapping patches -> one detection after the merge NMS
+    metric.process({}, [sample('P0001__1024__0___0', [], [], [[900, 100, 40, 20, 0.1]], [0.9], [0]),
+                        sample('P0001__1024__824___0', [], [], [[76, 100, 40, 20, 0.1]], [0.7], [0]),
+                        sample('P0002__1024__0___824', [], [], [[10, 10, 8, 8, 0]], [0.5], [1])])
+    assert metric.evaluate(3) == {}
+    lines = open(osp.join(out, 'Task1_plane.txt')).read().splitlines()
+    assert len(lines) == 1
+    name, score, *coords = lines[0].split()
+    assert name == 'P0001' and float(score) == pytest.approx(0.9)
+    expected = rbox2qbox(torch.tensor([900, 100, 40, 20, 0.1])).numpy()
+    np.testing.assert_allclose(np.array(coords, float), expected, atol=0.01)
+    ship = open(osp.join(out, 'Task1_ship.txt')).read().split()
+    assert ship[0] == 'P0002' and float(ship[3]) == pytest.approx(10 + 824 + 4, abs=0.01)
+    assert osp.isfile(osp.join(out, 'Task1.zip'))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match='eval_mode'):
+        DOTAMetric(eval_mode='12points')
+    with pytest.raises(ValueError, match='outfile_prefix'):
+        DOTAMetric(format_only=True)

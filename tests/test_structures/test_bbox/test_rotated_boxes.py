@@ -1,0 +1,158 @@
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmdet.structures.bbox import convert_box_type, get_box_type
+
+from visiondiv.structures.bbox import (QuadriBoxes, RotatedBoxes, hbox2rbox, norm_angle, qbox2rbox,
+                                       rbox2hbox, rbox2qbox, regularize_rboxes)
+
+
+def random_rboxes(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    xy = torch.rand(n, 2, generator=g, dtype=torch.float64) * 300
+    wh = torch.rand(n, 2, generator=g, dtype=torch.float64) * 60 + 1
+    t = (torch.rand(n, 1, generator=g, dtype=torch.float64) - 0.5) * 4 * math.pi
+    return torch.cat([xy, wh, t], 1)
+
+
+def same_rect(a, b, atol=1e-6):
+    """Two rbox sets describe the same rectangles (compare their le90 forms)."""
+    ra, rb = regularize_rboxes(a, 'le90'), regularize_rboxes(b, 'le90')
+    diff = ra - rb
+    diff[:, 4] = torch.remainder(diff[:, 4] + math.pi / 2, math.pi) - math.pi / 2
+    return torch.allclose(diff, torch.zeros_like(diff), atol=atol)
+
+
+@pytest.mark.parametrize('version,lo,hi,longer', [('le90', -math.pi / 2, math.pi / 2, True),
+                                                  ('le135', -math.pi / 4, 3 * math.pi / 4, True),
+                                                  ('oc', -math.pi / 2, 0, False)])
+def test_regularize_ranges_and_identity(version, lo, hi, longer):
+    boxes = random_rboxes(500, 0)
+    reg = regularize_rboxes(boxes, version)
+    assert torch.all(reg[:, 4] >= lo - 1e-12) and torch.all(reg[:, 4] < hi + 1e-12)
+    if longer:
+        assert torch.all(reg[:, 2] >= reg[:, 3])
+    # same rectangle: identical corner sets
+    qa = rbox2qbox(boxes).reshape(-1, 4, 2)
+    qb = rbox2qbox(reg).reshape(-1, 4, 2)
+    da = torch.cdist(qa, qb).min(-1).values
+    assert da.max() < 1e-8
+    torch.testing.assert_close(regularize_rboxes(reg, version), reg)
+
+
+def test_norm_angle():
+    a = torch.tensor([math.pi, -math.pi / 2, 3.0, -3.0], dtype=torch.float64)
+    torch.testing.assert_close(norm_angle(a, 'le90'),
+                               torch.tensor([0.0, -math.pi / 2, 3.0 - math.pi, -3.0 + math.pi],
+                                            dtype=torch.float64))
+    torch.testing.assert_close(norm_angle(a, 'oc'), a)
+    with pytest.raises(ValueError, match='angle_version'):
+        norm_angle(a, 'le45')
+
+
+def test_qbox_roundtrip_and_min_area_rect():
+    boxes = random_rboxes(200, 1)
+    torch.testing.assert_close(qbox2rbox(rbox2qbox(boxes)), regularize_rboxes(boxes, 'le90'),
+                               rtol=1e-9, atol=1e-9)
+    # arbitrary (also non-convex) quads: our area equals OpenCV's minimum-area rectangle
+    rng = np.random.default_rng(2)
+    quads = rng.uniform(0, 100, (300, 8)).astype(np.float32)
+    ours = qbox2rbox(torch.from_numpy(quads).double())
+    for q, r in zip(quads, ours):
+        (_, _), (w, h), _ = cv2.minAreaRect(q.reshape(4, 2))
+        assert r[2].item() * r[3].item() == pytest.approx(w * h, rel=1e-4, abs=1e-3)
+        # and every corner lies inside (or on) our rectangle
+        inside = RotatedBoxes(r[None].float()).find_inside_points(
+            torch.from_numpy(q.reshape(4, 2)), eps=-1e-3)
+        assert bool(inside.all())
+
+
+def test_hbox_conversions():
+    h = torch.tensor([[0.0, 0.0, 10.0, 4.0]])
+    r = hbox2rbox(h)
+    torch.testing.assert_close(r, torch.tensor([[5.0, 2.0, 10.0, 4.0, 0.0]]))
+    torch.testing.assert_close(rbox2hbox(r), h)
+    # a 90-degree turn swaps the extents
+    r90 = torch.tensor([[5.0, 2.0, 10.0, 4.0, math.pi / 2]])
+    torch.testing.assert_close(rbox2hbox(r90), torch.tensor([[3.0, -3.0, 7.0, 7.0]]), atol=1e-5, rtol=0)
+    # registered with mmdet's converter table
+    assert get_box_type('rbox')[1] is RotatedBoxes and get_box_type('qbox')[1] is QuadriBoxes
+    q = convert_box_type(RotatedBoxes(r), dst_type='qbox')
+    assert isinstance(q, QuadriBoxes)
+    torch.testing.assert_close(q.areas, torch.tensor([40.0]))
+
+
+def test_flip_rotate_rescale_translate():
+    img_shape = (200, 300)
+    boxes = random_rboxes(50, 3).float()
+    rb = RotatedBoxes(boxes.clone())
+    qb = QuadriBoxes(rbox2qbox(boxes))
+    for direction in ('horizontal', 'vertical', 'diagonal'):
+        r, q = rb.clone(), qb.clone()
+        r.flip_(img_shape, direction)
+        q.flip_(img_shape, direction)
+        assert same_rect(r.tensor.double(), qbox2rbox(q.tensor.double()), atol=1e-3)
+        r.flip_(img_shape, direction)
+        assert same_rect(r.tensor.double(), boxes.double(), atol=1e-3)
+    r, q = rb.clone(), qb.clone()
+    r.rotate_((150, 100), 30)
+    q.rotate_((150, 100), 30)
+    assert same_rect(r.tensor.double(), qbox2rbox(q.tensor.double()), atol=1e-3)
+    for scale in ((2.0, 2.0), (1.5, 0.5)):
+        r, q = rb.clone(), qb.clone()
+        r.rescale_(scale)
+        q.rescale_(scale)
+        # the sheared box keeps both edge lengths of the scaled parallelogram
+        edges = q.tensor.reshape(-1, 4, 2)
+        w_edge = (edges[:, 0] - edges[:, 3]).norm(dim=-1)
+        h_edge = (edges[:, 0] - edges[:, 1]).norm(dim=-1)
+        torch.testing.assert_close(r.widths, w_edge, rtol=1e-4, atol=1e-3)
+        torch.testing.assert_close(r.heights, h_edge, rtol=1e-4, atol=1e-3)
+        torch.testing.assert_close(r.centers, q.centers, rtol=1e-4, atol=1e-3)
+    r = rb.clone()
+    r.translate_((5, -3))
+    torch.testing.assert_close(r.centers, rb.centers + torch.tensor([5.0, -3.0]))
+    r = rb.clone()
+    r.resize_((2.0, 0.5))
+    torch.testing.assert_close(r.areas, rb.areas)
+
+
+def test_project_identity_and_translation():
+    boxes = random_rboxes(20, 4).float()
+    rb = RotatedBoxes(boxes.clone())
+    m = np.array([[1, 0, 7], [0, 1, -2], [0, 0, 1]], dtype=np.float32)
+    rb.project_(m)
+    shifted = boxes.clone()
+    shifted[:, :2] += torch.tensor([7.0, -2.0])
+    assert same_rect(rb.tensor.double(), shifted.double(), atol=1e-3)
+
+
+def test_find_inside_points_against_cv2():
+    boxes = random_rboxes(10, 5).float()
+    rng = np.random.default_rng(6)
+    pts = torch.from_numpy(rng.uniform(0, 300, (400, 2)).astype(np.float32))
+    inside = RotatedBoxes(boxes).find_inside_points(pts, eps=0.0)
+    inside_q = QuadriBoxes(rbox2qbox(boxes)).find_inside_points(pts)
+    for j, q in enumerate(rbox2qbox(boxes).numpy()):
+        poly = q.reshape(4, 2).astype(np.float32)
+        for i in range(0, 400, 7):
+            d = cv2.pointPolygonTest(poly, tuple(map(float, pts[i])), True)
+            if abs(d) > 1e-2:
+                assert bool(inside[i, j]) == (d > 0)
+                assert bool(inside_q[i, j]) == (d > 0)
+
+
+def test_areas_and_clip():
+    boxes = torch.tensor([[10.0, 10.0, 8.0, 4.0, 0.3], [0.0, 0.0, 10.0, 10.0, 0.0]])
+    rb = RotatedBoxes(boxes.clone())
+    torch.testing.assert_close(rb.areas, torch.tensor([32.0, 100.0]))
+    torch.testing.assert_close(QuadriBoxes(rbox2qbox(boxes)).areas, torch.tensor([32.0, 100.0]))
+    rb.clip_((100, 100))
+    torch.testing.assert_close(rb.tensor[0], boxes[0])   # inside: unchanged
+    # the box centred on the corner keeps its in-image quarter: a 5 x 5 square at (2.5, 2.5)
+    torch.testing.assert_close(rb.areas[1], torch.tensor(25.0), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(rb.centers[1], torch.tensor([2.5, 2.5]), rtol=1e-5, atol=1e-4)
+    assert bool(rb.is_inside((100, 100), all_inside=True).all())

@@ -1,0 +1,56 @@
+import pytest
+from mmengine.config import Config
+
+from visiondiv.registry import DATASETS, METRICS, MODELS, TASK_UTILS
+from visiondiv.utils import ConfigCheckError, check_config
+
+
+def make_cfg(tmp_path, **extra):
+    cfg = dict(
+        model=dict(type='RetinaNet', bbox_head=dict(
+            type='RetinaHead', num_classes=3, in_channels=8,
+            loss_bbox=dict(type='GDLoss', loss_type='kld'),
+            test_cfg=dict(nms=dict(type='nms_rotated', iou_threshold=0.1)))),
+        val_evaluator=dict(type='DOTAMetric'),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        norm=dict(type='BN'),
+    )
+    cfg.update(extra)
+    path = tmp_path / 'cfg.py'
+    path.write_text('\n'.join(f'{k} = {v!r}' for k, v in cfg.items()))
+    return Config.fromfile(str(path)), str(path)
+
+
+def test_valid_config_passes(tmp_path):
+    cfg, _ = make_cfg(tmp_path)
+    check_config(cfg)
+
+
+def test_unknown_type_names_key_and_file(tmp_path):
+    cfg, path = make_cfg(tmp_path)
+    cfg.model.bbox_head.loss_bbox.type = 'KLDLos'
+    with pytest.raises(ConfigCheckError) as err:
+        check_config(cfg)
+    msg = str(err.value)
+    assert path in msg and "model.bbox_head.loss_bbox.type" in msg and 'KLDLoss' in msg
+
+
+def test_missing_files_named(tmp_path):
+    cfg, path = make_cfg(tmp_path, load_from=str(tmp_path / 'nope.pth'))
+    with pytest.raises(ConfigCheckError, match="'load_from' file not found"):
+        check_config(cfg)
+    (tmp_path / 'root').mkdir()
+    cfg, _ = make_cfg(tmp_path, train_dataloader=dict(dataset=dict(
+        type='DOTADataset' if 'DOTADataset' in DATASETS else 'CocoDataset',
+        data_root=str(tmp_path / 'root'), ann_file='train/annfiles/')))
+    with pytest.raises(ConfigCheckError, match=r"'train_dataloader\.dataset\.ann_file' not found"):
+        check_config(cfg, sections=('train_dataloader',))
+
+
+def test_registry_scope_and_fallback():
+    assert MODELS.scope == 'visiondiv' and MODELS.parent.scope == 'mmdet'
+    assert MODELS.get('GDLoss') is MODELS.get('KLDLoss')
+    assert MODELS.get('RetinaNet') is not None            # from mmdet (parent)
+    assert MODELS.get('EncoderDecoder') is not None       # from mmseg (fallback)
+    assert METRICS.get('DOTAMetric') is not None
+    assert TASK_UTILS.get('RBboxOverlaps2D') is not None

@@ -1,0 +1,119 @@
+"""Gaussian-distribution losses for rotated boxes: KLD (Yang et al., NeurIPS 2021) and its family."""
+from typing import Callable, Dict, Optional
+
+import torch
+from torch import Tensor, nn
+
+from visiondiv.registry import MODELS
+from visiondiv.structures.bbox import Gaussian2D
+from .gaussian_divergence import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
+                                  postprocess_distance, safe_sqrt, wasserstein_sq)
+from .utils import (compute_dtype, empty_or_zero_weight, mask_degenerate_targets, per_box_weight,
+                    reduce_box_loss, resolve_reduction)
+
+
+def _maybe_sqrt(d: Tensor, sqrt: bool) -> Tensor:
+    return safe_sqrt(d) if sqrt else d
+
+
+def gaussian_distance(pred: Gaussian2D, target: Gaussian2D, loss_type: str, alpha: float = 1.0,
+                      sqrt: bool = True, normalize: bool = True) -> Tensor:
+    """The (pre-``fun``) distance of mmrotate's ``GDLoss`` for each ``loss_type``.
+
+    - ``kld``: KL(N_target || N_pred) (mmrotate's "stable" KLD);
+    - ``kld_reverse``: KL(N_pred || N_target);
+    - ``jd``: half the Jeffreys divergence;
+    - ``kld_symmax`` / ``kld_symmin``: max/min of the two directions;
+    - ``gwd``: Wasserstein distance, divided by 2 (|Sp||St|)^(1/8) when ``normalize``;
+    - ``bcd``: Bhattacharyya distance.
+    ``sqrt`` applies to every type but ``gwd`` (which is already a distance).
+    """
+    if loss_type == 'kld':
+        return _maybe_sqrt(kl_divergence(target, pred, alpha), sqrt)
+    if loss_type == 'kld_reverse':
+        return _maybe_sqrt(kl_divergence(pred, target, alpha), sqrt)
+    if loss_type == 'jd':
+        return _maybe_sqrt(0.5 * jeffreys_divergence(pred, target, alpha), sqrt)
+    if loss_type in ('kld_symmax', 'kld_symmin'):
+        tp = _maybe_sqrt(kl_divergence(target, pred, alpha), sqrt)
+        pt = _maybe_sqrt(kl_divergence(pred, target, alpha), sqrt)
+        return torch.maximum(tp, pt) if loss_type == 'kld_symmax' else torch.minimum(tp, pt)
+    if loss_type == 'bcd':
+        return _maybe_sqrt(bhattacharyya_distance(pred, target), sqrt)
+    if loss_type == 'gwd':
+        distance = safe_sqrt(wasserstein_sq(pred, target, alpha))
+        if normalize:
+            scale = 2 * (pred.sqrt_det() * target.sqrt_det()).sqrt().sqrt().clamp_min(1e-7)
+            distance = distance / scale
+        return distance
+    raise ValueError(f'unknown loss_type {loss_type!r}')
+
+
+@MODELS.register_module(name=['KLDLoss', 'GDLoss'])
+class KLDLoss(nn.Module):
+    """Gaussian-distribution loss between rotated boxes; KLD by default.
+
+    Registered as ``KLDLoss`` and as mmrotate's ``GDLoss``, with mmrotate's
+    arguments and values: ``loss = loss_weight * post(D)`` where D is
+    :func:`gaussian_distance` and ``post`` applies ``fun`` and ``tau``
+    (1 - 1/(tau + f(D)) when tau >= 1).
+
+    Args:
+        loss_type (str): kld, kld_reverse, jd, kld_symmax, kld_symmin, gwd or bcd.
+        representation (str): ``xy_wh_r`` (boxes) or ``xy_stddev_pearson``.
+        fun (str): log1p, sqrt or none.
+        tau (float): tau >= 1 turns on 1 - 1/(tau + f(D)).
+        alpha (float): scale of the centre term.
+        sqrt (bool): take the square root of D first (mmrotate's default True).
+        normalize (bool): GWD normalisation.
+        reduction (str): none, mean or sum.
+        loss_weight (float): multiplier.
+
+    Inputs are decoded boxes (n, 5). Half-precision inputs are computed in
+    fp32 and returned in the input dtype. Targets with a side <= 1e-6 get
+    zero loss (mmrotate#301).
+    """
+
+    LOSS_TYPES = ('kld', 'kld_reverse', 'jd', 'kld_symmax', 'kld_symmin', 'gwd', 'bcd')
+    REPRESENTATIONS: Dict[str, Callable[[Tensor], Gaussian2D]] = {
+        'xy_wh_r': Gaussian2D.from_rbox,
+        'xy_stddev_pearson': Gaussian2D.from_xy_stddev_pearson,
+    }
+
+    def __init__(self, loss_type: str = 'kld', representation: str = 'xy_wh_r', fun: str = 'log1p',
+                 tau: float = 0.0, alpha: float = 1.0, sqrt: bool = True, normalize: bool = True,
+                 reduction: str = 'mean', loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if loss_type not in self.LOSS_TYPES:
+            raise ValueError(f'loss_type must be one of {self.LOSS_TYPES}, got {loss_type!r}')
+        if representation not in self.REPRESENTATIONS:
+            raise ValueError(f'representation must be one of {sorted(self.REPRESENTATIONS)}, '
+                             f'got {representation!r}')
+        if fun not in ('log1p', 'sqrt', 'none'):
+            raise ValueError(f"fun must be 'log1p', 'sqrt' or 'none', got {fun!r}")
+        resolve_reduction(reduction, None)
+        self.loss_type, self.representation = loss_type, representation
+        self.fun, self.tau, self.alpha = fun, tau, alpha
+        self.sqrt, self.normalize = sqrt, normalize
+        self.reduction, self.loss_weight = reduction, loss_weight
+
+    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5)."""
+        reduction = resolve_reduction(self.reduction, reduction_override)
+        weight = per_box_weight(weight, pred)
+        zero = empty_or_zero_weight(pred, weight, reduction)
+        if zero is not None:
+            return zero
+        dtype = compute_dtype(pred.dtype)
+        target, valid = target.to(dtype), None
+        if self.representation == 'xy_wh_r':
+            target, valid, _ = mask_degenerate_targets(target)
+        else:
+            valid = torch.ones(target.shape[:-1], dtype=torch.bool, device=target.device)
+        to_gaussian = self.REPRESENTATIONS[self.representation]
+        distance = gaussian_distance(to_gaussian(pred.to(dtype)), to_gaussian(target), self.loss_type,
+                                     self.alpha, self.sqrt, self.normalize)
+        loss = postprocess_distance(distance, self.fun, self.tau)
+        return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)

@@ -1,0 +1,1 @@
+from .bbox import *  # noqa: F401,F403

@@ -1,0 +1,108 @@
+"""Checks a config before a runner is built, so errors name the config key at fault.
+
+mmengine's own errors for an unknown ``type`` or a missing file come from
+deep inside the build and do not say where in the config the problem is.
+"""
+import difflib
+import os.path as osp
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
+
+import mmengine.registry as mmengine_registry
+from mmengine.config import Config, ConfigDict
+from mmengine.registry import Registry
+
+# ``type`` values that are function names, not registry entries (mmcv batched_nms).
+_NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
+
+
+class ConfigCheckError(ValueError):
+    """A config names an unknown type or a file that does not exist."""
+
+
+def _root_registries() -> List[Registry]:
+    return [v for v in vars(mmengine_registry).values() if isinstance(v, Registry)]
+
+
+def _scoped(registry: Registry, scope: str) -> Registry:
+    for name in (scope, 'mmdet', 'mmseg'):
+        child = registry._search_child(name)
+        if child is not None:
+            return child
+    return registry
+
+
+def _walk_types(node: Any, path: str) -> Iterator[Tuple[str, str]]:
+    if isinstance(node, dict):
+        t = node.get('type')
+        if isinstance(t, str) and path.rsplit('.', 1)[-1] not in _NON_REGISTRY_PARENTS:
+            yield path, t
+        for k, v in node.items():
+            if k != 'type':
+                yield from _walk_types(v, f'{path}.{k}' if path else str(k))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _walk_types(v, f'{path}[{i}]')
+
+
+def _known(type_name: str, registries: Iterable[Registry]) -> bool:
+    for reg in registries:
+        try:
+            if reg.get(type_name) is not None:
+                return True
+        except (KeyError, ImportError):
+            continue
+    return False
+
+
+def _suggest(type_name: str, registries: Iterable[Registry]) -> str:
+    names = set()
+    for reg in registries:
+        names.update(reg.module_dict)
+        for parent in (reg.parent,) if reg.parent else ():
+            names.update(parent.module_dict)
+    close = difflib.get_close_matches(type_name.split('.')[-1], sorted(names), n=3)
+    return f' Did you mean {", ".join(close)}?' if close else ''
+
+
+def _walk_files(node: Any, path: str, data_root: Optional[str]) -> Iterator[Tuple[str, str]]:
+    if isinstance(node, dict):
+        root = node.get('data_root', data_root)
+        if isinstance(root, str) and root and 'data_root' in node:
+            yield f'{path}.data_root' if path else 'data_root', root
+        ann = node.get('ann_file')
+        if isinstance(ann, str) and ann:
+            yield (f'{path}.ann_file' if path else 'ann_file'), osp.join(root or '', ann)
+        for k, v in node.items():
+            if k not in ('ann_file', 'data_root'):
+                yield from _walk_files(v, f'{path}.{k}' if path else str(k), root)
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _walk_files(v, f'{path}[{i}]', data_root)
+
+
+def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = 'visiondiv') -> None:
+    """Raise :class:`ConfigCheckError` naming the key of an unknown ``type`` or missing file.
+
+    Args:
+        cfg: the loaded config.
+        sections: top-level keys whose datasets must exist on disk (e.g.
+            ``('train_dataloader', 'val_dataloader')``); types are checked
+            everywhere.
+        scope: registry scope used to resolve unprefixed names.
+    """
+    source = getattr(cfg, 'filename', None) or '<config>'
+    registries = [_scoped(r, cfg.get('default_scope') or scope) for r in _root_registries()]
+    for key, type_name in _walk_types(cfg.to_dict() if isinstance(cfg, (Config, ConfigDict)) else cfg, ''):
+        if not _known(type_name, registries):
+            raise ConfigCheckError(f"{source}: '{key}.type' names unknown type {type_name!r}; "
+                                   'it is in no registry.' + _suggest(type_name, registries))
+    load_from = cfg.get('load_from')
+    if isinstance(load_from, str) and load_from and '://' not in load_from and not osp.isfile(load_from):
+        raise ConfigCheckError(f"{source}: 'load_from' file not found: {load_from}")
+    for section in sections or ():
+        node = cfg.get(section)
+        if node is None:
+            continue
+        for key, file_path in _walk_files(node.to_dict() if hasattr(node, 'to_dict') else node, section, None):
+            if not osp.exists(file_path):
+                raise ConfigCheckError(f"{source}: '{key}' not found: {file_path}")
