@@ -11,7 +11,6 @@ faster) and peak extra memory measured in fresh subprocesses.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -99,23 +98,30 @@ def time_fn(name, n, device, repeats):
     return statistics.median(times)
 
 
-def rss_bytes() -> int:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+def _status_kib(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
 
 
 def child_memory(name: str, n: int, device: str) -> int:
-    """Run in a fresh process: peak bytes above the RSS after the inputs exist."""
+    """Run in a fresh process: peak bytes above the memory in use once the inputs exist."""
     fn = build(name)
     pred, target, deltas = make_boxes(n, device)
+    run_once(fn, pred[:8], target[:8], deltas[:8])  # one-off lazy initialisation outside the window
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         run_once(fn, pred, target, deltas)
         return torch.cuda.max_memory_allocated() - base
-    base = rss_bytes()
+    # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    base = _status_kib('VmRSS')
     run_once(fn, pred, target, deltas)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    return (_status_kib('VmHWM') - base) * 1024
 
 
 def peak_memory(name, n, device):

@@ -1,3 +1,5 @@
+from .coders import *  # noqa: F401,F403
+from .prior_generators import *  # noqa: F401,F403
 from .rotated_iou2d_calculator import RBboxOverlaps2D
 
 __all__ = ['RBboxOverlaps2D']

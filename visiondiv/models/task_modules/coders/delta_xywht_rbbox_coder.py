@@ -1,0 +1,121 @@
+"""Delta coder between rotated anchors and rotated boxes (mmrotate's ``DeltaXYWHTRBBoxCoder``)."""
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmdet.models.task_modules.coders.base_bbox_coder import BaseBBoxCoder
+from mmdet.structures.bbox import get_box_tensor
+from torch import Tensor
+
+from visiondiv.registry import TASK_UTILS
+from visiondiv.structures.bbox import RotatedBoxes, norm_angle, regularize_rboxes
+
+
+def rotated_angle_delta(gt_w: Tensor, gt_h: Tensor, dtheta: Tensor, angle_version: str,
+                        edge_swap: bool) -> Tuple[Tensor, Tensor, Tensor]:
+    """Angle delta and matching (w, h); with ``edge_swap``, the smaller of dt and dt + pi/2 (w/h swapped)."""
+    if not edge_swap:
+        return gt_w, gt_h, norm_angle(dtheta, angle_version)
+    d1 = norm_angle(dtheta, angle_version)
+    d2 = norm_angle(dtheta + math.pi / 2, angle_version)
+    first = d1.abs() < d2.abs()
+    return torch.where(first, gt_w, gt_h), torch.where(first, gt_h, gt_w), torch.where(first, d1, d2)
+
+
+def swap_edges(w: Tensor, h: Tensor, t: Tensor, angle_version: str) -> Tuple[Tensor, Tensor, Tensor]:
+    """Long edge first after decoding (mmrotate's decode-time ``edge_swap``)."""
+    longer = w > h
+    return (torch.where(longer, w, h), torch.where(longer, h, w),
+            norm_angle(torch.where(longer, t, t + math.pi / 2), angle_version))
+
+
+def clamp_log_ratio(d: Tensor, wh_ratio_clip: float) -> Tensor:
+    max_ratio = abs(math.log(wh_ratio_clip))
+    return d.clamp(-max_ratio, max_ratio)
+
+
+@TASK_UTILS.register_module()
+class DeltaXYWHTRBBoxCoder(BaseBBoxCoder):
+    """Encode rotated boxes as (dx, dy, dw, dh, dt) against rotated anchors.
+
+    Args:
+        target_means, target_stds: normalisation of the deltas.
+        angle_version (str): oc, le90 or le135.
+        norm_factor (float, optional): dt is divided by ``norm_factor * pi``.
+        edge_swap (bool): regress the smaller of the two equivalent angle deltas.
+        proj_xy (bool): express (dx, dy) in the anchor's rotated frame.
+        add_ctr_clamp (bool), ctr_clamp (int): clamp the centre shift (YOLOF style).
+        use_box_type (bool): decode to ``RotatedBoxes`` rather than a tensor.
+    """
+    encode_size = 5
+
+    def __init__(self, target_means: Sequence[float] = (0., 0., 0., 0., 0.),
+                 target_stds: Sequence[float] = (1., 1., 1., 1., 1.), angle_version: str = 'oc',
+                 norm_factor: Optional[float] = None, edge_swap: bool = False, proj_xy: bool = False,
+                 add_ctr_clamp: bool = False, ctr_clamp: int = 32, use_box_type: bool = True) -> None:
+        super().__init__(use_box_type=use_box_type)
+        norm_angle(torch.zeros(1), angle_version)  # validates the name
+        self.means, self.stds = target_means, target_stds
+        self.angle_version, self.norm_factor = angle_version, norm_factor
+        self.edge_swap, self.proj_xy = edge_swap, proj_xy
+        self.add_ctr_clamp, self.ctr_clamp = add_ctr_clamp, ctr_clamp
+
+    def encode(self, bboxes: Union[RotatedBoxes, Tensor], gt_bboxes: Union[RotatedBoxes, Tensor]) -> Tensor:
+        """Deltas that turn anchors ``bboxes`` (n, 5) into ``gt_bboxes`` (n, 5)."""
+        anchors = get_box_tensor(bboxes).float()
+        gts = regularize_rboxes(get_box_tensor(gt_bboxes).float(), self.angle_version)
+        if anchors.shape != gts.shape or anchors.size(-1) != 5:
+            raise ValueError(f'encode needs two (n, 5) box sets, got {tuple(anchors.shape)} and {tuple(gts.shape)}')
+        px, py, pw, ph, pt = anchors.unbind(-1)
+        gx, gy, gw, gh, gt = gts.unbind(-1)
+        if self.proj_xy:
+            c, s = torch.cos(pt), torch.sin(pt)
+            dx = (c * (gx - px) + s * (gy - py)) / pw
+            dy = (-s * (gx - px) + c * (gy - py)) / ph
+        else:
+            dx, dy = (gx - px) / pw, (gy - py) / ph
+        gw, gh, dt = rotated_angle_delta(gw, gh, gt - pt, self.angle_version, self.edge_swap)
+        if self.norm_factor:
+            dt = dt / (self.norm_factor * np.pi)
+        deltas = torch.stack([dx, dy, torch.log(gw / pw), torch.log(gh / ph), dt], -1)
+        return (deltas - deltas.new_tensor(self.means)) / deltas.new_tensor(self.stds)
+
+    def decode(self, bboxes: Union[RotatedBoxes, Tensor], pred_bboxes: Tensor,
+               max_shape: Optional[Sequence[int]] = None,
+               wh_ratio_clip: float = 16 / 1000) -> Union[RotatedBoxes, Tensor]:
+        """Apply deltas (n, 5k) to anchors (n, 5); returns boxes of the same shape as the deltas."""
+        anchors = get_box_tensor(bboxes)
+        if pred_bboxes.size(0) == 0:
+            return RotatedBoxes(pred_bboxes) if self.use_box_type and pred_bboxes.size(-1) == 5 else pred_bboxes
+        deltas = pred_bboxes.reshape(*pred_bboxes.shape[:-1], -1, 5)
+        deltas = deltas * deltas.new_tensor(self.stds) + deltas.new_tensor(self.means)
+        dx, dy, dw, dh, dt = deltas.unbind(-1)
+        if self.norm_factor:
+            dt = dt * (self.norm_factor * np.pi)
+        px, py, pw, ph, pt = (anchors[..., None, i] for i in range(5))
+        if self.add_ctr_clamp:
+            max_ratio = abs(math.log(wh_ratio_clip))
+            shift_x = (pw * dx).clamp(-self.ctr_clamp, self.ctr_clamp)
+            shift_y = (ph * dy).clamp(-self.ctr_clamp, self.ctr_clamp)
+            dw, dh = dw.clamp(max=max_ratio), dh.clamp(max=max_ratio)
+        else:
+            shift_x, shift_y = pw * dx, ph * dy
+            dw, dh = clamp_log_ratio(dw, wh_ratio_clip), clamp_log_ratio(dh, wh_ratio_clip)
+        gw, gh = pw * dw.exp(), ph * dh.exp()
+        if self.proj_xy:
+            c, s = torch.cos(pt), torch.sin(pt)
+            gx = px + c * shift_x - s * shift_y
+            gy = py + s * shift_x + c * shift_y
+        else:
+            gx, gy = px + shift_x, py + shift_y
+        gt = norm_angle(pt + dt, self.angle_version)
+        if max_shape is not None:
+            gx = gx.clamp(0, max_shape[1] - 1)
+            gy = gy.clamp(0, max_shape[0] - 1)
+        if self.edge_swap:
+            gw, gh, gt = swap_edges(gw, gh, gt, self.angle_version)
+        decoded = torch.stack([gx, gy, gw, gh, gt], -1).reshape(pred_bboxes.shape)
+        if self.use_box_type and decoded.size(-1) == 5:
+            return RotatedBoxes(decoded, clone=False)
+        return decoded

@@ -1,0 +1,65 @@
+"""Point-to-rotated-box coder for anchor-free heads (mmrotate's ``DistanceAnglePointCoder``)."""
+from typing import Optional, Sequence, Union
+
+import torch
+from mmdet.models.task_modules.coders.base_bbox_coder import BaseBBoxCoder
+from mmdet.structures.bbox import get_box_tensor
+from torch import Tensor
+
+from visiondiv.registry import TASK_UTILS
+from visiondiv.structures.bbox import RotatedBoxes, norm_angle
+
+
+def rbox_point_distances(points: Tensor, rboxes: Tensor) -> Tensor:
+    """(left, top, right, bottom) from points to the edges of rboxes, in each box's own frame."""
+    ctr, w, h, t = rboxes[..., :2], rboxes[..., 2], rboxes[..., 3], rboxes[..., 4]
+    c, s = torch.cos(t), torch.sin(t)
+    off = points - ctr
+    u = c * off[..., 0] + s * off[..., 1]
+    v = -s * off[..., 0] + c * off[..., 1]
+    return torch.stack([w / 2 + u, h / 2 + v, w / 2 - u, h / 2 - v], -1)
+
+
+@TASK_UTILS.register_module()
+class DistanceAnglePointCoder(BaseBBoxCoder):
+    """Encode an rbox as (left, top, right, bottom, angle) seen from a point inside it."""
+    encode_size = 5
+
+    def __init__(self, clip_border: bool = True, angle_version: str = 'oc', use_box_type: bool = True) -> None:
+        super().__init__(use_box_type=use_box_type)
+        self.clip_border = clip_border
+        self.angle_version = angle_version
+
+    def encode(self, points: Tensor, gt_bboxes, max_dis: Optional[float] = None, eps: float = 0.1) -> Tensor:
+        gt = get_box_tensor(gt_bboxes)
+        dist = rbox_point_distances(points, gt)
+        if max_dis is not None:
+            dist = dist.clamp(0, max_dis - eps)
+        return torch.cat([dist, gt[..., 4:5]], -1)
+
+    def decode(self, points: Tensor, pred_bboxes: Tensor, max_shape: Optional[Sequence[int]] = None
+               ) -> Union[RotatedBoxes, Tensor]:
+        if pred_bboxes.size(0) == 0:
+            return RotatedBoxes(pred_bboxes) if self.use_box_type else pred_bboxes
+        dist, angle = pred_bboxes[..., :4], pred_bboxes[..., 4:5]
+        c, s = torch.cos(angle), torch.sin(angle)
+        wh = dist[..., :2] + dist[..., 2:]
+        half = (dist[..., 2:] - dist[..., :2]) / 2                     # centre offset in the box frame
+        off = torch.cat([c * half[..., :1] - s * half[..., 1:], s * half[..., :1] + c * half[..., 1:]], -1)
+        boxes = torch.cat([points[..., :2] + off, wh, norm_angle(angle, self.angle_version)], -1)
+        return RotatedBoxes(boxes, clone=False) if self.use_box_type else boxes
+
+
+@TASK_UTILS.register_module()
+class PseudoAngleCoder(BaseBBoxCoder):
+    """Identity angle coder (the angle is regressed directly), for mmrotate config compatibility."""
+    encode_size = 1
+
+    def __init__(self, use_box_type: bool = False) -> None:
+        super().__init__(use_box_type=use_box_type)
+
+    def encode(self, angle_targets: Tensor) -> Tensor:
+        return angle_targets
+
+    def decode(self, angle_preds: Tensor, keepdim: bool = False) -> Tensor:
+        return angle_preds if keepdim else angle_preds.squeeze(-1)

@@ -1,0 +1,3 @@
+from .anchor_generator import FakeRotatedAnchorGenerator, RotatedAnchorGenerator
+
+__all__ = ['FakeRotatedAnchorGenerator', 'RotatedAnchorGenerator']
