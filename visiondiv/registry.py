@@ -12,6 +12,7 @@ from mmdet.registry import DATASETS as MMDET_DATASETS
 from mmdet.registry import HOOKS as MMDET_HOOKS
 from mmdet.registry import METRICS as MMDET_METRICS
 from mmdet.registry import MODELS as MMDET_MODELS
+from mmdet.registry import RUNNERS as MMDET_RUNNERS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
@@ -58,3 +59,4 @@ HOOKS = _FallbackRegistry('hook', MMDET_HOOKS, 'mmseg.registry.HOOKS',
                           locations=['visiondiv.engine.hooks'])
 VISUALIZERS = _FallbackRegistry('visualizer', MMDET_VISUALIZERS, 'mmseg.registry.VISUALIZERS',
                                 locations=['visiondiv.visualization'])
+RUNNERS = Registry('runner', parent=MMDET_RUNNERS, scope='visiondiv', locations=['visiondiv.engine'])

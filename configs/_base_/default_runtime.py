@@ -1,4 +1,6 @@
 default_scope = 'visiondiv'
+# checkpoints written to a temporary file and renamed into place (see visiondiv.engine.runner)
+runner_type = 'AtomicCheckpointRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

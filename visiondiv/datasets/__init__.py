@@ -1,0 +1,5 @@
+from .dota import DOTADataset, DOTAFormatError, DOTAv2Dataset, DOTAv15Dataset
+from .hrsc import HRSCDataset
+from .transforms import *  # noqa: F401,F403
+
+__all__ = ['DOTADataset', 'DOTAv15Dataset', 'DOTAv2Dataset', 'DOTAFormatError', 'HRSCDataset']

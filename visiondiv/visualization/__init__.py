@@ -1,0 +1,3 @@
+from .local_visualizer import RotLocalVisualizer
+
+__all__ = ['RotLocalVisualizer']

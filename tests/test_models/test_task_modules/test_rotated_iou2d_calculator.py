@@ -29,3 +29,19 @@ def test_closed_form_iou_iof():
     assert torch.isfinite(calc(z, a)).all()
     with pytest.raises(ValueError, match='columns'):
         calc(torch.zeros(2, 4), a)
+
+
+def test_sparse_path_equals_dense_op():
+    # many boxes: rbbox_overlaps only runs the polygon op on pairs whose envelopes overlap
+    from mmcv.ops import box_iou_rotated
+    from visiondiv.structures.bbox import rbbox_overlaps
+    g = torch.Generator().manual_seed(0)
+
+    def boxes(n):
+        return torch.cat([torch.rand(n, 2, generator=g) * 300, torch.rand(n, 2, generator=g) * 60 + 2,
+                          (torch.rand(n, 1, generator=g) - 0.5) * 6.4], 1)
+    a, b = boxes(7), boxes(3000)
+    for mode in ('iou', 'iof'):
+        dense = box_iou_rotated(a, b, mode=mode)
+        assert (dense > 0).sum() > 50            # the test exercises real overlaps
+        torch.testing.assert_close(rbbox_overlaps(a, b, mode=mode), dense, rtol=0, atol=0)

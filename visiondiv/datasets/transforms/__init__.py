@@ -1,0 +1,3 @@
+from .transforms import ConvertBoxType, RandomRotate, RotatedAlbu
+
+__all__ = ['ConvertBoxType', 'RandomRotate', 'RotatedAlbu']

@@ -1,0 +1,169 @@
+"""Split large DOTA images into patches, following mmrotate's img_split rules.
+
+- Windows of ``size`` px every ``size - gap`` px; the last one in a row or
+  column is moved back to end at the image border. A window is kept if the
+  image covers more than ``img_rate_thr`` of it (at least one is kept).
+- An object goes to a window if (object ∩ window area) / object area >= ``iof_thr``;
+  coordinates are shifted by the window origin (not clipped), and a cut
+  object (iof < 1) gets difficulty 2.
+- Patches are padded to ``size`` with ``padding_value`` unless ``--no-padding``.
+- Names are ``<image>__<size>__<x>___<y>``, which ``DOTAMetric(merge_patches=True)`` parses.
+- Multi-scale (``--rates``): a window of ``size / rate`` px at each rate.
+
+    python tools/data/dota/split.py --img-dirs data/DOTA/train/images --ann-dirs data/DOTA/train/labelTxt \
+        --save-dir data/split_ss_dota/train [--sizes 1024 --gaps 200 --rates 1.0]
+"""
+import argparse
+import math
+import os
+import os.path as osp
+import sys
+from itertools import product
+from typing import Dict, List, Optional
+
+import cv2
+import numpy as np
+
+IMG_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
+
+
+def sliding_windows(width: int, height: int, sizes: List[int], gaps: List[int],
+                    img_rate_thr: float = 0.6) -> np.ndarray:
+    """Windows (x1, y1, x2, y2) covering a width x height image."""
+    windows = []
+    for size, gap in zip(sizes, gaps):
+        if size <= gap:
+            raise ValueError(f'window size {size} must exceed the gap {gap}')
+        step = size - gap
+        starts = []
+        for length in (width, height):
+            n = 1 if length <= size else math.ceil((length - size) / step + 1)
+            s = [step * i for i in range(n)]
+            if len(s) > 1 and s[-1] + size > length:
+                s[-1] = length - size
+            starts.append(s)
+        for x, y in product(*starts):
+            windows.append([x, y, x + size, y + size])
+    windows = np.array(windows, dtype=np.int64)
+    inside = windows.copy()
+    inside[:, 0::2] = inside[:, 0::2].clip(0, width)
+    inside[:, 1::2] = inside[:, 1::2].clip(0, height)
+    rates = ((inside[:, 2] - inside[:, 0]) * (inside[:, 3] - inside[:, 1]) /
+             ((windows[:, 2] - windows[:, 0]) * (windows[:, 3] - windows[:, 1])))
+    if not (rates > img_rate_thr).any():
+        rates[np.abs(rates - rates.max()) < 0.01] = 1
+    return windows[rates > img_rate_thr]
+
+
+def polygon_window_iof(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """(n, m): area of polygon i inside window j over the polygon's area (convex hull of the 4 points)."""
+    out = np.zeros((len(polys), len(windows)), np.float32)
+    for i, poly in enumerate(polys.reshape(-1, 4, 2).astype(np.float32)):
+        hull = cv2.convexHull(poly)
+        area = cv2.contourArea(hull)
+        if area <= 0:
+            continue
+        for j, (x1, y1, x2, y2) in enumerate(windows):
+            if poly[:, 0].max() <= x1 or poly[:, 0].min() >= x2 or poly[:, 1].max() <= y1 or poly[:, 1].min() >= y2:
+                continue
+            rect = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32)
+            inter, _ = cv2.intersectConvexConvex(hull.reshape(-1, 2), rect)
+            out[i, j] = max(inter, 0.0) / area
+    return out
+
+
+def read_dota_txt(path: Optional[str]) -> Dict[str, list]:
+    """Raw DOTA labelTxt (headers skipped) -> polys (n, 8), class names, difficulties."""
+    polys, labels, diffs = [], [], []
+    if path is not None and osp.isfile(path):
+        with open(path) as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.split()
+                if not fields or (len(fields) == 1 and ':' in fields[0]):
+                    continue
+                if len(fields) not in (9, 10):
+                    raise ValueError(f'{path}:{lineno}: expected 9 or 10 fields, got {len(fields)}')
+                try:
+                    polys.append([float(v) for v in fields[:8]])
+                except ValueError:
+                    raise ValueError(f'{path}:{lineno}: non-numeric coordinate') from None
+                labels.append(fields[8])
+                diffs.append(int(fields[9]) if len(fields) == 10 else 0)
+    return dict(polys=np.array(polys, np.float32).reshape(-1, 8), labels=labels, diffs=diffs)
+
+
+def split_image(img_path: str, ann_path: Optional[str], save_dir: str, sizes: List[int], gaps: List[int],
+                img_rate_thr: float = 0.6, iof_thr: float = 0.7, padding_value=(104, 116, 124),
+                no_padding: bool = False, img_ext: str = '.png') -> List[str]:
+    """Write the patches (and their labelTxt) of one image; returns the patch ids."""
+    img = cv2.imread(img_path)
+    if img is None:
+        raise IOError(f'cannot read image {img_path}')
+    height, width = img.shape[:2]
+    img_id = osp.splitext(osp.basename(img_path))[0]
+    ann = read_dota_txt(ann_path)
+    windows = sliding_windows(width, height, sizes, gaps, img_rate_thr)
+    iofs = polygon_window_iof(ann['polys'], windows)
+    os.makedirs(osp.join(save_dir, 'images'), exist_ok=True)
+    os.makedirs(osp.join(save_dir, 'annfiles'), exist_ok=True)
+    ids = []
+    for j, (x1, y1, x2, y2) in enumerate(windows):
+        patch_id = f'{img_id}__{x2 - x1}__{x1}___{y1}'
+        patch = img[y1:y2, x1:x2]
+        if not no_padding and patch.shape[:2] != (y2 - y1, x2 - x1):
+            padded = np.empty((y2 - y1, x2 - x1, img.shape[2]), np.uint8)
+            padded[...] = padding_value
+            padded[:patch.shape[0], :patch.shape[1]] = patch
+            patch = padded
+        cv2.imwrite(osp.join(save_dir, 'images', patch_id + img_ext), patch)
+        with open(osp.join(save_dir, 'annfiles', patch_id + '.txt'), 'w') as f:
+            for i in np.nonzero(iofs[:, j] >= iof_thr)[0]:
+                poly = ann['polys'][i] - np.array([x1, y1] * 4, np.float32)
+                diff = ann['diffs'][i] if iofs[i, j] >= 1 - 1e-6 else 2
+                f.write(' '.join(f'{v:.1f}' for v in poly) + f' {ann["labels"][i]} {diff}\n')
+        ids.append(patch_id)
+    return ids
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--img-dirs', nargs='+', required=True)
+    parser.add_argument('--ann-dirs', nargs='+', default=None, help='labelTxt folders (omit for test images)')
+    parser.add_argument('--save-dir', required=True)
+    parser.add_argument('--sizes', type=int, nargs='+', default=[1024])
+    parser.add_argument('--gaps', type=int, nargs='+', default=[200])
+    parser.add_argument('--rates', type=float, nargs='+', default=[1.0])
+    parser.add_argument('--img-rate-thr', type=float, default=0.6)
+    parser.add_argument('--iof-thr', type=float, default=0.7)
+    parser.add_argument('--no-padding', action='store_true')
+    parser.add_argument('--padding-value', type=int, nargs='+', default=[104, 116, 124])
+    parser.add_argument('--save-ext', default='.png', choices=IMG_EXTS)
+    args = parser.parse_args(argv)
+    if len(args.sizes) != len(args.gaps):
+        parser.error('--sizes and --gaps need the same length')
+    if args.ann_dirs is not None and len(args.ann_dirs) != len(args.img_dirs):
+        parser.error('--ann-dirs must match --img-dirs one to one')
+    if not 0 <= args.iof_thr <= 1:
+        parser.error('--iof-thr must be in [0, 1]')
+    sizes = [int(s / r) for r in args.rates for s in args.sizes]
+    gaps = [int(g / r) for r in args.rates for g in args.gaps]
+    padding = args.padding_value[0] if len(args.padding_value) == 1 else tuple(args.padding_value)
+    ann_dirs = args.ann_dirs or [None] * len(args.img_dirs)
+    jobs = []
+    for img_dir, ann_dir in zip(args.img_dirs, ann_dirs):
+        if not osp.isdir(img_dir):
+            parser.error(f'image folder not found: {img_dir}')
+        for name in sorted(os.listdir(img_dir)):
+            stem, ext = osp.splitext(name)
+            if ext.lower() in IMG_EXTS:
+                jobs.append((osp.join(img_dir, name), osp.join(ann_dir, stem + '.txt') if ann_dir else None))
+    total = 0
+    for k, (img_path, ann_path) in enumerate(jobs, 1):
+        total += len(split_image(img_path, ann_path, args.save_dir, sizes, gaps, args.img_rate_thr, args.iof_thr,
+                                 padding, args.no_padding, args.save_ext))
+        print(f'[{k}/{len(jobs)}] {osp.basename(img_path)}: {total} patches so far', file=sys.stderr)
+    print(f'{total} patches written to {args.save_dir}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,129 @@
+"""DOTA-format datasets (DOTA v1.0/v1.5/v2.0 and custom imagery)."""
+import glob
+import os.path as osp
+import warnings
+from typing import List, Optional, Tuple
+
+from mmengine.dataset import BaseDataset
+
+from visiondiv.registry import DATASETS
+
+DOTA_V1_CLASSES = ('plane', 'baseball-diamond', 'bridge', 'ground-track-field', 'small-vehicle',
+                   'large-vehicle', 'ship', 'tennis-court', 'basketball-court', 'storage-tank',
+                   'soccer-ball-field', 'roundabout', 'harbor', 'swimming-pool', 'helicopter')
+DOTA_V15_CLASSES = DOTA_V1_CLASSES + ('container-crane',)
+DOTA_V2_CLASSES = DOTA_V15_CLASSES + ('airport', 'helipad')
+
+
+class DOTAFormatError(ValueError):
+    """A malformed line in a DOTA annotation file (the message names file and line)."""
+
+
+def _palette(n: int) -> List[Tuple[int, int, int]]:
+    return [((37 * i + 80) % 256, (91 * i + 150) % 256, (157 * i + 30) % 256) for i in range(n)]
+
+
+def parse_dota_line(line: str, cls_map: dict, path: str, lineno: int) -> Optional[dict]:
+    """One annotation line ``x1 y1 ... x4 y4 class [difficulty]`` -> instance dict (None for headers)."""
+    fields = line.split()
+    if not fields or (len(fields) == 1 and ':' in fields[0]):
+        return None  # blank line or the 'imagesource:'/'gsd:' header of raw DOTA files
+    if len(fields) not in (9, 10):
+        raise DOTAFormatError(f'{path}:{lineno}: expected 9 or 10 fields '
+                              f'(x1 y1 x2 y2 x3 y3 x4 y4 class difficulty), got {len(fields)}: {line.strip()!r}')
+    try:
+        bbox = [float(v) for v in fields[:8]]
+    except ValueError:
+        raise DOTAFormatError(f'{path}:{lineno}: non-numeric coordinate in {line.strip()!r}') from None
+    if fields[8] not in cls_map:
+        raise DOTAFormatError(f'{path}:{lineno}: unknown class {fields[8]!r}; known: {", ".join(cls_map)}')
+    try:
+        difficulty = int(fields[9]) if len(fields) == 10 else 0
+    except ValueError:
+        raise DOTAFormatError(f'{path}:{lineno}: difficulty must be an integer, got {fields[9]!r}') from None
+    return dict(bbox=bbox, bbox_label=cls_map[fields[8]], difficulty=difficulty)
+
+
+@DATASETS.register_module()
+class DOTADataset(BaseDataset):
+    """DOTA: ``data_prefix['img_path']`` images and ``ann_file`` folder of ``<img_id>.txt`` files.
+
+    Each line is ``x1 y1 x2 y2 x3 y3 x4 y4 class difficulty`` (quadrilateral
+    boxes, ``qbox``). Objects with difficulty above ``diff_thr`` are
+    ignored in training and evaluation. An image without objects has an
+    empty (or header-only) txt. With ``ann_file=''`` the images are listed
+    without annotations (test-dev).
+
+    Args:
+        diff_thr (int): difficulty above which an object is ignored.
+        img_suffix (str): image extension.
+        strict (bool): raise on a malformed line (default); with False,
+            skip such lines with one warning per file.
+    """
+
+    METAINFO = dict(classes=DOTA_V1_CLASSES, palette=_palette(len(DOTA_V1_CLASSES)))
+
+    def __init__(self, diff_thr: int = 100, img_suffix: str = 'png', strict: bool = True, **kwargs) -> None:
+        self.diff_thr, self.img_suffix, self.strict = diff_thr, img_suffix, strict
+        super().__init__(**kwargs)
+
+    def _image_info(self, img_id: str) -> dict:
+        name = f'{img_id}.{self.img_suffix}'
+        return dict(img_id=img_id, file_name=name, img_path=osp.join(self.data_prefix.get('img_path', ''), name))
+
+    def load_data_list(self) -> List[dict]:
+        classes = self.metainfo['classes']
+        cls_map = {c: i for i, c in enumerate(classes)}
+        if self.ann_file == '':
+            img_dir = self.data_prefix.get('img_path', '')
+            files = sorted(glob.glob(osp.join(img_dir, f'*.{self.img_suffix}')))
+            if not files:
+                raise FileNotFoundError(f"no '*.{self.img_suffix}' images in {img_dir} (data_prefix.img_path)")
+            return [dict(self._image_info(osp.splitext(osp.basename(f))[0]), instances=[]) for f in files]
+        if not osp.isdir(self.ann_file):
+            raise FileNotFoundError(f'DOTA ann_file must be a folder of txt files: {self.ann_file} not found')
+        txt_files = sorted(glob.glob(osp.join(self.ann_file, '*.txt')))
+        if not txt_files:
+            raise FileNotFoundError(f'no txt annotation files in {self.ann_file} (ann_file)')
+        data_list = []
+        for txt in txt_files:
+            info = self._image_info(osp.splitext(osp.basename(txt))[0])
+            instances, skipped = [], []
+            with open(txt) as f:
+                for lineno, line in enumerate(f, 1):
+                    try:
+                        inst = parse_dota_line(line, cls_map, txt, lineno)
+                    except DOTAFormatError as err:
+                        if self.strict:
+                            raise
+                        skipped.append(str(err))
+                        continue
+                    if inst is not None:
+                        inst['ignore_flag'] = int(inst.pop('difficulty') > self.diff_thr)
+                        instances.append(inst)
+            if skipped:
+                warnings.warn(f'{txt}: skipped {len(skipped)} malformed line(s); first: {skipped[0]}')
+            info['instances'] = instances
+            data_list.append(info)
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """Drop images without (non-ignored) objects when ``filter_cfg.filter_empty_gt``."""
+        if self.test_mode or not (self.filter_cfg or {}).get('filter_empty_gt', False):
+            return self.data_list
+        return [d for d in self.data_list if any(not i['ignore_flag'] for i in d['instances'])]
+
+    def get_cat_ids(self, idx: int) -> List[int]:
+        return [inst['bbox_label'] for inst in self.get_data_info(idx)['instances']]
+
+
+@DATASETS.register_module()
+class DOTAv15Dataset(DOTADataset):
+    """DOTA v1.5 (16 classes)."""
+    METAINFO = dict(classes=DOTA_V15_CLASSES, palette=_palette(len(DOTA_V15_CLASSES)))
+
+
+@DATASETS.register_module()
+class DOTAv2Dataset(DOTADataset):
+    """DOTA v2.0 (18 classes)."""
+    METAINFO = dict(classes=DOTA_V2_CLASSES, palette=_palette(len(DOTA_V2_CLASSES)))

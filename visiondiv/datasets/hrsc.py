@@ -1,0 +1,86 @@
+"""HRSC2016 ship dataset (VOC-style XML with rotated boxes)."""
+import os.path as osp
+import xml.etree.ElementTree as ET
+from typing import List
+
+import torch
+from mmengine.dataset import BaseDataset
+
+from visiondiv.registry import DATASETS
+from visiondiv.structures.bbox import rbox2qbox
+from .dota import _palette
+
+HRSC_FINE_CLASSES = (
+    'ship', 'aircraft carrier', 'warcraft', 'merchant ship', 'Nimitz', 'Enterprise', 'Arleigh Burke',
+    'WhidbeyIsland', 'Perry', 'Sanantonio', 'Ticonderoga', 'Kitty Hawk', 'Kuznetsov', 'Abukuma', 'Austen',
+    'Tarawa', 'Blue Ridge', 'Container', 'OXo|--)', 'Car carrier([]==[])', 'Hovercraft', 'yacht',
+    'CntShip(_|.--.--|_]=', 'Cruise', 'submarine', 'lute', 'Medical', 'Car carrier(======|', 'Ford-class',
+    'Midway-class', 'Invincible-class')
+HRSC_CLASS_IDS = ('01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12', '13', '14', '15',
+                  '16', '17', '18', '19', '20', '22', '24', '25', '26', '27', '28', '29', '30', '31', '32', '33')
+
+
+@DATASETS.register_module()
+class HRSCDataset(BaseDataset):
+    """HRSC2016: ``ann_file`` lists image ids; XMLs in ``data_prefix['sub_data_root']/Annotations``.
+
+    Boxes come from ``mbox_cx, mbox_cy, mbox_w, mbox_h, mbox_ang`` (rbox,
+    angle in radians). ``classwise=False`` gives the 1-class ``ship`` task;
+    ``classwise=True`` the 31 fine classes (keyed by ``Class_ID`` 1000000xx).
+    Objects flagged ``difficult`` are ignored.
+    """
+
+    METAINFO = dict(classes=('ship',), palette=[(220, 20, 60)])
+
+    def __init__(self, img_subdir: str = 'AllImages', ann_subdir: str = 'Annotations', classwise: bool = False,
+                 img_suffix: str = 'bmp', **kwargs) -> None:
+        self.img_subdir, self.ann_subdir = img_subdir, ann_subdir
+        self.classwise, self.img_suffix = classwise, img_suffix
+        if classwise:
+            kwargs.setdefault('metainfo', dict(classes=HRSC_FINE_CLASSES, palette=_palette(len(HRSC_FINE_CLASSES))))
+        super().__init__(**kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'HRSC ann_file (image id list) not found: {self.ann_file}')
+        root = self.data_prefix.get('sub_data_root', self.data_root or '')
+        with open(self.ann_file) as f:
+            img_ids = [line.strip() for line in f if line.strip()]
+        cls_index = {f'1000000{cid}': i for i, cid in enumerate(HRSC_CLASS_IDS)}
+        data_list = []
+        for img_id in img_ids:
+            xml_path = osp.join(root, self.ann_subdir, f'{img_id}.xml')
+            try:
+                tree = ET.parse(xml_path)
+            except FileNotFoundError:
+                raise FileNotFoundError(f'{self.ann_file}: annotation of image {img_id!r} not found: {xml_path}') from None
+            except ET.ParseError as err:
+                raise ValueError(f'{xml_path}: malformed XML ({err})') from None
+            xml_root = tree.getroot()
+            info = dict(img_id=img_id, file_name=f'{img_id}.{self.img_suffix}',
+                        img_path=osp.join(root, self.img_subdir, f'{img_id}.{self.img_suffix}'),
+                        height=int(xml_root.findtext('Img_SizeHeight', '0')),
+                        width=int(xml_root.findtext('Img_SizeWidth', '0')), instances=[])
+            for k, obj in enumerate(xml_root.iter('HRSC_Object')):
+                try:
+                    cx, cy, w, h, ang = (float(obj.findtext(t)) for t in
+                                         ('mbox_cx', 'mbox_cy', 'mbox_w', 'mbox_h', 'mbox_ang'))
+                except (TypeError, ValueError):
+                    raise ValueError(f'{xml_path}: HRSC_Object #{k}: missing or non-numeric mbox_* field') from None
+                label = 0
+                if self.classwise:
+                    class_id = obj.findtext('Class_ID', '')
+                    if class_id not in cls_index:
+                        raise ValueError(f'{xml_path}: HRSC_Object #{k}: unknown Class_ID {class_id!r}')
+                    label = cls_index[class_id]
+                corners = rbox2qbox(torch.tensor([cx, cy, w, h, ang], dtype=torch.float64)).tolist()
+                info['instances'].append(dict(bbox=corners, bbox_label=label,
+                                              ignore_flag=int(obj.findtext('difficult', '0') == '1')))
+            data_list.append(info)
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        if self.test_mode or not (self.filter_cfg or {}).get('filter_empty_gt', False):
+            return self.data_list
+        return [d for d in self.data_list if d['instances']]
+

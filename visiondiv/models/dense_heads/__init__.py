@@ -1,0 +1,4 @@
+from .rotated_fcos_head import RotatedFCOSHead
+from .rotated_retina_head import RotatedRetinaHead
+
+__all__ = ['RotatedRetinaHead', 'RotatedFCOSHead']
