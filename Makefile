@@ -1,12 +1,15 @@
 # The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
 PY := $(if $(VIRTUAL_ENV),python,$(if $(CONDA_PREFIX),python,$(CURDIR)/.venv/bin/python))
 
-.PHONY: setup demo test bench
+.PHONY: setup demo showcase test bench
 
 setup:
 	bash tools/setup_env.sh
 
 demo: setup
+	$(PY) demo/toy_detection.py --work-dir work_dirs/toy_kld
+
+showcase: setup
 	$(PY) demo/loss_showcase.py --out-dir work_dirs/loss_showcase
 
 test: setup

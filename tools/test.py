@@ -4,8 +4,6 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
@@ -44,7 +42,7 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    from visiondiv.utils import check_config, register_all_modules
+    from visiondiv.utils import build_runner, check_config, register_all_modules
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
@@ -60,7 +58,7 @@ def main(argv=None):
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     check_config(cfg, sections=('test_dataloader',))
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')

@@ -5,8 +5,6 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 
 def parse_args(argv=None):
@@ -61,11 +59,11 @@ def build_config(args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    from visiondiv.utils import check_config, register_all_modules
+    from visiondiv.utils import build_runner, check_config, register_all_modules
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
     check_config(cfg, sections=('train_dataloader', 'val_dataloader'))
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -16,6 +16,7 @@ from mmdet.registry import RUNNERS as MMDET_RUNNERS
 from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
 from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
 from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+import mmdet.registry as mmdet_registry
 from mmengine.registry import Registry
 
 
@@ -60,3 +61,22 @@ HOOKS = _FallbackRegistry('hook', MMDET_HOOKS, 'mmseg.registry.HOOKS',
 VISUALIZERS = _FallbackRegistry('visualizer', MMDET_VISUALIZERS, 'mmseg.registry.VISUALIZERS',
                                 locations=['visiondiv.visualization'])
 RUNNERS = Registry('runner', parent=MMDET_RUNNERS, scope='visiondiv', locations=['visiondiv.engine'])
+
+# Plain children of mmdet's remaining registries, so that loops, samplers, optimizers... built under
+# the visiondiv scope resolve through mmdet/mmengine without a fallback warning.
+def _child(parent: Registry) -> Registry:
+    return Registry(parent.name, parent=parent, scope='visiondiv')
+
+
+RUNNER_CONSTRUCTORS = _child(mmdet_registry.RUNNER_CONSTRUCTORS)
+LOOPS = _child(mmdet_registry.LOOPS)
+DATA_SAMPLERS = _child(mmdet_registry.DATA_SAMPLERS)
+MODEL_WRAPPERS = _child(mmdet_registry.MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child(mmdet_registry.WEIGHT_INITIALIZERS)
+OPTIMIZERS = _child(mmdet_registry.OPTIMIZERS)
+OPTIM_WRAPPERS = _child(mmdet_registry.OPTIM_WRAPPERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child(mmdet_registry.OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child(mmdet_registry.PARAM_SCHEDULERS)
+EVALUATOR = _child(mmdet_registry.EVALUATOR)
+VISBACKENDS = _child(mmdet_registry.VISBACKENDS)
+LOG_PROCESSORS = _child(mmdet_registry.LOG_PROCESSORS)

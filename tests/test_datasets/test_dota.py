@@ -42,7 +42,7 @@ def test_parse_valid_files(tmp_path):
 
 
 @pytest.mark.parametrize('line,what', [
-    ('1 2 3 4 5 6 7 ship 0', 'expected 9 or 10 fields'),
+    ('1 2 3 4 5 6 7 ship', 'expected 9 or 10 fields'),
     ('1 2 3 x 5 6 7 8 ship 0', 'non-numeric coordinate'),
     ('1 2 3 4 5 6 7 8 boat 0', "unknown class 'boat'"),
     ('1 2 3 4 5 6 7 8 ship hard', 'difficulty must be an integer'),

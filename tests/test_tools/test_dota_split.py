@@ -48,7 +48,7 @@ def test_split_names_offsets_and_truncation(tmp_path):
     patch = cv2.imread(str(tmp_path / 'out' / 'images' / 'P0001__1024__0___0.png'))
     assert patch.shape == (1024, 1024, 3) and tuple(patch[1000, 10]) == (104, 116, 124)   # padded rows
     # a cut object that is still kept gets difficulty 2
-    (tmp_path / 'P0001.txt').write_text('1000 500 1040 500 1040 520 1000 520 tank 0\n')
+    (tmp_path / 'P0001.txt').write_text('1000 500 1030 500 1030 520 1000 520 tank 0\n')
     split.split_image(str(tmp_path / 'P0001.png'), str(tmp_path / 'P0001.txt'), str(tmp_path / 'out2'),
                       [1024], [200])
     line = (tmp_path / 'out2' / 'annfiles' / 'P0001__1024__0___0.txt').read_text().split()

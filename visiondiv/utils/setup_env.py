@@ -35,3 +35,20 @@ def register_all_modules(init_default_scope: bool = True) -> None:
                       'register_all_modules creates a new scope named visiondiv-<timestamp>.')
         new_name = f'visiondiv-{datetime.datetime.now()}'
         DefaultScope.get_instance(new_name, scope_name='visiondiv')
+
+
+def build_runner(cfg):
+    """Build the runner named by ``cfg.runner_type`` (default mmengine's ``Runner``).
+
+    mmengine looks custom runner types up in the current default scope only,
+    so the lookup runs under the config's ``default_scope`` (``visiondiv``).
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    # not overwrite_default_scope(): it restores mmengine's scope table on exit, dropping the scope
+    # the Runner registers for itself while it is built
+    DefaultScope.get_instance(f'runner-build-{datetime.datetime.now()}',
+                              scope_name=cfg.get('default_scope') or 'visiondiv')
+    return RUNNERS.build(cfg)

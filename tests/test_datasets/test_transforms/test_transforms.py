@@ -69,7 +69,7 @@ def test_convert_box_type_and_errors():
     assert isinstance(out['gt_bboxes'], QuadriBoxes)
     with pytest.raises(TypeError, match="results\\['gt_bboxes'\\]"):
         t(dict(gt_bboxes=np.zeros((1, 5))))
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="unknown box type 'obox' for 'gt_bboxes'"):
         TRANSFORMS.build(dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='obox')))
 
 

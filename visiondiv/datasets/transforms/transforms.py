@@ -17,8 +17,13 @@ class ConvertBoxType(BaseTransform):
     """Convert boxes in ``results`` to other box types, e.g. ``dict(gt_bboxes='rbox')``."""
 
     def __init__(self, box_type_mapping: Dict[str, str]) -> None:
-        for dst in box_type_mapping.values():
-            get_box_type(dst)   # fails early on an unknown type name
+        for key, dst in box_type_mapping.items():
+            try:
+                get_box_type(dst)
+            except AssertionError:
+                from mmdet.structures.bbox.box_type import box_types
+                raise KeyError(f'ConvertBoxType: unknown box type {dst!r} for {key!r}; '
+                               f'registered: {sorted(box_types)}') from None
         self.box_type_mapping = box_type_mapping
 
     def transform(self, results: dict) -> dict:

@@ -1,0 +1,124 @@
+"""Compare box losses on the toy DOTA set with one schedule: smooth-L1 (deltas), GWD, KLD, KFIoU.
+
+For each loss and seed: train with tools/train.py, predict on toy val with
+tools/test.py --out, then report mAP50, mAP75 and the mean angle error on
+high-aspect-ratio objects (ground truth with w/h >= 4: the ships).
+The angle error of a ground truth is measured against its best-IoU
+same-class prediction with score >= 0.3 (IoU > 0.1 to count as found), as
+the smallest angle between the long axes, in degrees.
+
+    python benchmarks/loss_study.py --seeds 0 1 2 --out benchmarks/results/loss_study
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import pickle
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+LOSSES = {
+    'smooth-L1': 'configs/rotated_retinanet/rotated-retinanet-rbox-le90_r18-tiny_toy-dota.py',
+    'GWD': 'configs/gwd/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_gwd.py',
+    'KLD': 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kld.py',
+    'KFIoU': 'configs/kfiou/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kfiou.py',
+}
+
+
+def run(cmd, log_path):
+    with open(log_path, 'w') as log:
+        subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
+    return open(log_path).read()
+
+
+def angle_errors(pkl_path, min_aspect=4.0, min_score=0.3):
+    """(mean angle error in degrees over found high-aspect GT, fraction of them found)."""
+    from visiondiv.structures.bbox import rbbox_overlaps, regularize_rboxes
+    with open(pkl_path, 'rb') as f:
+        samples = pickle.load(f)
+    errors, total = [], 0
+    for s in samples:
+        gt = s['gt_instances']
+        g_boxes = gt['bboxes'].tensor if hasattr(gt['bboxes'], 'tensor') else torch.as_tensor(gt['bboxes'])
+        g_boxes = regularize_rboxes(g_boxes.float(), 'le90')
+        pred = s['pred_instances']
+        p_boxes = pred['bboxes'].tensor if hasattr(pred['bboxes'], 'tensor') else torch.as_tensor(pred['bboxes'])
+        keep = pred['scores'] >= min_score
+        p_boxes, p_labels = regularize_rboxes(p_boxes[keep].float(), 'le90'), pred['labels'][keep]
+        for box, label in zip(g_boxes, gt['labels']):
+            if box[2] < min_aspect * box[3]:
+                continue
+            total += 1
+            cand = p_labels == label
+            if not cand.any():
+                continue
+            ious = rbbox_overlaps(box[None], p_boxes[cand])[0]
+            best = int(ious.argmax())
+            if ious[best] <= 0.1:
+                continue
+            d = float(p_boxes[cand][best, 4] - box[4])
+            d = abs((d + math.pi / 2) % math.pi - math.pi / 2)
+            errors.append(math.degrees(d))
+    return (float(np.mean(errors)) if errors else float('nan')), (len(errors) / total if total else 0.0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--losses', nargs='+', default=list(LOSSES), choices=list(LOSSES))
+    parser.add_argument('--out', default='benchmarks/results/loss_study')
+    args = parser.parse_args()
+    out = osp.join(ROOT, args.out)
+    os.makedirs(out, exist_ok=True)
+    subprocess.run([sys.executable, 'tools/data/toy_dota.py', '--out', 'data/toy_dota'], cwd=ROOT, check=True)
+    rows = []
+    results_path = osp.join(out, 'runs.json')
+    if osp.exists(results_path):
+        rows = json.load(open(results_path))
+    done = {(r['loss'], r['seed']) for r in rows}
+    for loss in args.losses:
+        for seed in args.seeds:
+            if (loss, seed) in done:
+                continue
+            wd = osp.join(out, f'{loss}_seed{seed}')
+            start = time.time()
+            run([sys.executable, 'tools/train.py', LOSSES[loss], '--work-dir', wd,
+                 '--cfg-options', f'randomness.seed={seed}'], osp.join(out, f'{loss}_seed{seed}_train.log'))
+            ckpt = open(osp.join(wd, 'last_checkpoint')).read().strip()
+            pkl = osp.join(wd, 'val_predictions.pkl')
+            text = run([sys.executable, 'tools/test.py', LOSSES[loss], ckpt, '--work-dir', wd, '--out', pkl],
+                       osp.join(out, f'{loss}_seed{seed}_test.log'))
+            ap50 = float(re.findall(r'dota/AP50: ([0-9.]+)', text)[-1])
+            ap75 = float(re.findall(r'dota/AP75: ([0-9.]+)', text)[-1])
+            err, found = angle_errors(pkl)
+            rows.append(dict(loss=loss, seed=seed, mAP50=ap50, mAP75=ap75, angle_err_deg=err, ships_found=found,
+                             minutes=(time.time() - start) / 60))
+            print(json.dumps(rows[-1]), flush=True)
+            json.dump(rows, open(results_path, 'w'), indent=1)
+    lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | runs |', '|---|---|---|---|---|---|']
+    for loss in args.losses:
+        rs = [r for r in rows if r['loss'] == loss]
+        if not rs:
+            continue
+
+        def ms(key, scale=1.0, fmt='.3f'):
+            vals = [r[key] * scale for r in rs]
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            return f'{statistics.mean(vals):{fmt}} ± {sd:{fmt}}'
+        lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
+                     f'{ms("ships_found")} | {len(rs)} |')
+    table = '\n'.join(lines)
+    open(osp.join(out, 'table.md'), 'w').write(table + '\n')
+    print(table)
+
+
+if __name__ == '__main__':
+    main()
