@@ -1,0 +1,54 @@
+"""Measure inference speed (images/s) of a detector config on its test set.
+
+    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] [--num-images 50] [--warmup 5]
+"""
+import argparse
+import time
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner, load_checkpoint
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('--num-images', type=int, default=50)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    args = parser.parse_args()
+    from visiondiv.utils import check_config, register_all_modules
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(args.config)
+    cfg.test_dataloader.batch_size = 1
+    cfg.test_dataloader.num_workers = 0
+    cfg.test_dataloader.persistent_workers = False
+    check_config(cfg, sections=('test_dataloader',))
+    from visiondiv.registry import MODELS
+    model = MODELS.build(cfg.model).to(args.device).eval()
+    if args.checkpoint:
+        load_checkpoint(model, args.checkpoint, map_location=args.device)
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    done, elapsed = 0, 0.0
+    with torch.no_grad():
+        for i, data in enumerate(loader):
+            if done >= args.num_images:
+                break
+            if args.device.startswith('cuda'):
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            model.test_step(data)
+            if args.device.startswith('cuda'):
+                torch.cuda.synchronize()
+            if i >= args.warmup:
+                elapsed += time.perf_counter() - start
+                done += 1
+    if done == 0:
+        raise SystemExit(f'the test set has at most {args.warmup} images: nothing left to time after warm-up')
+    print(f'{done} images on {args.device} ({torch.get_num_threads()} threads): '
+          f'{done / elapsed:.2f} img/s, {1000 * elapsed / done:.1f} ms/img')
+
+
+if __name__ == '__main__':
+    main()
