@@ -2,10 +2,13 @@ from .gaussian_dist_loss import KLDLoss, gaussian_distance
 from .gaussian_divergence import (bhattacharyya_distance, jeffreys_divergence, kalman_overlap,
                                   kl_divergence, mahalanobis_sq, postprocess_distance, safe_sqrt,
                                   wasserstein_sq)
+from .categorical_divergence import categorical_kl, entropy
 from .kf_iou_loss import KFIoULoss
+from .sfda_losses import ClassRatioKLLoss, EntropyLoss, predicted_class_ratio, validate_prior
 
 __all__ = [
     'KLDLoss', 'KFIoULoss', 'gaussian_distance', 'kl_divergence', 'jeffreys_divergence',
     'wasserstein_sq', 'bhattacharyya_distance', 'kalman_overlap', 'mahalanobis_sq',
-    'postprocess_distance', 'safe_sqrt'
+    'postprocess_distance', 'safe_sqrt', 'categorical_kl', 'entropy', 'EntropyLoss', 'ClassRatioKLLoss',
+    'predicted_class_ratio', 'validate_prior'
 ]

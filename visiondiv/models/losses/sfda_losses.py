@@ -1,0 +1,113 @@
+"""Label-free losses of source-free domain adaptation (Bateson et al., MICCAI 2020 / MedIA 2022).
+
+The adaptation objective is entropy(predictions) + lambda * KL between a
+class-ratio prior and the predicted class ratios of an image. Both follow
+mmseg's loss interface (``cls_score`` logits (N, C, H, W); the label is not used).
+"""
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from visiondiv.registry import MODELS
+from .categorical_divergence import categorical_kl, entropy
+from .utils import compute_dtype
+
+
+def validate_prior(prior: Sequence[float], num_classes: int, name: str = 'prior', atol: float = 1e-4) -> Tensor:
+    """A class-ratio prior as a tensor, refusing a wrong length, negative entries or a sum other than 1."""
+    t = torch.as_tensor(prior, dtype=torch.float32).flatten()
+    if t.numel() != num_classes:
+        raise ValueError(f'{name} has {t.numel()} entries but there are {num_classes} classes: {list(prior)}')
+    if (t < 0).any():
+        raise ValueError(f'{name} has negative entries: {list(prior)}')
+    if abs(float(t.sum()) - 1.0) > atol:
+        raise ValueError(f'{name} must sum to 1, sums to {float(t.sum()):.6f}: {list(prior)}')
+    return t
+
+
+def predicted_class_ratio(probs: Tensor, method: str = 'mean') -> Tensor:
+    """Class ratios (N, C) of softmax maps (N, C, ...).
+
+    - ``mean``: the mean softmax over pixels (the papers' definition);
+    - ``max_normalized``: probabilities divided by their per-pixel maximum,
+      summed over pixels, renormalised over classes (mathilde-b/SFDA's code).
+    """
+    flat = probs.flatten(2)
+    if method == 'mean':
+        return flat.mean(-1)
+    if method == 'max_normalized':
+        scaled = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).sum(-1)
+        return scaled / scaled.sum(-1, keepdim=True)
+    raise ValueError(f"method must be 'mean' or 'max_normalized', got {method!r}")
+
+
+@MODELS.register_module()
+class EntropyLoss(nn.Module):
+    """Mean over pixels of the (class-weighted) prediction entropy -sum_c w_c p_c log p_c.
+
+    Args:
+        class_weight (list[float], optional): per-class weights, e.g. [0.1, 0.9] (SFDA's prostate/spine).
+        loss_weight (float): multiplier.
+        loss_name (str): key in the loss dict (must start with ``loss_`` to be back-propagated).
+    """
+
+    def __init__(self, class_weight: Optional[Sequence[float]] = None, loss_weight: float = 1.0,
+                 loss_name: str = 'loss_ent') -> None:
+        super().__init__()
+        self.register_buffer('class_weight', torch.as_tensor(class_weight, dtype=torch.float64)
+                             if class_weight is not None else None, persistent=False)
+        self.loss_weight, self._loss_name = loss_weight, loss_name
+
+    def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
+        probs = cls_score.to(compute_dtype(cls_score.dtype)).softmax(1)
+        if self.class_weight is not None and self.class_weight.numel() != probs.size(1):
+            raise ValueError(f'class_weight has {self.class_weight.numel()} entries for {probs.size(1)} classes')
+        weight = self.class_weight.to(probs.dtype) if self.class_weight is not None else None
+        return self.loss_weight * entropy(probs, dim=1, weight=weight).mean()
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
+
+
+@MODELS.register_module()
+class ClassRatioKLLoss(nn.Module):
+    """KL divergence between a class-ratio prior and the predicted class ratios.
+
+    Args:
+        prior (list[float]): class-ratio prior tau_prior (length C, sums to 1).
+        mode (str): ``image``: one KL per image, averaged; ``batch``: one KL of the batch's mean ratio.
+        direction (str): ``pred_prior`` = KL(tau_pred || tau_prior), the reference code's (default);
+            ``prior_pred`` = KL(tau_prior || tau_pred), as the issue/paper text writes it.
+        ratio (str): ``mean`` or ``max_normalized`` (see :func:`predicted_class_ratio`).
+        weight (float): lambda (SFDA uses 1).
+    """
+
+    def __init__(self, prior: Sequence[float], mode: str = 'image', direction: str = 'pred_prior',
+                 ratio: str = 'mean', weight: float = 1.0, loss_name: str = 'loss_ratio_kl') -> None:
+        super().__init__()
+        if mode not in ('image', 'batch'):
+            raise ValueError(f"mode must be 'image' or 'batch', got {mode!r}")
+        if direction not in ('pred_prior', 'prior_pred'):
+            raise ValueError(f"direction must be 'pred_prior' or 'prior_pred', got {direction!r}")
+        predicted_class_ratio(torch.ones(1, 2, 1), ratio)      # validates the name
+        prior_t = torch.as_tensor(prior, dtype=torch.float32).flatten()
+        validate_prior(prior_t.tolist(), prior_t.numel())
+        self.register_buffer('prior', prior_t.double(), persistent=False)
+        self.mode, self.direction, self.ratio = mode, direction, ratio
+        self.loss_weight, self._loss_name = weight, loss_name
+
+    def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
+        if cls_score.size(1) != self.prior.numel():
+            raise ValueError(f'prior has {self.prior.numel()} classes but the network predicts {cls_score.size(1)}')
+        tau = predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), self.ratio)
+        if self.mode == 'batch':
+            tau = tau.mean(0, keepdim=True)
+        prior = self.prior.to(tau.dtype).expand_as(tau)
+        kl = categorical_kl(tau, prior) if self.direction == 'pred_prior' else categorical_kl(prior, tau)
+        return self.loss_weight * kl.mean()
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name
