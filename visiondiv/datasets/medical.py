@@ -1,0 +1,115 @@
+"""2-D slices of 3-D NIfTI volumes for segmentation, with the voxel spacing kept for metrics in mm."""
+import glob
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from visiondiv.registry import DATASETS
+
+
+def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[float, float] = (0.5, 99.5)
+                     ) -> np.ndarray:
+    """Per-volume intensity normalisation: ``zscore``, ``percentile`` (clip then scale to [0, 1]) or None."""
+    vol = vol.astype(np.float32)
+    if method is None:
+        return vol
+    if method == 'zscore':
+        return (vol - vol.mean()) / max(float(vol.std()), 1e-6)
+    if method == 'percentile':
+        lo, hi = np.percentile(vol, percentiles)
+        return (np.clip(vol, lo, hi) - lo) / max(float(hi - lo), 1e-6)
+    raise ValueError(f"normalize must be 'zscore', 'percentile' or None, got {method!r}")
+
+
+def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
+    """Array and voxel spacing (mm) of a NIfTI file; the error names the file."""
+    import nibabel as nib
+    try:
+        img = nib.load(path)
+        data = np.asanyarray(img.dataobj)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'NIfTI file not found: {path}') from None
+    except Exception as err:   # nibabel raises several types for corrupt files
+        raise ValueError(f'{path}: cannot read NIfTI ({err})') from None
+    if data.ndim != 3:
+        raise ValueError(f'{path}: expected a 3-D volume, got shape {data.shape}')
+    return data, tuple(float(z) for z in img.header.get_zooms()[:3])
+
+
+@DATASETS.register_module()
+class MedicalSliceDataset(BaseDataset):
+    """Serve 2-D slices of NIfTI volumes: ``data_root/img_dir/<case>.nii.gz`` (+ ``label_dir`` for labels).
+
+    Args:
+        img_dir (str): folder of image volumes.
+        label_dir (str, optional): folder of label volumes with the same names; None for unlabelled data
+            (e.g. the target domain during source-free adaptation).
+        slice_axis (int): axis along which volumes are cut into slices.
+        slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
+        normalize (str, optional): ``zscore`` or ``percentile`` per volume, or None.
+        suffix (str): file suffix.
+
+    Each item has ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 if labelled, and the meta
+    ``case_id``, ``slice_idx``, ``num_slices``, ``slice_axis`` and ``spacing`` (of the whole volume).
+    Errors name the file: unreadable volume, label shape differing from its image, non-integer labels,
+    labels outside [0, num_classes).
+    """
+
+    METAINFO = dict(classes=('background', 'foreground'), palette=[(0, 0, 0), (255, 0, 0)])
+
+    def __init__(self, img_dir: str = 'images', label_dir: Optional[str] = 'labels', slice_axis: int = 2,
+                 slice_filter: str = 'all', normalize: Optional[str] = 'zscore',
+                 percentiles: Sequence[float] = (0.5, 99.5), suffix: str = '.nii.gz', **kwargs) -> None:
+        if slice_filter not in ('all', 'foreground'):
+            raise ValueError(f"slice_filter must be 'all' or 'foreground', got {slice_filter!r}")
+        if slice_filter == 'foreground' and label_dir is None:
+            raise ValueError("slice_filter='foreground' needs labels (label_dir)")
+        self.img_dir, self.label_dir, self.slice_axis = img_dir, label_dir, slice_axis
+        self.slice_filter, self.normalize, self.percentiles = slice_filter, normalize, tuple(percentiles)
+        self.suffix = suffix
+        kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
+        super().__init__(**kwargs)
+
+    def _path(self, sub: str) -> str:
+        return sub if osp.isabs(sub) else osp.join(self.data_root or '', sub)
+
+    def load_data_list(self) -> List[dict]:
+        num_classes = len(self.metainfo['classes'])
+        img_dir = self._path(self.img_dir)
+        files = sorted(glob.glob(osp.join(img_dir, '*' + self.suffix)))
+        if not files:
+            raise FileNotFoundError(f"no '*{self.suffix}' volumes in {img_dir} (img_dir)")
+        data_list = []
+        for path in files:
+            case = osp.basename(path)[:-len(self.suffix)]
+            vol, spacing = load_nifti(path)
+            label = None
+            if self.label_dir is not None:
+                label_path = osp.join(self._path(self.label_dir), case + self.suffix)
+                raw, _ = load_nifti(label_path)
+                if raw.shape != vol.shape:
+                    raise ValueError(f'{label_path}: label shape {raw.shape} differs from image {vol.shape} ({path})')
+                if not np.all(np.equal(np.mod(raw, 1), 0)):
+                    raise ValueError(f'{label_path}: labels must be integers')
+                if raw.min() < 0 or raw.max() >= num_classes:
+                    raise ValueError(f'{label_path}: labels must lie in [0, {num_classes}), '
+                                     f'found [{raw.min()}, {raw.max()}]')
+                label = raw.astype(np.uint8)
+            vol = normalize_volume(vol, self.normalize, self.percentiles)
+            n = vol.shape[self.slice_axis]
+            for k in range(n):
+                lab = None if label is None else np.take(label, k, axis=self.slice_axis)
+                if self.slice_filter == 'foreground' and not lab.any():
+                    continue
+                img = np.ascontiguousarray(np.take(vol, k, axis=self.slice_axis))
+                item = dict(img=img, img_path=path, case_id=case, slice_idx=k, num_slices=n,
+                            slice_axis=self.slice_axis, spacing=spacing, ori_shape=img.shape,
+                            img_shape=img.shape, reduce_zero_label=False, seg_fields=[])
+                if lab is not None:
+                    item['gt_seg_map'] = np.ascontiguousarray(lab)
+                    item['seg_map_path'] = label_path
+                    item['seg_fields'] = ['gt_seg_map']
+                data_list.append(item)
+        return data_list
