@@ -1,0 +1,36 @@
+import hashlib
+import importlib.util
+import os.path as osp
+
+import nibabel as nib
+import numpy as np
+
+ROOT = osp.join(osp.dirname(__file__), '..', '..')
+
+
+def load():
+    spec = importlib.util.spec_from_file_location('toy_shift', osp.join(ROOT, 'tools', 'data', 'toy_shift.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_deterministic_nifti_with_spacing_and_shifted_contrast(tmp_path):
+    mod = load()
+    mod.generate(str(tmp_path / 'a'), num_train=3, num_test=1, shape=(6, 24, 24), seed=1)
+    mod.generate(str(tmp_path / 'b'), num_train=3, num_test=1, shape=(6, 24, 24), seed=1)
+    path = 'target/train/images/case_002.nii.gz'
+    digest = [hashlib.md5(np.asarray(nib.load(str(tmp_path / r / path)).dataobj).tobytes()).hexdigest()
+              for r in 'ab']
+    assert digest[0] == digest[1]
+    means = {}
+    for domain in ('source', 'target'):
+        img = nib.load(str(tmp_path / 'a' / domain / 'train' / 'images' / 'case_000.nii.gz'))
+        lab = np.asarray(nib.load(str(tmp_path / 'a' / domain / 'train' / 'labels' / 'case_000.nii.gz')).dataobj)
+        assert img.shape == (24, 24, 6) and tuple(img.header.get_zooms()) == (1.0, 1.0, 2.5)
+        assert set(np.unique(lab)) <= {0, 1, 2} and (lab == 1).any()
+        data = np.asarray(img.dataobj)
+        means[domain] = [data[lab == c].mean() if (lab == c).any() else np.nan for c in range(3)]
+    assert means['source'][0] < means['source'][1]
+    # the shift: the target background is brighter than the source's
+    assert means['target'][0] > means['source'][0] + 100
