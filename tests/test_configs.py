@@ -15,6 +15,11 @@ CONFIGS = sorted(c for c in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) if
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(c) for c in CONFIGS])
 def test_config_builds(path):
     cfg = Config.fromfile(path)
+    if cfg.get('load_from') and not osp.exists(cfg.load_from):
+        # adaptation configs start from a source checkpoint that a previous step trains
+        with pytest.raises(ValueError, match="'load_from' file not found"):
+            check_config(cfg)
+        cfg.load_from = None
     check_config(cfg)
     assert cfg.default_scope == 'visiondiv'
     model = MODELS.build(cfg.model)

@@ -50,6 +50,8 @@ class MedicalSliceDataset(BaseDataset):
         slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
         normalize (str, optional): ``zscore`` or ``percentile`` per volume, or None.
         suffix (str): file suffix.
+        domain (str, optional): ``source`` or ``target``, recorded in the metainfo; the source-free
+            adaptation runner refuses training data marked ``source``.
 
     Each item has ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 if labelled, and the meta
     ``case_id``, ``slice_idx``, ``num_slices``, ``slice_axis`` and ``spacing`` (of the whole volume).
@@ -61,14 +63,15 @@ class MedicalSliceDataset(BaseDataset):
 
     def __init__(self, img_dir: str = 'images', label_dir: Optional[str] = 'labels', slice_axis: int = 2,
                  slice_filter: str = 'all', normalize: Optional[str] = 'zscore',
-                 percentiles: Sequence[float] = (0.5, 99.5), suffix: str = '.nii.gz', **kwargs) -> None:
+                 percentiles: Sequence[float] = (0.5, 99.5), suffix: str = '.nii.gz', domain: Optional[str] = None,
+                 **kwargs) -> None:
         if slice_filter not in ('all', 'foreground'):
             raise ValueError(f"slice_filter must be 'all' or 'foreground', got {slice_filter!r}")
         if slice_filter == 'foreground' and label_dir is None:
             raise ValueError("slice_filter='foreground' needs labels (label_dir)")
         self.img_dir, self.label_dir, self.slice_axis = img_dir, label_dir, slice_axis
         self.slice_filter, self.normalize, self.percentiles = slice_filter, normalize, tuple(percentiles)
-        self.suffix = suffix
+        self.suffix, self.domain = suffix, domain
         kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
         super().__init__(**kwargs)
 

@@ -19,19 +19,20 @@ class MedicalVolumeMetric(BaseMetric):
     background, so filtered evaluation sets measure only the kept slices.
 
     Args:
-        metrics (Sequence[str]): any of ``dice``, ``assd``, ``hd95``.
+        measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95`` (not ``metrics``: mmengine reads
+            that key as an Evaluator config).
         include_background (bool): also report class 0.
     """
 
     default_prefix: Optional[str] = 'med'
 
-    def __init__(self, metrics: Sequence[str] = ('dice', 'assd', 'hd95'), include_background: bool = False,
+    def __init__(self, measures: Sequence[str] = ('dice', 'assd', 'hd95'), include_background: bool = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        unknown = set(metrics) - {'dice', 'assd', 'hd95'}
+        unknown = set(measures) - {'dice', 'assd', 'hd95'}
         if unknown:
-            raise KeyError(f'unknown metrics {sorted(unknown)}; use dice, assd, hd95')
-        self.metrics, self.include_background = tuple(metrics), include_background
+            raise KeyError(f'unknown measures {sorted(unknown)}; use dice, assd, hd95')
+        self.measures, self.include_background = tuple(measures), include_background
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
@@ -61,7 +62,7 @@ class MedicalVolumeMetric(BaseMetric):
             per_case.append(volume_metrics(pred, gt, len(classes), first['spacing'], self.include_background))
         start = 0 if self.include_background else 1
         out = OrderedDict()
-        for metric in self.metrics:
+        for metric in self.measures:
             values = np.array([c[metric] for c in per_case], float)   # (cases, classes)
             for k, name in enumerate(classes[start:]):
                 out[f'{metric}_{name}'] = float(np.nanmean(values[:, k])) if np.isfinite(values[:, k]).any() \

@@ -1,0 +1,3 @@
+from .sfda_encoder_decoder import SFDAEncoderDecoder
+
+__all__ = ['SFDAEncoderDecoder']
