@@ -42,16 +42,10 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    from visiondiv.utils import build_runner, check_config, register_all_modules
+    from visiondiv.utils import apply_cli_args, build_runner, check_config, register_all_modules
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    apply_cli_args(cfg, args.config, args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg.load_from = args.checkpoint

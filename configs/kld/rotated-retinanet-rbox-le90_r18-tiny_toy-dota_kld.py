@@ -2,7 +2,7 @@
 # A ResNet-18 at quarter width (base_channels=16) and 3 FPN levels keep a 2-core run to minutes.
 _base_ = [
     '../_base_/models/rotated_retinanet.py', '../_base_/datasets/toy_dota.py',
-    '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy_16e.py'
 ]
 
 model = dict(
@@ -15,15 +15,4 @@ model = dict(
         loss_bbox=dict(_delete_=True, type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False,
                        loss_weight=5.5)),
     test_cfg=dict(nms_pre=1000, score_thr=0.05, max_per_img=200))
-
-max_epochs = 16
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min_ratio=0.05),
-]
-optim_wrapper = dict(
-    _delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=2))
-randomness = dict(seed=0)

@@ -1,7 +1,7 @@
 # Toy: Rotated FCOS + KLD with the demo's tiny backbone and schedule.
 _base_ = [
     '../_base_/models/rotated_fcos.py', '../_base_/datasets/toy_dota.py',
-    '../_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_toy_16e.py'
 ]
 model = dict(
     backbone=dict(depth=18, base_channels=16, out_indices=(1, 2, 3), frozen_stages=-1, norm_eval=False),
@@ -9,13 +9,4 @@ model = dict(
     bbox_head=dict(num_classes=3, in_channels=64, stacked_convs=2, feat_channels=64, strides=[8, 16, 32],
                    regress_ranges=((-1, 48), (48, 96), (96, 1e8))),
     test_cfg=dict(nms_pre=1000, score_thr=0.05, max_per_img=200))
-max_epochs = 16
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min_ratio=0.05),
-]
-optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-                     clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=4, max_keep_ckpts=2))
-randomness = dict(seed=0)

@@ -52,3 +52,18 @@ def build_runner(cfg):
     DefaultScope.get_instance(f'runner-build-{datetime.datetime.now()}',
                               scope_name=cfg.get('default_scope') or 'visiondiv')
     return RUNNERS.build(cfg)
+
+
+def apply_cli_args(cfg, config_path: str, args) -> None:
+    """The command-line overrides ``tools/train.py`` and ``tools/test.py`` share.
+
+    ``--launcher``, ``--cfg-options`` and ``--work-dir`` (default ``work_dirs/<config name>``).
+    """
+    import os.path as osp
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])

@@ -8,8 +8,8 @@ from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
 from .gaussian_divergence import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
                                   postprocess_distance, safe_sqrt, wasserstein_sq)
-from .utils import (compute_dtype, empty_or_zero_weight, mask_degenerate_targets, per_box_weight,
-                    reduce_box_loss, resolve_reduction)
+from .utils import (compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss,
+                    resolve_reduction)
 
 
 def _maybe_sqrt(d: Tensor, sqrt: bool) -> Tensor:
@@ -101,9 +101,7 @@ class KLDLoss(nn.Module):
                 avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
                 **kwargs) -> Tensor:
         """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5)."""
-        reduction = resolve_reduction(self.reduction, reduction_override)
-        weight = per_box_weight(weight, pred)
-        zero = empty_or_zero_weight(pred, weight, reduction)
+        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
         if zero is not None:
             return zero
         dtype = compute_dtype(pred.dtype)

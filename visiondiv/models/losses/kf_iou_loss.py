@@ -7,8 +7,8 @@ from torch import Tensor, nn
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
 from .gaussian_divergence import kalman_overlap
-from .utils import (compute_dtype, empty_or_zero_weight, mask_degenerate_targets, per_box_weight,
-                    reduce_box_loss, resolve_reduction)
+from .utils import (compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss,
+                    resolve_reduction)
 
 
 def smooth_l1(diff: Tensor, beta: float) -> Tensor:
@@ -41,9 +41,7 @@ class KFIoULoss(nn.Module):
                 targets_decode: Optional[Tensor] = None, reduction_override: Optional[str] = None,
                 **kwargs) -> Tensor:
         """``pred``/``target``: encoded deltas (n, 5); ``pred_decode``/``targets_decode``: boxes (n, 5)."""
-        reduction = resolve_reduction(self.reduction, reduction_override)
-        weight = per_box_weight(weight, pred)
-        zero = empty_or_zero_weight(pred, weight, reduction)
+        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
         if zero is not None:
             return zero
         if pred_decode is None or targets_decode is None:

@@ -72,3 +72,11 @@ def empty_or_zero_weight(pred: Tensor, weight: Optional[Tensor], reduction: str)
     if weight is not None and reduction != 'none' and not bool((weight > 0).any()):
         return (pred * 0).sum()
     return None
+
+
+def prepare_box_loss(pred: Tensor, weight: Optional[Tensor], default_reduction: str,
+                     reduction_override: Optional[str]) -> Tuple[str, Optional[Tensor], Optional[Tensor]]:
+    """The shared start of a box loss's forward: (reduction, per-box weight, early zero or None)."""
+    reduction = resolve_reduction(default_reduction, reduction_override)
+    weight = per_box_weight(weight, pred)
+    return reduction, weight, empty_or_zero_weight(pred, weight, reduction)
