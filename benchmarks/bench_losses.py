@@ -10,7 +10,6 @@ faster) and peak extra memory measured in fresh subprocesses.
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visiondiv.datasets import DOTADataset, DOTAFormatError, HRSCDataset
+from visiondiv.datasets import DOTAFormatError, HRSCDataset
 from visiondiv.registry import DATASETS
 
 CLASSES = ('ship', 'tank', 'plane')

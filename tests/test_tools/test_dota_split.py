@@ -1,5 +1,4 @@
 import importlib.util
-import os
 import os.path as osp
 
 import cv2

@@ -1,13 +1,11 @@
 """End-to-end robustness of tools/train.py on a tiny generated toy set (subprocesses, CPU)."""
 import importlib.util
-import os
 import os.path as osp
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))

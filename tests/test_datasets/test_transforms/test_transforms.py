@@ -1,4 +1,3 @@
-import math
 
 import cv2
 import numpy as np

@@ -1,5 +1,4 @@
 """Closed forms of the shared divergences, independent of the loss wrappers."""
-import math
 
 import numpy as np
 import pytest

@@ -156,3 +156,18 @@ def test_areas_and_clip():
     torch.testing.assert_close(rb.areas[1], torch.tensor(25.0), rtol=1e-5, atol=1e-4)
     torch.testing.assert_close(rb.centers[1], torch.tensor([2.5, 2.5]), rtol=1e-5, atol=1e-4)
     assert bool(rb.is_inside((100, 100), all_inside=True).all())
+
+
+def test_from_instance_masks():
+    from mmdet.structures.mask import BitmapMasks, PolygonMasks
+    box = torch.tensor([50.0, 40.0, 60.0, 16.0, 0.5])
+    quad = rbox2qbox(box).numpy()
+    mask = np.zeros((100, 100), np.uint8)
+    cv2.fillPoly(mask, [np.round(quad.reshape(4, 2)).astype(np.int32)], 1)
+    from_bitmap = RotatedBoxes.from_instance_masks(BitmapMasks(mask[None], 100, 100)).tensor[0]
+    from_poly = RotatedBoxes.from_instance_masks(PolygonMasks([[quad]], 100, 100)).tensor[0]
+    torch.testing.assert_close(from_poly, regularize_rboxes(box[None], 'le90')[0], atol=1e-3, rtol=0)
+    # pixel centres of a rasterised box: within a pixel of the true box
+    assert (from_bitmap[:4] - box[:4]).abs().max() < 1.5 and abs(from_bitmap[4] - 0.5) < 0.05
+    q = QuadriBoxes.from_instance_masks(PolygonMasks([[quad]], 100, 100))
+    torch.testing.assert_close(q.areas, torch.tensor([60.0 * 16.0]), rtol=1e-3, atol=0)

@@ -9,7 +9,7 @@ from mmdet.structures.bbox import BaseBoxes, register_box
 from torch import BoolTensor, Tensor
 
 from .angle import regularize_rboxes
-from .transforms import qbox2rbox, rbox2qbox
+from .transforms import min_area_rect, qbox2rbox, rbox2qbox
 
 
 def _clip_polygons(corners: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
@@ -86,7 +86,7 @@ class RotatedBoxes(BaseBoxes):
         outside = (~inside).reshape(-1)
         corners = rbox2qbox(flat[outside]).reshape(-1, 4, 2).detach().cpu().numpy()
         polys = _clip_polygons(corners, img_shape)
-        clipped = [qbox_from_polygon(p) for p in polys]
+        clipped = [rbox_from_points(p) for p in polys]
         new = flat.clone()
         new[outside] = flat.new_tensor(np.stack(clipped))
         self.tensor = new.reshape(self.tensor.shape)
@@ -177,29 +177,22 @@ class RotatedBoxes(BaseBoxes):
             for mask in masks.masks:
                 coor_y, coor_x = np.nonzero(mask)
                 pts = np.stack([coor_x, coor_y], -1).astype(np.float32)
-                rboxes.append(qbox_from_polygon(pts) if len(pts) else np.zeros(5, np.float32))
+                rboxes.append(rbox_from_points(pts) if len(pts) else np.zeros(5, np.float32))
         elif isinstance(masks, PolygonMasks):
             for poly_per_obj in masks.masks:
                 pts = np.concatenate(poly_per_obj).reshape(-1, 2).astype(np.float32)
-                rboxes.append(qbox_from_polygon(pts))
+                rboxes.append(rbox_from_points(pts))
         else:
             raise TypeError(f'expected BitmapMasks or PolygonMasks, got {type(masks)}')
         return RotatedBoxes(np.stack(rboxes) if rboxes else np.zeros((0, 5), np.float32))
 
 
-def qbox_from_polygon(points: np.ndarray) -> np.ndarray:
-    """Minimum-area rbox (le90) of an arbitrary 2-D point set, via its convex hull."""
+def rbox_from_points(points: np.ndarray) -> np.ndarray:
+    """Minimum-area rbox (le90) of an arbitrary 2-D point set: candidate sides are its convex hull edges."""
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     if len(hull) < 2:
         return np.array([*hull.mean(0), 0, 0, 0], dtype=np.float32)
     edges = np.roll(hull, -1, 0) - hull
-    theta = np.arctan2(edges[:, 1], edges[:, 0])
-    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    u = hull[None, :, 0] * c + hull[None, :, 1] * s
-    v = -hull[None, :, 0] * s + hull[None, :, 1] * c
-    area = np.ptp(u, 1) * np.ptp(v, 1)
-    k = int(area.argmin())
-    uc, vc = (u[k].min() + u[k].max()) / 2, (v[k].min() + v[k].max()) / 2
-    box = torch.tensor([[uc * c[k, 0] - vc * s[k, 0], uc * s[k, 0] + vc * c[k, 0],
-                         np.ptp(u[k]), np.ptp(v[k]), theta[k]]], dtype=torch.float64)
+    theta = torch.from_numpy(np.arctan2(edges[:, 1], edges[:, 0]))[None]
+    box = min_area_rect(torch.from_numpy(hull)[None], theta)
     return regularize_rboxes(box, 'le90')[0].numpy().astype(np.float32)

@@ -25,6 +25,34 @@ def rbox2qbox(boxes: Tensor) -> Tensor:
     return torch.cat(corners, dim=-1)
 
 
+def min_area_rect(points: Tensor, theta: Tensor) -> Tensor:
+    """Smallest-area enclosing rectangle of each point set among candidate side directions.
+
+    Args:
+        points (Tensor): (n, k, 2) point sets.
+        theta (Tensor): (n, d) candidate directions (radians) of one rectangle side.
+
+    Returns:
+        Tensor: (n, 5) rotated boxes (cx, cy, w, h, t), w along the chosen direction.
+    """
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    px, py = points[:, None, :, 0], points[:, None, :, 1]
+    u = px * cos[..., None] + py * sin[..., None]            # (n, d, k) along the direction
+    v = -px * sin[..., None] + py * cos[..., None]           # and along its normal
+    u_min, u_max = u.min(-1).values, u.max(-1).values
+    v_min, v_max = v.min(-1).values, v.max(-1).values
+    best = ((u_max - u_min) * (v_max - v_min)).argmin(dim=1, keepdim=True)
+
+    def pick(x: Tensor) -> Tensor:
+        return x.gather(1, best).squeeze(1)
+
+    c, s = pick(cos), pick(sin)
+    uc = (pick(u_min) + pick(u_max)) / 2
+    vc = (pick(v_min) + pick(v_max)) / 2
+    return torch.stack([uc * c - vc * s, uc * s + vc * c, pick(u_max) - pick(u_min),
+                        pick(v_max) - pick(v_min), pick(theta)], dim=-1)
+
+
 def qbox2rbox(boxes: Tensor, angle_version: str = 'le90') -> Tensor:
     """Quadrilaterals (..., 8) to their minimum-area rotated rectangles (..., 5).
 
@@ -40,27 +68,8 @@ def qbox2rbox(boxes: Tensor, angle_version: str = 'le90') -> Tensor:
     work = pts.double()
     i_idx = torch.tensor([0, 1, 2, 3, 0, 1], device=boxes.device)
     j_idx = torch.tensor([1, 2, 3, 0, 2, 3], device=boxes.device)
-    edge = work[:, j_idx] - work[:, i_idx]                     # (n, 6, 2)
-    theta = torch.atan2(edge[..., 1], edge[..., 0])            # (n, 6)
-    cos, sin = torch.cos(theta), torch.sin(theta)
-    # point coordinates along each direction (u) and its normal (v): (n, 6, 4)
-    px, py = work[:, None, :, 0], work[:, None, :, 1]
-    u = px * cos[..., None] + py * sin[..., None]
-    v = -px * sin[..., None] + py * cos[..., None]
-    u_min, u_max = u.min(-1).values, u.max(-1).values
-    v_min, v_max = v.min(-1).values, v.max(-1).values
-    area = (u_max - u_min) * (v_max - v_min)
-    best = area.argmin(dim=1, keepdim=True)
-
-    def pick(x: Tensor) -> Tensor:
-        return x.gather(1, best).squeeze(1)
-
-    t, c, s = pick(theta), pick(cos), pick(sin)
-    uc = (pick(u_min) + pick(u_max)) / 2
-    vc = (pick(v_min) + pick(v_max)) / 2
-    w, h = pick(u_max) - pick(u_min), pick(v_max) - pick(v_min)
-    cx, cy = uc * c - vc * s, uc * s + vc * c
-    rboxes = torch.stack([cx, cy, w, h, t], dim=-1)
+    edge = work[:, j_idx] - work[:, i_idx]
+    rboxes = min_area_rect(work, torch.atan2(edge[..., 1], edge[..., 0]))
     rboxes = regularize_rboxes(rboxes, angle_version).to(boxes.dtype)
     return rboxes.reshape(*shape, 5)
 
