@@ -1,0 +1,3 @@
+from .enet import ENet
+
+__all__ = ['ENet']
