@@ -1,8 +1,5 @@
-# Source training with the ENet-style network of the SFDA papers (instead of the UNet).
-_base_ = ['../_base_/models/enet_seg.py', '../_base_/datasets/toy_shift.py', '../_base_/seg_runtime.py']
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4, weight_decay=1e-4))
-param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=600, eta_min=1e-5)]
-randomness = dict(seed=0)
+# Source training with the ENet-style network of the SFDA papers instead of the UNet (same schedule).
+_base_ = './unet_toy-shift_source.py'
+model = dict(
+    backbone=dict(_delete_=True, type='ENet', in_channels=1, base_channels=16, stage_blocks=(2, 2, 4)),
+    decode_head=dict(in_channels=16, in_index=0, channels=16, num_convs=0))
