@@ -70,15 +70,38 @@ def angle_errors(pkl_path, min_aspect=4.0, min_score=0.3):
     return (float(np.mean(errors)) if errors else float('nan')), (len(errors) / total if total else 0.0)
 
 
+def matched_iou_per_class(pkl_path, num_classes=3, min_score=0.3):
+    """Mean rotated IoU between each ground truth and its best same-class prediction (IoU >= 0.5 counted)."""
+    from visiondiv.structures.bbox import rbbox_overlaps
+    with open(pkl_path, 'rb') as f:
+        samples = pickle.load(f)
+    per = [[] for _ in range(num_classes)]
+    for s in samples:
+        gt, pred = s['gt_instances'], s['pred_instances']
+        g = gt['bboxes'].tensor if hasattr(gt['bboxes'], 'tensor') else torch.as_tensor(gt['bboxes'])
+        p = pred['bboxes'].tensor if hasattr(pred['bboxes'], 'tensor') else torch.as_tensor(pred['bboxes'])
+        keep = pred['scores'] >= min_score
+        p, labels = p[keep].float(), pred['labels'][keep]
+        for box, label in zip(g.float(), gt['labels']):
+            cand = labels == label
+            if cand.any():
+                best = float(rbbox_overlaps(box[None], p[cand])[0].max())
+                if best >= 0.5:
+                    per[int(label)].append(best)
+    return [float(np.mean(v)) if v else float('nan') for v in per]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--losses', nargs='+', default=list(LOSSES), choices=list(LOSSES))
     parser.add_argument('--out', default='benchmarks/results/loss_study')
+    parser.add_argument('--report-only', action='store_true', help='only rebuild the table from finished runs')
     args = parser.parse_args()
     out = osp.join(ROOT, args.out)
     os.makedirs(out, exist_ok=True)
-    subprocess.run([sys.executable, 'tools/data/toy_dota.py', '--out', 'data/toy_dota'], cwd=ROOT, check=True)
+    if not args.report_only:
+        subprocess.run([sys.executable, 'tools/data/toy_dota.py', '--out', 'data/toy_dota'], cwd=ROOT, check=True)
     rows = []
     results_path = osp.join(out, 'runs.json')
     if osp.exists(results_path):
@@ -86,7 +109,7 @@ def main():
     done = {(r['loss'], r['seed']) for r in rows}
     for loss in args.losses:
         for seed in args.seeds:
-            if (loss, seed) in done:
+            if (loss, seed) in done or args.report_only:
                 continue
             wd = osp.join(out, f'{loss}_seed{seed}')
             start = time.time()
@@ -103,7 +126,13 @@ def main():
                              minutes=(time.time() - start) / 60))
             print(json.dumps(rows[-1]), flush=True)
             json.dump(rows, open(results_path, 'w'), indent=1)
-    lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | runs |', '|---|---|---|---|---|---|']
+    for r in rows:
+        pkl = osp.join(out, f'{r["loss"]}_seed{r["seed"]}', 'val_predictions.pkl')
+        if 'iou_ship' not in r and osp.exists(pkl):
+            r['iou_ship'], r['iou_tank'], r['iou_plane'] = matched_iou_per_class(pkl)
+    json.dump(rows, open(results_path, 'w'), indent=1)
+    lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | matched IoU ship | tank | plane | runs |',
+             '|---|---|---|---|---|---|---|---|---|']
     for loss in args.losses:
         rs = [r for r in rows if r['loss'] == loss]
         if not rs:
@@ -114,7 +143,7 @@ def main():
             sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
             return f'{statistics.mean(vals):{fmt}} ± {sd:{fmt}}'
         lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
-                     f'{ms("ships_found")} | {len(rs)} |')
+                     f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | {len(rs)} |')
     table = '\n'.join(lines)
     open(osp.join(out, 'table.md'), 'w').write(table + '\n')
     print(table)
