@@ -33,6 +33,10 @@ def build_config(args) -> Config:
     cfg = Config.fromfile(args.config)
     apply_cli_args(cfg, args.config, args)
     if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp needs a GPU: mmengine\'s AmpOptimWrapper does not run on the CPU '
+                               '(the losses themselves accept fp16/bf16 input)')
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             print('AMP training is already enabled in the config', file=sys.stderr)
         else:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -95,3 +96,15 @@ def test_malformed_annotation_and_unknown_type_fail_early(tmp_path):
     result = run_train(cfg, tmp_path / 'w', '--cfg-options', 'model.bbox_head.loss_bbox.type=KLDLos')
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "'model.bbox_head.loss_bbox.type' names unknown type 'KLDLos'" in out
+
+
+def test_amp_without_gpu_is_refused_clearly():
+    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    args = train.parse_args([BASE, '--amp'])
+    if torch.cuda.is_available():
+        assert train.build_config(args).optim_wrapper.type == 'AmpOptimWrapper'
+    else:
+        with pytest.raises(RuntimeError, match='--amp needs a GPU'):
+            train.build_config(args)
