@@ -23,8 +23,12 @@ def _palette(n: int) -> List[Tuple[int, int, int]]:
     return [((37 * i + 80) % 256, (91 * i + 150) % 256, (157 * i + 30) % 256) for i in range(n)]
 
 
-def parse_dota_line(line: str, cls_map: dict, path: str, lineno: int) -> Optional[dict]:
-    """One annotation line ``x1 y1 ... x4 y4 class [difficulty]`` -> instance dict (None for headers)."""
+def parse_dota_line(line: str, cls_map: Optional[dict], path: str, lineno: int) -> Optional[dict]:
+    """One annotation line ``x1 y1 ... x4 y4 class [difficulty]`` -> instance dict (None for headers).
+
+    With ``cls_map`` (name -> index) the class must be known and ``bbox_label`` is its index;
+    with None any class name is accepted and ``bbox_label`` is the name itself.
+    """
     fields = line.split()
     if not fields or (len(fields) == 1 and ':' in fields[0]):
         return None  # blank line or the 'imagesource:'/'gsd:' header of raw DOTA files
@@ -35,13 +39,14 @@ def parse_dota_line(line: str, cls_map: dict, path: str, lineno: int) -> Optiona
         bbox = [float(v) for v in fields[:8]]
     except ValueError:
         raise DOTAFormatError(f'{path}:{lineno}: non-numeric coordinate in {line.strip()!r}') from None
-    if fields[8] not in cls_map:
+    if cls_map is not None and fields[8] not in cls_map:
         raise DOTAFormatError(f'{path}:{lineno}: unknown class {fields[8]!r}; known: {", ".join(cls_map)}')
     try:
         difficulty = int(fields[9]) if len(fields) == 10 else 0
     except ValueError:
         raise DOTAFormatError(f'{path}:{lineno}: difficulty must be an integer, got {fields[9]!r}') from None
-    return dict(bbox=bbox, bbox_label=cls_map[fields[8]], difficulty=difficulty)
+    label = cls_map[fields[8]] if cls_map is not None else fields[8]
+    return dict(bbox=bbox, bbox_label=label, difficulty=difficulty)
 
 
 @DATASETS.register_module()

@@ -73,22 +73,17 @@ def polygon_window_iof(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
 
 
 def read_dota_txt(path: Optional[str]) -> Dict[str, list]:
-    """Raw DOTA labelTxt (headers skipped) -> polys (n, 8), class names, difficulties."""
+    """Raw DOTA labelTxt -> polys (n, 8), class names, difficulties (the dataset's own line parser)."""
+    from visiondiv.datasets.dota import parse_dota_line
     polys, labels, diffs = [], [], []
     if path is not None and osp.isfile(path):
         with open(path) as f:
             for lineno, line in enumerate(f, 1):
-                fields = line.split()
-                if not fields or (len(fields) == 1 and ':' in fields[0]):
-                    continue
-                if len(fields) not in (9, 10):
-                    raise ValueError(f'{path}:{lineno}: expected 9 or 10 fields, got {len(fields)}')
-                try:
-                    polys.append([float(v) for v in fields[:8]])
-                except ValueError:
-                    raise ValueError(f'{path}:{lineno}: non-numeric coordinate') from None
-                labels.append(fields[8])
-                diffs.append(int(fields[9]) if len(fields) == 10 else 0)
+                inst = parse_dota_line(line, None, path, lineno)
+                if inst is not None:
+                    polys.append(inst['bbox'])
+                    labels.append(inst['bbox_label'])
+                    diffs.append(inst['difficulty'])
     return dict(polys=np.array(polys, np.float32).reshape(-1, 8), labels=labels, diffs=diffs)
 
 
