@@ -171,3 +171,11 @@ def test_from_instance_masks():
     assert (from_bitmap[:4] - box[:4]).abs().max() < 1.5 and abs(from_bitmap[4] - 0.5) < 0.05
     q = QuadriBoxes.from_instance_masks(PolygonMasks([[quad]], 100, 100))
     torch.testing.assert_close(q.areas, torch.tensor([60.0 * 16.0]), rtol=1e-3, atol=0)
+
+
+def test_box_class_overlaps():
+    a = RotatedBoxes(torch.tensor([[0.0, 0.0, 4.0, 2.0, 0.0]]))
+    b = RotatedBoxes(torch.tensor([[0.0, 0.0, 2.0, 4.0, 0.0], [0.0, 0.0, 4.0, 2.0, 0.0]]))
+    torch.testing.assert_close(RotatedBoxes.overlaps(a, b), torch.tensor([[1 / 3, 1.0]]), atol=1e-5, rtol=0)
+    qa, qb = a.convert_to('qbox'), b.convert_to('qbox')
+    torch.testing.assert_close(QuadriBoxes.overlaps(qa, qb), torch.tensor([[1 / 3, 1.0]]), atol=1e-5, rtol=0)

@@ -6,21 +6,20 @@ import torch
 from mmdet.evaluation.functional import average_precision, print_map_summary
 
 
+def _boxes(boxes: np.ndarray, box_type: str):
+    """numpy boxes (score column dropped) as the registered box class of ``box_type``."""
+    from mmdet.structures.bbox import get_box_type
+    box_cls = get_box_type(box_type)[1]
+    return box_cls(torch.from_numpy(np.ascontiguousarray(boxes[:, :box_cls.box_dim])).float())
+
+
 def _overlaps(dets: np.ndarray, gts: np.ndarray, box_type: str) -> np.ndarray:
-    if box_type == 'rbox':
-        from visiondiv.structures.bbox import rbbox_overlaps
-        return rbbox_overlaps(torch.from_numpy(dets[:, :5]).float(),
-                              torch.from_numpy(gts[:, :5]).float()).numpy()
-    from mmcv.ops import box_iou_quadri
-    return box_iou_quadri(torch.from_numpy(dets[:, :8]).float(),
-                          torch.from_numpy(gts[:, :8]).float()).numpy()
+    b1, b2 = _boxes(dets, box_type), _boxes(gts, box_type)
+    return type(b1).overlaps(b1, b2).numpy()
 
 
 def _areas(boxes: np.ndarray, box_type: str) -> np.ndarray:
-    if box_type == 'rbox':
-        return boxes[:, 2] * boxes[:, 3]
-    x, y = boxes[:, 0:8:2], boxes[:, 1:8:2]
-    return 0.5 * np.abs((x * np.roll(y, -1, 1) - y * np.roll(x, -1, 1)).sum(1))
+    return _boxes(boxes, box_type).areas.numpy()
 
 
 def tpfp_rbox(det_bboxes: np.ndarray, gt_bboxes: np.ndarray, gt_bboxes_ignore: np.ndarray,

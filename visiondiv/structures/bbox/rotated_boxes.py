@@ -9,6 +9,7 @@ from mmdet.structures.bbox import BaseBoxes, register_box
 from torch import BoolTensor, Tensor
 
 from .angle import regularize_rboxes
+from .bbox_overlaps import rbbox_overlaps
 from .transforms import min_area_rect, qbox2rbox, rbox2qbox
 
 
@@ -165,7 +166,6 @@ class RotatedBoxes(BaseBoxes):
     def overlaps(boxes1: BaseBoxes, boxes2: BaseBoxes, mode: str = 'iou',
                  is_aligned: bool = False, eps: float = 1e-6) -> Tensor:
         """Rotated IoU/IoF between two sets of boxes (mmcv ``box_iou_rotated``)."""
-        from ..bbox_overlaps import rbbox_overlaps
         return rbbox_overlaps(boxes1.tensor, boxes2.tensor, mode, is_aligned)
 
     @staticmethod
