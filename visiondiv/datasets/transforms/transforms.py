@@ -40,6 +40,15 @@ class ConvertBoxType(BaseTransform):
         return f'{self.__class__.__name__}(box_type_mapping={self.box_type_mapping})'
 
 
+def _keep_boxes_inside(results: dict, boxes: BaseBoxes, img_shape) -> None:
+    """Store ``boxes`` as gt_bboxes, dropping those whose centre left the image, with their labels and flags."""
+    keep = boxes.is_inside(img_shape).numpy()
+    results['gt_bboxes'] = boxes[keep]
+    for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
+        if key in results:
+            results[key] = results[key][keep]
+
+
 def _rotate_image(img: np.ndarray, angle: float, border_value) -> np.ndarray:
     h, w = img.shape[:2]
     # cv2's positive angle turns the image counter-clockwise on screen; ours is clockwise
@@ -82,17 +91,10 @@ class RandomRotate(BaseTransform):
         h, w = img.shape[:2]
         results['img'] = _rotate_image(img, angle, self.border_value)
         center = ((w - 1) * 0.5, (h - 1) * 0.5)
-        keep = None
-        for key in ('gt_bboxes',):
-            if key in results and isinstance(results[key], BaseBoxes):
-                boxes = results[key]
-                boxes.rotate_(center, angle)
-                keep = boxes.is_inside((h, w)).numpy()
-                results[key] = boxes[keep]
-        if keep is not None:
-            for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
-                if key in results:
-                    results[key] = results[key][keep]
+        if isinstance(results.get('gt_bboxes'), BaseBoxes):
+            boxes = results['gt_bboxes']
+            boxes.rotate_(center, angle)
+            _keep_boxes_inside(results, boxes, (h, w))
         results['rotate_angle'] = angle
         return results
 
@@ -140,12 +142,7 @@ class RotatedAlbu(BaseTransform):
         results['img_shape'] = (h, w)
         if boxes is not None and len(boxes):
             quads = torch.as_tensor(np.asarray(out['keypoints'], np.float32).reshape(-1, 8))
-            new = type(boxes)(qbox2rbox(quads) if is_rbox else quads)
-            keep = new.is_inside((h, w)).numpy()
-            results['gt_bboxes'] = new[keep]
-            for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
-                if key in results:
-                    results[key] = results[key][keep]
+            _keep_boxes_inside(results, type(boxes)(qbox2rbox(quads) if is_rbox else quads), (h, w))
         return results
 
     def __repr__(self) -> str:
