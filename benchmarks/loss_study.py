@@ -39,55 +39,52 @@ def run(cmd, log_path):
     return open(log_path).read()
 
 
-def angle_errors(pkl_path, min_aspect=4.0, min_score=0.3):
-    """(mean angle error in degrees over found high-aspect GT, fraction of them found)."""
+def best_matches(pkl_path, min_score=0.3):
+    """For every ground truth of the dumped predictions: (box, label, best same-class prediction, its IoU).
+
+    Boxes are in le90 form; predictions below ``min_score`` are ignored; with no same-class
+    prediction the match is (None, 0.0).
+    """
     from visiondiv.structures.bbox import rbbox_overlaps, regularize_rboxes
     with open(pkl_path, 'rb') as f:
         samples = pickle.load(f)
-    errors, total = [], 0
-    for s in samples:
-        gt = s['gt_instances']
-        g_boxes = gt['bboxes'].tensor if hasattr(gt['bboxes'], 'tensor') else torch.as_tensor(gt['bboxes'])
-        g_boxes = regularize_rboxes(g_boxes.float(), 'le90')
-        pred = s['pred_instances']
-        p_boxes = pred['bboxes'].tensor if hasattr(pred['bboxes'], 'tensor') else torch.as_tensor(pred['bboxes'])
-        keep = pred['scores'] >= min_score
-        p_boxes, p_labels = regularize_rboxes(p_boxes[keep].float(), 'le90'), pred['labels'][keep]
-        for box, label in zip(g_boxes, gt['labels']):
-            if box[2] < min_aspect * box[3]:
-                continue
-            total += 1
-            cand = p_labels == label
-            if not cand.any():
-                continue
-            ious = rbbox_overlaps(box[None], p_boxes[cand])[0]
-            best = int(ious.argmax())
-            if ious[best] <= 0.1:
-                continue
-            d = float(p_boxes[cand][best, 4] - box[4])
-            d = abs((d + math.pi / 2) % math.pi - math.pi / 2)
-            errors.append(math.degrees(d))
-    return (float(np.mean(errors)) if errors else float('nan')), (len(errors) / total if total else 0.0)
-
-
-def matched_iou_per_class(pkl_path, num_classes=3, min_score=0.3):
-    """Mean rotated IoU between each ground truth and its best same-class prediction (IoU >= 0.5 counted)."""
-    from visiondiv.structures.bbox import rbbox_overlaps
-    with open(pkl_path, 'rb') as f:
-        samples = pickle.load(f)
-    per = [[] for _ in range(num_classes)]
     for s in samples:
         gt, pred = s['gt_instances'], s['pred_instances']
         g = gt['bboxes'].tensor if hasattr(gt['bboxes'], 'tensor') else torch.as_tensor(gt['bboxes'])
         p = pred['bboxes'].tensor if hasattr(pred['bboxes'], 'tensor') else torch.as_tensor(pred['bboxes'])
         keep = pred['scores'] >= min_score
-        p, labels = p[keep].float(), pred['labels'][keep]
-        for box, label in zip(g.float(), gt['labels']):
-            cand = labels == label
-            if cand.any():
-                best = float(rbbox_overlaps(box[None], p[cand])[0].max())
-                if best >= 0.5:
-                    per[int(label)].append(best)
+        g = regularize_rboxes(g.float(), 'le90')
+        p, p_labels = regularize_rboxes(p[keep].float(), 'le90'), pred['labels'][keep]
+        for box, label in zip(g, gt['labels']):
+            cand = p[p_labels == label]
+            if len(cand) == 0:
+                yield box, int(label), None, 0.0
+                continue
+            ious = rbbox_overlaps(box[None], cand)[0]
+            best = int(ious.argmax())
+            yield box, int(label), cand[best], float(ious[best])
+
+
+def angle_errors(pkl_path, min_aspect=4.0, min_score=0.3):
+    """(mean angle error in degrees over found high-aspect GT, fraction of them found)."""
+    errors, total = [], 0
+    for box, _, match, iou in best_matches(pkl_path, min_score):
+        if box[2] < min_aspect * box[3]:
+            continue
+        total += 1
+        if match is None or iou <= 0.1:
+            continue
+        d = float(match[4] - box[4])
+        errors.append(math.degrees(abs((d + math.pi / 2) % math.pi - math.pi / 2)))
+    return (float(np.mean(errors)) if errors else float('nan')), (len(errors) / total if total else 0.0)
+
+
+def matched_iou_per_class(pkl_path, num_classes=3, min_score=0.3):
+    """Mean rotated IoU between each ground truth and its best same-class prediction (IoU >= 0.5 counted)."""
+    per = [[] for _ in range(num_classes)]
+    for _, label, _, iou in best_matches(pkl_path, min_score):
+        if iou >= 0.5:
+            per[label].append(iou)
     return [float(np.mean(v)) if v else float('nan') for v in per]
 
 
