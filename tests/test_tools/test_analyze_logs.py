@@ -1,18 +1,12 @@
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 
-ROOT = osp.join(osp.dirname(__file__), '..', '..')
+from tests.script_loader import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location(
-        'analyze_logs', osp.join(ROOT, 'tools', 'analysis_tools', 'analyze_logs.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'analysis_tools', 'analyze_logs.py')
 
 
 def test_plot_curve_and_errors(tmp_path, capsys):

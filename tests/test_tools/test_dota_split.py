@@ -1,18 +1,12 @@
-import importlib.util
-import os.path as osp
-
 import cv2
 import numpy as np
 import pytest
 
-ROOT = osp.join(osp.dirname(__file__), '..', '..')
+from tests.script_loader import load_script
 
 
 def load_split():
-    spec = importlib.util.spec_from_file_location('dota_split', osp.join(ROOT, 'tools', 'data', 'dota', 'split.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', 'data', 'dota', 'split.py')
 
 
 def test_sliding_windows_match_mmrotate_rules():

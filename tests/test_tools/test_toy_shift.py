@@ -1,18 +1,13 @@
 import hashlib
-import importlib.util
-import os.path as osp
 
 import nibabel as nib
 import numpy as np
 
-ROOT = osp.join(osp.dirname(__file__), '..', '..')
+from tests.script_loader import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location('toy_shift', osp.join(ROOT, 'tools', 'data', 'toy_shift.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'data', 'toy_shift.py')
 
 
 def test_deterministic_nifti_with_spacing_and_shifted_contrast(tmp_path):

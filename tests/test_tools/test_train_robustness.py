@@ -1,5 +1,4 @@
 """End-to-end robustness of tools/train.py on a tiny generated toy set (subprocesses, CPU)."""
-import importlib.util
 import os.path as osp
 import signal
 import subprocess
@@ -9,14 +8,13 @@ import time
 import pytest
 import torch
 
-ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+from tests.script_loader import ROOT, load_script
+
 BASE = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kld.py')
 
 
 def make_data(root, num_train=6):
-    spec = importlib.util.spec_from_file_location('toy_dota', osp.join(ROOT, 'tools', 'data', 'toy_dota.py'))
-    toy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(toy)
+    toy = load_script('tools', 'data', 'toy_dota.py')
     toy.generate(str(root), num_train=num_train, num_val=2, seed=3)
 
 
@@ -99,9 +97,7 @@ def test_malformed_annotation_and_unknown_type_fail_early(tmp_path):
 
 
 def test_amp_without_gpu_is_refused_clearly():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_script('tools', 'train.py')
     args = train.parse_args([BASE, '--amp'])
     if torch.cuda.is_available():
         assert train.build_config(args).optim_wrapper.type == 'AmpOptimWrapper'

@@ -14,7 +14,7 @@ from .transforms import min_area_rect, qbox2rbox, rbox2qbox
 
 
 def _clip_polygons(corners: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
-    """Intersect (n, 4, 2) convex quads with the image rectangle; returns (n, k, 2) hulls padded by repetition."""
+    """Intersect (n, 4, 2) convex quads with the image rectangle; one (k, 2) polygon per quad."""
     h, w = img_shape
     rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     out = []
