@@ -26,10 +26,12 @@ from scipy import ndimage
 
 CLASSES = ('background', 'organ', 'lesion')
 SPACING = (1.0, 1.0, 2.5)
+#: bumped whenever the generated data change, so that an old copy is regenerated
+VERSION = 3
 # mean intensity of background, organ, lesion; noise std; bias-field strength; blur sigma (voxels)
 DOMAINS = {
     'source': dict(levels=(0.15, 0.55, 0.90), noise=0.04, bias=0.0, blur=0.0),
-    'target': dict(levels=(0.35, 0.75, 0.40), noise=0.08, bias=0.35, blur=0.8),
+    'target': dict(levels=(0.30, 0.55, 0.72), noise=0.08, bias=0.35, blur=0.8),
 }
 
 
@@ -53,8 +55,8 @@ def make_label(rng: np.random.Generator, shape: Tuple[int, int, int]) -> np.ndar
     angle = rng.uniform(0, np.pi)
     label = _ellipsoid(shape, center, radii, angle, sp).astype(np.uint8)
     if rng.random() < 0.85:
-        offset = rng.uniform(-0.35, 0.35, 3) * radii
-        lesion = _ellipsoid(shape, center + offset, radii * rng.uniform(0.4, 0.55), rng.uniform(0, np.pi), sp)
+        offset = rng.uniform(-0.25, 0.25, 3) * radii
+        lesion = _ellipsoid(shape, center + offset, radii * rng.uniform(0.5, 0.7), rng.uniform(0, np.pi), sp)
         label[lesion & (label == 1)] = 2
     return label
 
@@ -75,9 +77,8 @@ def render(label: np.ndarray, domain: str, rng: np.random.Generator) -> np.ndarr
 
 
 def save_nifti(path: str, vol_zyx: np.ndarray) -> None:
-    import nibabel as nib
-    vol = np.ascontiguousarray(np.transpose(vol_zyx, (2, 1, 0)))      # NIfTI order (x, y, z)
-    nib.save(nib.Nifti1Image(vol, np.diag([*SPACING, 1.0])), path)
+    from visiondiv.datasets import save_nifti as write
+    write(path, np.transpose(vol_zyx, (2, 1, 0)), SPACING)      # NIfTI order (x, y, z)
 
 
 def generate(out: str, num_train: int = 16, num_test: int = 8, shape=(16, 48, 48), seed: int = 0) -> None:
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument('--shape', type=int, nargs=3, default=[48, 48, 16], metavar=('X', 'Y', 'Z'))
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-    marker = osp.join(args.out, f'.generated-{args.cases[0]}-{args.cases[1]}-{"x".join(map(str, args.shape))}'
+    marker = osp.join(args.out, f'.generated-v{VERSION}-{args.cases[0]}-{args.cases[1]}-{"x".join(map(str, args.shape))}'
                       f'-{args.seed}')
     if osp.exists(marker):
         print(f'toy shift dataset already at {args.out}')

@@ -1,13 +1,18 @@
 """Estimate a class-ratio prior for source-free adaptation (SFDA), and check a given one.
 
 Three ways:
-  from_labels  mean class ratio of the source label slices (only slices that contain a structure
-               count for that structure's ratio, as SFDA's anatomical prior); background takes the rest;
+  from_labels  mean class ratio of the source label slices. ``--over present`` (default): only slices
+               that contain a structure count for its ratio (SFDA's anatomical prior, for
+               ``ClassRatioKLLoss(mode='image')``); ``--over all``: every slice counts (the
+               expected ratio of a random batch, for ``mode='batch'``); background takes the rest;
   vector       a user-given vector, validated (length = number of classes, non-negative, sums to 1);
-  bounds       per-class [low, high] ratio bounds; prints the config of the bounded penalty.
+  bounds       per-class [low, high] ratio bounds for ``ClassRatioBoundLoss`` (a penalty outside
+               them): given with --low/--high, or from source labels (the range of each class's
+               ratio over the slices, widened by --margin); prints the loss config.
 
     python tools/sfda/estimate_prior.py from_labels data/toy_shift/source/train/labels --num-classes 3
     python tools/sfda/estimate_prior.py vector 0.9 0.08 0.02
+    python tools/sfda/estimate_prior.py bounds --from-labels data/toy_shift/source/train/labels --num-classes 3
 """
 import argparse
 import glob
@@ -19,30 +24,49 @@ from typing import List
 import numpy as np
 
 
-def prior_from_labels(label_dir: str, num_classes: int, slice_axis: int = 2, suffix: str = '.nii.gz') -> List[float]:
-    """Class-ratio prior from labelled (source) volumes; the labels never enter the adaptation itself."""
+def slice_ratios(label_dir: str, num_classes: int, slice_axis: int = 2, suffix: str = '.nii.gz') -> np.ndarray:
+    """Class ratios (slices, C) of every slice of every label volume in ``label_dir``."""
     from visiondiv.datasets import load_nifti
     files = sorted(glob.glob(osp.join(label_dir, '*' + suffix)))
     if not files:
         raise FileNotFoundError(f"no '*{suffix}' label volumes in {label_dir}")
-    sums, counts = np.zeros(num_classes), np.zeros(num_classes)
+    out = []
     for path in files:
         lab, _ = load_nifti(path)
         if lab.min() < 0 or lab.max() >= num_classes:
             raise ValueError(f'{path}: labels outside [0, {num_classes})')
         moved = np.moveaxis(lab.astype(np.int64), slice_axis, 0).reshape(lab.shape[slice_axis], -1)
-        for sl in moved:
-            ratio = np.bincount(sl, minlength=num_classes) / sl.size
-            present = ratio > 0
-            present[0] = False
-            sums[present] += ratio[present]
-            counts[present] += 1
-    fg = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        out.extend(np.bincount(sl, minlength=num_classes) / sl.size for sl in moved)
+    return np.stack(out)
+
+
+def prior_from_labels(label_dir: str, num_classes: int, slice_axis: int = 2, suffix: str = '.nii.gz',
+                      over: str = 'present') -> List[float]:
+    """Class-ratio prior from labelled (source) volumes; the labels never enter the adaptation itself.
+
+    ``over='present'`` averages a structure's ratio over the slices that contain it, ``'all'`` over all slices.
+    """
+    if over not in ('present', 'all'):
+        raise ValueError(f"over must be 'present' or 'all', got {over!r}")
+    ratios = slice_ratios(label_dir, num_classes, slice_axis, suffix)
+    counted = ratios > 0 if over == 'present' else np.ones_like(ratios, bool)
+    fg = (ratios * counted).sum(0) / np.maximum(counted.sum(0), 1)
     fg[0] = 0.0
     if fg.sum() >= 1:
         raise ValueError(f'foreground ratios sum to {fg.sum():.3f} >= 1; cannot form a prior')
     fg[0] = 1 - fg.sum()
     return [round(float(v), 6) for v in fg]
+
+
+def bounds_from_labels(label_dir: str, num_classes: int, slice_axis: int = 2, margin: float = 0.1,
+                       suffix: str = '.nii.gz') -> List[List[float]]:
+    """Per-class ``[low, high]`` ratio bounds: the range over all source slices, widened by ``margin``
+    (relative to the range) and clipped to [0, 1]."""
+    ratios = slice_ratios(label_dir, num_classes, slice_axis, suffix)
+    low, high = ratios.min(0), ratios.max(0)
+    pad = margin * (high - low)
+    return [[round(float(max(lo - p, 0.0)), 6), round(float(min(hi + p, 1.0)), 6)]
+            for lo, hi, p in zip(low, high, pad)]
 
 
 def main(argv=None) -> None:
@@ -52,26 +76,43 @@ def main(argv=None) -> None:
     a.add_argument('label_dir')
     a.add_argument('--num-classes', type=int, required=True)
     a.add_argument('--slice-axis', type=int, default=2)
+    a.add_argument('--over', choices=('present', 'all'), default='present',
+                   help="slices a structure's ratio is averaged over")
     v = sub.add_parser('vector')
     v.add_argument('values', type=float, nargs='+')
     b = sub.add_parser('bounds')
-    b.add_argument('--low', type=float, nargs='+', required=True)
-    b.add_argument('--high', type=float, nargs='+', required=True)
+    b.add_argument('--low', type=float, nargs='+')
+    b.add_argument('--high', type=float, nargs='+')
+    b.add_argument('--from-labels', metavar='LABEL_DIR')
+    b.add_argument('--num-classes', type=int)
+    b.add_argument('--slice-axis', type=int, default=2)
+    b.add_argument('--margin', type=float, default=0.1)
     args = parser.parse_args(argv)
-    from visiondiv.models.losses import validate_prior
+    from visiondiv.models.losses import validate_bounds, validate_prior
     if args.how == 'from_labels':
-        prior = prior_from_labels(args.label_dir, args.num_classes, args.slice_axis)
+        prior = prior_from_labels(args.label_dir, args.num_classes, args.slice_axis, over=args.over)
     elif args.how == 'vector':
         try:
             prior = validate_prior(args.values, len(args.values)).tolist()
         except ValueError as err:
             sys.exit(f'error: {err}')
     else:
-        if len(args.low) != len(args.high) or any(lo > hi for lo, hi in zip(args.low, args.high)):
-            sys.exit('error: --low and --high need the same length and low <= high for every class')
-        print(json.dumps(dict(bounds=list(zip(args.low, args.high)))))
-        sys.exit('error: bounded priors (penalty outside [low, high]) are not implemented yet; '
-                 'use from_labels or vector')
+        if args.from_labels:
+            if args.num_classes is None:
+                sys.exit('error: bounds --from-labels needs --num-classes')
+            bounds = bounds_from_labels(args.from_labels, args.num_classes, args.slice_axis, args.margin)
+        elif args.low and args.high:
+            if len(args.low) != len(args.high):
+                sys.exit('error: --low and --high need one value per class each')
+            bounds = [[lo, hi] for lo, hi in zip(args.low, args.high)]
+        else:
+            sys.exit('error: bounds needs --low and --high, or --from-labels')
+        try:
+            validate_bounds(bounds)
+        except ValueError as err:
+            sys.exit(f'error: {err}')
+        print(json.dumps(dict(type='ClassRatioBoundLoss', bounds=bounds)))
+        return
     print(json.dumps(dict(prior=prior)))
 
 

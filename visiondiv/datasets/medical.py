@@ -38,6 +38,55 @@ def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
     return data, tuple(float(z) for z in img.header.get_zooms()[:3])
 
 
+def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
+    """Write a 3-D array (x, y, z order, as nibabel reads it back) with an axis-aligned affine of ``spacing``."""
+    import nibabel as nib
+    if vol.ndim != 3 or len(spacing) != 3:
+        raise ValueError(f'{path}: need a 3-D volume and 3 spacings, got shape {vol.shape}, spacing {spacing}')
+    nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), np.diag([*map(float, spacing), 1.0])), path)
+
+
+#: MetaImage element types (``ElementType``) and their numpy dtypes
+_MET_TYPES = {'MET_UCHAR': 'u1', 'MET_CHAR': 'i1', 'MET_USHORT': 'u2', 'MET_SHORT': 'i2', 'MET_UINT': 'u4',
+              'MET_INT': 'i4', 'MET_ULONG': 'u8', 'MET_LONG': 'i8', 'MET_FLOAT': 'f4', 'MET_DOUBLE': 'f8'}
+
+
+def read_metaimage(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
+    """Array (x, y, z order) and spacing of an uncompressed 3-D MetaImage (``.mhd`` + raw file, PROMISE12's format).
+
+    Errors name the header file and the field.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'MetaImage header not found: {path}')
+    header = {}
+    with open(path, encoding='latin-1') as f:
+        for line in f:
+            if '=' in line:
+                key, value = line.split('=', 1)
+                header[key.strip()] = value.strip()
+    for key in ('NDims', 'DimSize', 'ElementType', 'ElementDataFile'):
+        if key not in header:
+            raise ValueError(f'{path}: MetaImage header has no {key!r} field')
+    if header['NDims'] != '3':
+        raise ValueError(f"{path}: NDims is {header['NDims']}, expected 3")
+    if header.get('CompressedData', 'False').lower() == 'true':
+        raise ValueError(f'{path}: CompressedData = True is not supported (use uncompressed .raw)')
+    if header['ElementType'] not in _MET_TYPES:
+        raise ValueError(f"{path}: unsupported ElementType {header['ElementType']!r}")
+    dims = [int(v) for v in header['DimSize'].split()]
+    spacing = tuple(float(v) for v in header.get('ElementSpacing', header.get('ElementSize', '1 1 1')).split())
+    order = '>' if header.get('BinaryDataByteOrderMSB', header.get('ElementByteOrderMSB', 'False')).lower() == 'true' \
+        else '<'
+    raw = osp.join(osp.dirname(path), header['ElementDataFile'])
+    if not osp.isfile(raw):
+        raise FileNotFoundError(f'{path}: ElementDataFile {raw} not found')
+    data = np.fromfile(raw, dtype=order + _MET_TYPES[header['ElementType']])
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f'{raw}: {data.size} elements, DimSize {dims} in {path} needs {int(np.prod(dims))}')
+    # MetaImage stores x fastest: C order (z, y, x) read, returned as (x, y, z) like nibabel
+    return data.reshape(dims[::-1]).transpose(2, 1, 0), spacing
+
+
 @DATASETS.register_module()
 class MedicalSliceDataset(BaseDataset):
     """Serve 2-D slices of NIfTI volumes: ``data_root/img_dir/<case>.nii.gz`` (+ ``label_dir`` for labels).

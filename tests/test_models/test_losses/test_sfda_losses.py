@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from visiondiv.models.losses import (ClassRatioKLLoss, EntropyLoss, categorical_kl, predicted_class_ratio,
-                                     validate_prior)
+from visiondiv.models.losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, categorical_kl,
+                                     predicted_class_ratio, validate_bounds, validate_prior)
 from visiondiv.registry import MODELS
 
 # two images, 2 classes, 2 x 2 pixels; per-pixel foreground probabilities
@@ -89,3 +89,28 @@ def test_categorical_kl_zero_entries():
     q = torch.tensor([0.5, 0.5])
     assert categorical_kl(p, q).item() == pytest.approx(math.log(2))
     assert torch.isfinite(categorical_kl(q, p))
+
+
+def test_class_ratio_bound_penalty_closed_form():
+    # image ratios: [0.45, 0.55] and [0.75, 0.25]; bounds bg [0.5, 0.9], fg [0.1, 0.4]
+    bounds = [[0.5, 0.9], [0.1, 0.4]]
+    expected = ((0.5 - 0.45) ** 2 + (0.55 - 0.4) ** 2 + 0.0) / 2
+    assert ClassRatioBoundLoss(bounds, weight=2.0)(logits()).item() == pytest.approx(2 * expected, rel=1e-9)
+    inside = ClassRatioBoundLoss([[0.0, 1.0], [0.0, 1.0]])(logits())
+    assert inside.item() == 0.0
+    x = logits().clone().requires_grad_()
+    ClassRatioBoundLoss(bounds)(x).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    half = ClassRatioBoundLoss(bounds)(logits().half())
+    assert half.dtype == torch.float32 and half.item() == pytest.approx(expected, rel=1e-2)
+
+
+def test_bad_bounds_refused():
+    with pytest.raises(ValueError, match='low <= high'):
+        validate_bounds([[0.6, 0.5], [0.0, 0.5]])
+    with pytest.raises(ValueError, match='no ratio vector summing to 1'):
+        validate_bounds([[0.6, 0.9], [0.5, 0.9]])
+    with pytest.raises(ValueError, match='pairs'):
+        validate_bounds([0.5, 0.5])
+    with pytest.raises(ValueError, match='bounds have 3 classes but the network predicts 2'):
+        ClassRatioBoundLoss([[0, 1], [0, 1], [0, 1]])(logits())

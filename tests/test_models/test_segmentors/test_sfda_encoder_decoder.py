@@ -51,6 +51,24 @@ def test_tent_updates_only_batchnorm_affine():
         MODELS.build(tiny_unet(trainable='heads'))
 
 
+def test_tent_with_groupnorm_updates_only_groupnorm_affine():
+    cfg = tiny_unet(trainable='norm_affine')
+    cfg.backbone.norm_cfg = dict(type='GN', num_groups=4)
+    cfg.decode_head.norm_cfg = dict(type='GN', num_groups=4)
+    model = MODELS.build(cfg)
+    step(model)
+    gn = {id(p) for m in model.modules() if isinstance(m, torch.nn.GroupNorm) for p in m.parameters()}
+    assert gn
+    for p in model.parameters():
+        assert p.requires_grad == (id(p) in gn)
+        assert (p.grad is not None) == (id(p) in gn)
+    no_norm = tiny_unet(trainable='norm_affine')
+    no_norm.backbone.norm_cfg = None
+    no_norm.decode_head.norm_cfg = None
+    with pytest.raises(ValueError, match='no normalisation layer'):
+        MODELS.build(no_norm)
+
+
 def test_source_data_refused():
     base = dict(train_dataloader=dict(dataset=dict(type='MedicalSliceDataset', data_root='t', label_dir=None,
                                                    domain='target')))

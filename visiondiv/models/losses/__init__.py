@@ -3,12 +3,15 @@ from .gaussian_divergence import (bhattacharyya_distance, jeffreys_divergence, k
                                   kl_divergence, mahalanobis_sq, postprocess_distance, safe_sqrt,
                                   wasserstein_sq)
 from .categorical_divergence import categorical_kl, entropy
+from .dice_loss import MultiClassDiceLoss, soft_dice_per_class
 from .kf_iou_loss import KFIoULoss
-from .sfda_losses import ClassRatioKLLoss, EntropyLoss, predicted_class_ratio, validate_prior
+from .sfda_losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, predicted_class_ratio,
+                          validate_bounds, validate_prior)
 
 __all__ = [
     'KLDLoss', 'KFIoULoss', 'gaussian_distance', 'kl_divergence', 'jeffreys_divergence',
     'wasserstein_sq', 'bhattacharyya_distance', 'kalman_overlap', 'mahalanobis_sq',
     'postprocess_distance', 'safe_sqrt', 'categorical_kl', 'entropy', 'EntropyLoss', 'ClassRatioKLLoss',
-    'predicted_class_ratio', 'validate_prior'
+    'predicted_class_ratio', 'validate_prior', 'MultiClassDiceLoss', 'soft_dice_per_class',
+    'ClassRatioBoundLoss', 'validate_bounds'
 ]

@@ -111,3 +111,50 @@ class ClassRatioKLLoss(nn.Module):
     @property
     def loss_name(self) -> str:
         return self._loss_name
+
+
+def validate_bounds(bounds: Sequence[Sequence[float]], name: str = 'bounds') -> Tensor:
+    """Per-class ``[low, high]`` class-ratio bounds as a (C, 2) tensor, refusing bad ones."""
+    t = torch.as_tensor(bounds, dtype=torch.float64)
+    if t.dim() != 2 or t.size(1) != 2:
+        raise ValueError(f'{name} must be a list of [low, high] pairs, one per class: {bounds}')
+    if (t < 0).any() or (t > 1).any() or (t[:, 0] > t[:, 1]).any():
+        raise ValueError(f'{name} need 0 <= low <= high <= 1 for every class: {bounds}')
+    if t[:, 0].sum() > 1 or t[:, 1].sum() < 1:
+        raise ValueError(f'{name} admit no ratio vector summing to 1 (sum of lows {float(t[:, 0].sum()):.4f}, '
+                         f'sum of highs {float(t[:, 1].sum()):.4f}): {bounds}')
+    return t
+
+
+@MODELS.register_module()
+class ClassRatioBoundLoss(nn.Module):
+    """Quadratic penalty on predicted class ratios outside per-class ``[low, high]`` bounds.
+
+    The third prior of the issue (bounds instead of one vector), in the form of Kervadec et
+    al.'s size constraint: per image and class, ``relu(low - tau)^2 + relu(tau - high)^2``,
+    summed over classes and averaged over images. Zero inside the bounds.
+
+    Args:
+        bounds (list[list[float]]): ``[low, high]`` per class (C pairs).
+        ratio (str): ``mean`` or ``max_normalized`` (see :func:`predicted_class_ratio`).
+        weight (float): multiplier.
+    """
+
+    def __init__(self, bounds: Sequence[Sequence[float]], ratio: str = 'mean', weight: float = 1.0,
+                 loss_name: str = 'loss_ratio_bound') -> None:
+        super().__init__()
+        predicted_class_ratio(torch.ones(1, 2, 1), ratio)      # validates the name
+        self.register_buffer('bounds', validate_bounds(bounds), persistent=False)
+        self.ratio, self.loss_weight, self._loss_name = ratio, weight, loss_name
+
+    def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
+        if cls_score.size(1) != self.bounds.size(0):
+            raise ValueError(f'bounds have {self.bounds.size(0)} classes but the network predicts {cls_score.size(1)}')
+        tau = predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), self.ratio)
+        low, high = self.bounds[:, 0].to(tau.dtype), self.bounds[:, 1].to(tau.dtype)
+        penalty = (low - tau).clamp_min(0) ** 2 + (tau - high).clamp_min(0) ** 2
+        return self.loss_weight * penalty.sum(1).mean()
+
+    @property
+    def loss_name(self) -> str:
+        return self._loss_name

@@ -5,8 +5,12 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
 
 from visiondiv.registry import MODELS
+
+#: layers whose scale/shift Tent updates (BatchNorm in the Tent paper; GroupNorm etc. likewise)
+NORM_LAYERS = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 
 
 @MODELS.register_module()
@@ -17,7 +21,8 @@ class SFDAEncoderDecoder(EncoderDecoder):
         adapt_losses (list[dict]): label-free losses on the full-resolution logits, e.g.
             ``[dict(type='EntropyLoss'), dict(type='ClassRatioKLLoss', prior=[...])]`` (SFDA),
             ``[dict(type='EntropyLoss')]`` (AdaEnt).
-        trainable (str): ``all``, or ``norm_affine`` to update only BatchNorm scale/shift (Tent).
+        trainable (str): ``all``, or ``norm_affine`` to update only the normalisation layers' scale/shift
+            (Tent; BatchNorm, GroupNorm, InstanceNorm or LayerNorm).
         **kwargs: mmseg ``EncoderDecoder`` arguments (backbone, decode_head, ...); a source
             checkpoint is given with ``load_from``.
     """
@@ -31,9 +36,9 @@ class SFDAEncoderDecoder(EncoderDecoder):
             raise ValueError(f"trainable must be 'all' or 'norm_affine', got {trainable!r}")
         self.trainable = trainable
         if trainable == 'norm_affine':
-            norm_params = {id(p) for m in self.modules() if isinstance(m, _BatchNorm) for p in m.parameters()}
+            norm_params = {id(p) for m in self.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters()}
             if not norm_params:
-                raise ValueError("trainable='norm_affine' but the network has no BatchNorm layer")
+                raise ValueError("trainable='norm_affine' but the network has no normalisation layer with affine parameters")
             for p in self.parameters():
                 p.requires_grad_(id(p) in norm_params)
 

@@ -1,0 +1,154 @@
+"""Convert public medical segmentation sets into visiondiv's NIfTI layout for MedicalSliceDataset.
+
+Output layout (one folder per domain, e.g. an MR sequence or a modality)::
+
+    OUT/<domain>/<split>/images/case_<id>.nii.gz
+    OUT/<domain>/<split>/labels/case_<id>.nii.gz        # integer classes 0..K
+
+Supported official layouts:
+
+``ivdm3seg`` (spine, IVDM3Seg challenge; SFDA: Water -> In-phase)::
+
+    ROOT/<NN>/<NN>_{fat,inn,opp,wat}.nii  and  ROOT/<NN>/<NN>_Labels.nii     (discs: any non-zero -> 1)
+
+``promise12`` (prostate, PROMISE12 training parts; MetaImage)::
+
+    ROOT/**/Case<NN>.mhd (+ .raw)  and  ROOT/**/Case<NN>_segmentation.mhd    (prostate: non-zero -> 1)
+
+``mmwhs`` (heart, MM-WHS 2017; SFDA: CT -> MR)::
+
+    ROOT/{ct_train,mr_train}/{ct,mr}_train_<NNNN>_{image,label}.nii.gz
+    labels are MM-WHS codes; --structures picks them in order (default AA, LAC, LVC, MYO as in SFDA:
+    820 420 500 205 -> classes 1..4, every other code -> 0)
+
+The last ``--num-test`` cases (sorted by id) of each domain go to ``test``, the rest to ``train``.
+
+    python tools/data/medical/convert.py ivdm3seg ROOT --out data/ivdm3seg --domains wat inn --num-test 3
+    python tools/data/medical/convert.py promise12 ROOT --out data/prostate --num-test 10
+    python tools/data/medical/convert.py mmwhs ROOT --out data/mmwhs --num-test 4
+"""
+import argparse
+import glob
+import os
+import os.path as osp
+import re
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+#: MM-WHS label codes
+MMWHS_CODES = {'MYO': 205, 'LAC': 420, 'LVC': 500, 'RAC': 550, 'RVC': 600, 'AA': 820, 'PA': 850}
+IVDM3SEG_MODALITIES = ('fat', 'inn', 'opp', 'wat')
+
+
+def remap_labels(label: np.ndarray, codes: Sequence[int], path: str) -> np.ndarray:
+    """Class k+1 where ``label == codes[k]``, 0 elsewhere; refuses non-integer labels (naming ``path``)."""
+    if not np.all(np.equal(np.mod(label, 1), 0)):
+        raise ValueError(f'{path}: labels must be integers')
+    out = np.zeros(label.shape, np.uint8)
+    for k, code in enumerate(codes):
+        out[label == code] = k + 1
+    return out
+
+
+def binarize(label: np.ndarray, path: str) -> np.ndarray:
+    if not np.all(np.equal(np.mod(label, 1), 0)):
+        raise ValueError(f'{path}: labels must be integers')
+    return (label != 0).astype(np.uint8)
+
+
+def write_case(out: str, domain: str, split: str, case: str, image: Tuple[np.ndarray, tuple], label: np.ndarray,
+               image_path: str, label_path: str) -> None:
+    from visiondiv.datasets import save_nifti
+    img, spacing = image
+    if img.shape != label.shape:
+        raise ValueError(f'{label_path}: label shape {label.shape} differs from image {img.shape} ({image_path})')
+    for sub, vol in (('images', img.astype(np.float32)), ('labels', label)):
+        folder = osp.join(out, domain, split, sub)
+        os.makedirs(folder, exist_ok=True)
+        save_nifti(osp.join(folder, f'case_{case}.nii.gz'), vol, spacing)
+
+
+def split_of(index: int, total: int, num_test: int) -> str:
+    return 'test' if index >= total - num_test else 'train'
+
+
+def convert_ivdm3seg(root: str, out: str, domains: Sequence[str], num_test: int) -> Dict[str, int]:
+    from visiondiv.datasets import load_nifti
+    for d in domains:
+        if d not in IVDM3SEG_MODALITIES:
+            raise ValueError(f'unknown IVDM3Seg modality {d!r}; choose from {IVDM3SEG_MODALITIES}')
+    cases = sorted(c for c in os.listdir(root) if osp.isdir(osp.join(root, c)) and c.isdigit())
+    if not cases:
+        raise FileNotFoundError(f'no case folders (01, 02, ...) in {root}')
+    for i, case in enumerate(cases):
+        label_path = osp.join(root, case, f'{case}_Labels.nii')
+        label = binarize(load_nifti(label_path)[0], label_path)
+        for d in domains:
+            image_path = osp.join(root, case, f'{case}_{d}.nii')
+            write_case(out, d, split_of(i, len(cases), num_test), case, load_nifti(image_path), label,
+                       image_path, label_path)
+    return {d: len(cases) for d in domains}
+
+
+def convert_promise12(root: str, out: str, num_test: int, domain: str = 'prostate') -> Dict[str, int]:
+    from visiondiv.datasets import read_metaimage
+    images = sorted(p for p in glob.glob(osp.join(root, '**', 'Case*.mhd'), recursive=True)
+                    if re.fullmatch(r'Case\d+\.mhd', osp.basename(p)))
+    if not images:
+        raise FileNotFoundError(f'no Case<NN>.mhd files under {root}')
+    for i, image_path in enumerate(images):
+        case = re.fullmatch(r'Case(\d+)\.mhd', osp.basename(image_path)).group(1)
+        label_path = image_path[:-len('.mhd')] + '_segmentation.mhd'
+        label = binarize(read_metaimage(label_path)[0], label_path)
+        write_case(out, domain, split_of(i, len(images), num_test), case, read_metaimage(image_path), label,
+                   image_path, label_path)
+    return {domain: len(images)}
+
+
+def convert_mmwhs(root: str, out: str, num_test: int, structures: Sequence[str],
+                  modalities: Sequence[str] = ('ct', 'mr')) -> Dict[str, int]:
+    from visiondiv.datasets import load_nifti
+    unknown = [s for s in structures if s not in MMWHS_CODES]
+    if unknown:
+        raise ValueError(f'unknown MM-WHS structures {unknown}; choose from {sorted(MMWHS_CODES)}')
+    codes = [MMWHS_CODES[s] for s in structures]
+    counts = {}
+    for m in modalities:
+        images = sorted(glob.glob(osp.join(root, f'{m}_train', f'{m}_train_*_image.nii.gz')))
+        if not images:
+            raise FileNotFoundError(f'no {m}_train_<NNNN>_image.nii.gz files in {osp.join(root, m + "_train")}')
+        for i, image_path in enumerate(images):
+            case = osp.basename(image_path).split('_')[2]
+            label_path = image_path.replace('_image.nii.gz', '_label.nii.gz')
+            label = remap_labels(load_nifti(label_path)[0], codes, label_path)
+            write_case(out, m, split_of(i, len(images), num_test), case, load_nifti(image_path), label,
+                       image_path, label_path)
+        counts[m] = len(images)
+    return counts
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='dataset', required=True)
+    for name in ('ivdm3seg', 'promise12', 'mmwhs'):
+        p = sub.add_parser(name)
+        p.add_argument('root', help='folder of the official release')
+        p.add_argument('--out', required=True)
+        p.add_argument('--num-test', type=int, default=0, help='last cases of each domain kept for testing')
+        if name == 'ivdm3seg':
+            p.add_argument('--domains', nargs='+', default=['wat', 'inn'], help='modalities to convert')
+        if name == 'mmwhs':
+            p.add_argument('--structures', nargs='+', default=['AA', 'LAC', 'LVC', 'MYO'])
+    args = parser.parse_args(argv)
+    runners: Dict[str, Callable[[], Dict[str, int]]] = {
+        'ivdm3seg': lambda: convert_ivdm3seg(args.root, args.out, args.domains, args.num_test),
+        'promise12': lambda: convert_promise12(args.root, args.out, args.num_test),
+        'mmwhs': lambda: convert_mmwhs(args.root, args.out, args.num_test, args.structures),
+    }
+    counts = runners[args.dataset]()
+    print(', '.join(f'{d}: {n} cases' for d, n in counts.items()) + f' written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
