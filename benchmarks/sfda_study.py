@@ -26,11 +26,11 @@ ADAPT = {
     'AdaEnt': ('adaent', []),
     'Tent': ('tent', []),
     'SFDA': ('sfda', []),
-    'SFDA, KL(prior||pred)': ('sfda', ['model.adapt_losses.1.direction=prior_pred']),
+    'SFDA, KL(prior‖pred)': ('sfda', ['model.adapt_losses.1.direction=prior_pred']),
     'SFDA, per-image KL': ('sfda', ['model.adapt_losses.1.mode=image',
                                     'model.adapt_losses.1.prior=[0.870482,0.090333,0.039185]']),
 }
-ROWS = ['source only', 'AdaEnt', 'Tent', 'SFDA', 'SFDA, KL(prior||pred)', 'SFDA, per-image KL', 'oracle']
+ROWS = ['source only', 'AdaEnt', 'Tent', 'SFDA', 'SFDA, KL(prior‖pred)', 'SFDA, per-image KL', 'oracle']
 KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd')
 
 
@@ -67,6 +67,9 @@ def main() -> None:
     parser.add_argument('--out', default='benchmarks/results/sfda_study')
     parser.add_argument('--work-dir', default='work_dirs/sfda_study')
     parser.add_argument('--table-only', action='store_true', help='rebuild the table from runs.json')
+    parser.add_argument('--methods', nargs='+', default=ROWS, metavar='ROW',
+                        help='rows to (re)run; the others keep their runs.json entries (adaptation rows '
+                             'need the source checkpoints in --work-dir)')
     args = parser.parse_args()
     os.makedirs(osp.join(ROOT, args.out), exist_ok=True)
     runs_path = osp.join(ROOT, args.out, 'runs.json')
@@ -74,11 +77,15 @@ def main() -> None:
     for seed in [] if args.table_only else args.seeds:
         t0 = time.time()
         src_dir = osp.join(args.work_dir, f'source_seed{seed}')
-        runs[f'source only/{seed}'] = train(CFG.format('source'), src_dir, seed)
+        if 'source only' in args.methods:
+            runs[f'source only/{seed}'] = train(CFG.format('source'), src_dir, seed)
         ckpt = osp.join(src_dir, 'iter_600.pth')
-        runs[f'oracle/{seed}'] = train(CFG.format('oracle'), osp.join(args.work_dir, f'oracle_seed{seed}'), seed,
-                                       [f'load_from={ckpt}'])
+        if 'oracle' in args.methods:
+            runs[f'oracle/{seed}'] = train(CFG.format('oracle'), osp.join(args.work_dir, f'oracle_seed{seed}'),
+                                           seed, [f'load_from={ckpt}'])
         for name, (cfg, extra) in ADAPT.items():
+            if name not in args.methods:
+                continue
             slug = re.sub(r'\W+', '_', name).strip('_').lower()
             runs[f'{name}/{seed}'] = train(CFG.format(cfg), osp.join(args.work_dir, f'{slug}_seed{seed}'), seed,
                                            [f'load_from={ckpt}', *extra])
