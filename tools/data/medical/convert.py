@@ -15,7 +15,7 @@ Supported official layouts:
 
     ROOT/**/Case<NN>.mhd (+ .raw)  and  ROOT/**/Case<NN>_segmentation.mhd    (prostate: non-zero -> 1)
 
-``mmwhs`` (heart, MM-WHS 2017; SFDA: CT -> MR)::
+``mmwhs`` (heart, MM-WHS 2017; SFDA: MR -> CT)::
 
     ROOT/{ct_train,mr_train}/{ct,mr}_train_<NNNN>_{image,label}.nii.gz
     labels are MM-WHS codes; --structures picks them in order (default AA, LAC, LVC, MYO as in SFDA:
