@@ -2,6 +2,7 @@ import hashlib
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 from tests.script_loader import load_script
 
@@ -29,3 +30,24 @@ def test_deterministic_nifti_with_spacing_and_shifted_contrast(tmp_path):
     assert means['source'][0] < means['source'][1]
     # the shift: the target background is brighter than the source's
     assert means['target'][0] > means['source'][0] + 100
+
+
+def test_inverted_target_preset(tmp_path):
+    mod = load()
+    mod.generate(str(tmp_path / 'd'), num_train=1, num_test=1, shape=(12, 40, 40), seed=0)
+    mod.generate(str(tmp_path / 'i'), num_train=1, num_test=1, shape=(12, 40, 40), seed=0, target='inverted')
+    means = {}
+    for root in 'di':
+        for domain in ('source', 'target'):
+            base = tmp_path / root / domain / 'train'
+            img = np.asarray(nib.load(str(base / 'images' / 'case_000.nii.gz')).dataobj)
+            lab = np.asarray(nib.load(str(base / 'labels' / 'case_000.nii.gz')).dataobj)
+            assert (lab == 2).any()
+            means[root, domain] = [img[lab == c].mean() for c in range(3)]
+    # the source domain is the same; the lesion is brighter than the organ except in the inverted target
+    np.testing.assert_array_equal(means['d', 'source'], means['i', 'source'])
+    for key in (('d', 'source'), ('d', 'target')):
+        assert means[key][2] > means[key][1] + 100
+    assert means['i', 'target'][2] < means['i', 'target'][1] - 150
+    with pytest.raises(ValueError, match="target must be 'default' or 'inverted'"):
+        mod.generate(str(tmp_path / 'x'), target='flipped')

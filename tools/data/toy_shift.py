@@ -6,9 +6,11 @@ Each case is a 3-D phantom with two anatomical structures, drawn in two "modalit
 - class 2 ``lesion``: a smaller ellipsoid inside the organ (absent in some cases).
 
 ``source`` renders background/organ/lesion as dark/mid/bright with mild noise; ``target`` uses
-a different intensity mapping with partial contrast inversion (the lesion darker than the organ),
-stronger noise, a smooth multiplicative bias field and blur. Labels come from the same geometry
-distribution in both domains, so only the appearance shifts.
+a different, compressed intensity mapping (brighter background, dimmer lesion), stronger noise,
+a smooth multiplicative bias field and blur. ``--target inverted`` instead renders the target
+with partial contrast inversion (the lesion darker than the organ, close to the background): a
+harder shift on which a source model sees no lesion at all (see configs/sfda/README.md). Labels
+come from the same geometry distribution in both domains, so only the appearance shifts.
 
 Layout::
 
@@ -19,7 +21,7 @@ Layout::
 import argparse
 import os
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -33,6 +35,8 @@ DOMAINS = {
     'source': dict(levels=(0.15, 0.55, 0.90), noise=0.04, bias=0.0, blur=0.0),
     'target': dict(levels=(0.30, 0.55, 0.72), noise=0.08, bias=0.35, blur=0.8),
 }
+#: ``--target inverted``: the lesion's contrast to the organ is inverted
+INVERTED_TARGET = dict(levels=(0.35, 0.75, 0.40), noise=0.08, bias=0.35, blur=0.8)
 
 
 def _ellipsoid(shape, center, radii, angle, spacing) -> np.ndarray:
@@ -61,9 +65,9 @@ def make_label(rng: np.random.Generator, shape: Tuple[int, int, int]) -> np.ndar
     return label
 
 
-def render(label: np.ndarray, domain: str, rng: np.random.Generator) -> np.ndarray:
-    """Image of a label volume in one domain's appearance."""
-    p = DOMAINS[domain]
+def render(label: np.ndarray, domain: str, rng: np.random.Generator, params: Optional[dict] = None) -> np.ndarray:
+    """Image of a label volume in one domain's appearance (``params`` overrides ``DOMAINS[domain]``)."""
+    p = params or DOMAINS[domain]
     img = np.asarray(p['levels'], np.float32)[label]
     texture = ndimage.gaussian_filter(rng.normal(0, 1, label.shape), 1.5)
     img = img + 0.05 * texture / max(texture.std(), 1e-6)
@@ -81,9 +85,16 @@ def save_nifti(path: str, vol_zyx: np.ndarray) -> None:
     write(path, np.transpose(vol_zyx, (2, 1, 0)), SPACING)      # NIfTI order (x, y, z)
 
 
-def generate(out: str, num_train: int = 16, num_test: int = 8, shape=(16, 48, 48), seed: int = 0) -> None:
-    """Write both domains under ``out``; the same arguments give the same files."""
+def generate(out: str, num_train: int = 16, num_test: int = 8, shape=(16, 48, 48), seed: int = 0,
+             target: str = 'default') -> None:
+    """Write both domains under ``out``; the same arguments give the same files.
+
+    ``target``: ``default`` or ``inverted`` (the lesion darker than the organ in the target domain).
+    """
+    if target not in ('default', 'inverted'):
+        raise ValueError(f"target must be 'default' or 'inverted', got {target!r}")
     for d_idx, domain in enumerate(DOMAINS):
+        params = INVERTED_TARGET if domain == 'target' and target == 'inverted' else None
         for split, count in (('train', num_train), ('test', num_test)):
             rng = np.random.default_rng([seed, d_idx, 0 if split == 'train' else 1])
             for sub in ('images', 'labels'):
@@ -91,7 +102,7 @@ def generate(out: str, num_train: int = 16, num_test: int = 8, shape=(16, 48, 48
             for i in range(count):
                 label = make_label(rng, shape)
                 name = f'case_{i:03d}.nii.gz'
-                save_nifti(osp.join(out, domain, split, 'images', name), render(label, domain, rng))
+                save_nifti(osp.join(out, domain, split, 'images', name), render(label, domain, rng, params))
                 save_nifti(osp.join(out, domain, split, 'labels', name), label)
 
 
@@ -101,14 +112,16 @@ def main() -> None:
     parser.add_argument('--cases', type=int, nargs=2, default=[16, 8], metavar=('TRAIN', 'TEST'))
     parser.add_argument('--shape', type=int, nargs=3, default=[48, 48, 16], metavar=('X', 'Y', 'Z'))
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--target', choices=('default', 'inverted'), default='default',
+                        help='target appearance; inverted = partial contrast inversion of the lesion')
     args = parser.parse_args()
     marker = osp.join(args.out, f'.generated-v{VERSION}-{args.cases[0]}-{args.cases[1]}-{"x".join(map(str, args.shape))}'
-                      f'-{args.seed}')
+                      f'-{args.seed}-{args.target}')
     if osp.exists(marker):
         print(f'toy shift dataset already at {args.out}')
         return
     x, y, z = args.shape
-    generate(args.out, args.cases[0], args.cases[1], (z, y, x), args.seed)
+    generate(args.out, args.cases[0], args.cases[1], (z, y, x), args.seed, args.target)
     open(marker, 'w').close()
     print(f'toy shift dataset written to {args.out}')
 
