@@ -27,7 +27,7 @@ def test_prior_over_present_and_all_slices(label_dir):
     assert mod.prior_from_labels(label_dir, 3) == pytest.approx([1 - 6 / 16, 4 / 16, 2 / 16])
     # all: averaged with the empty slice
     assert mod.prior_from_labels(label_dir, 3, over='all') == pytest.approx([1 - 3 / 16, 2 / 16, 1 / 16])
-    with pytest.raises(ValueError, match='labels outside'):
+    with pytest.raises(ValueError, match=r'labels must lie in \[0, 2\)'):
         mod.prior_from_labels(label_dir, 2)
 
 

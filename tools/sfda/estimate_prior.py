@@ -26,15 +26,13 @@ import numpy as np
 
 def slice_ratios(label_dir: str, num_classes: int, slice_axis: int = 2, suffix: str = '.nii.gz') -> np.ndarray:
     """Class ratios (slices, C) of every slice of every label volume in ``label_dir``."""
-    from visiondiv.datasets import load_nifti
+    from visiondiv.datasets import check_labels, load_nifti
     files = sorted(glob.glob(osp.join(label_dir, '*' + suffix)))
     if not files:
         raise FileNotFoundError(f"no '*{suffix}' label volumes in {label_dir}")
     out = []
     for path in files:
-        lab, _ = load_nifti(path)
-        if lab.min() < 0 or lab.max() >= num_classes:
-            raise ValueError(f'{path}: labels outside [0, {num_classes})')
+        lab = check_labels(load_nifti(path)[0], path, num_classes)
         moved = np.moveaxis(lab.astype(np.int64), slice_axis, 0).reshape(lab.shape[slice_axis], -1)
         out.extend(np.bincount(sl, minlength=num_classes) / sl.size for sl in moved)
     return np.stack(out)

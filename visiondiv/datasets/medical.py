@@ -38,6 +38,15 @@ def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
     return data, tuple(float(z) for z in img.header.get_zooms()[:3])
 
 
+def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None) -> np.ndarray:
+    """``label`` if its values are integers (in ``[0, num_classes)`` when given); the error names ``path``."""
+    if not np.all(np.equal(np.mod(label, 1), 0)):
+        raise ValueError(f'{path}: labels must be integers')
+    if num_classes is not None and label.size and (label.min() < 0 or label.max() >= num_classes):
+        raise ValueError(f'{path}: labels must lie in [0, {num_classes}), found [{label.min()}, {label.max()}]')
+    return label
+
+
 def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
     """Write a 3-D array (x, y, z order, as nibabel reads it back) with an axis-aligned affine of ``spacing``."""
     import nibabel as nib
@@ -143,12 +152,7 @@ class MedicalSliceDataset(BaseDataset):
                 raw, _ = load_nifti(label_path)
                 if raw.shape != vol.shape:
                     raise ValueError(f'{label_path}: label shape {raw.shape} differs from image {vol.shape} ({path})')
-                if not np.all(np.equal(np.mod(raw, 1), 0)):
-                    raise ValueError(f'{label_path}: labels must be integers')
-                if raw.min() < 0 or raw.max() >= num_classes:
-                    raise ValueError(f'{label_path}: labels must lie in [0, {num_classes}), '
-                                     f'found [{raw.min()}, {raw.max()}]')
-                label = raw.astype(np.uint8)
+                label = check_labels(raw, label_path, num_classes).astype(np.uint8)
             vol = normalize_volume(vol, self.normalize, self.percentiles)
             n = vol.shape[self.slice_axis]
             for k in range(n):

@@ -43,8 +43,8 @@ IVDM3SEG_MODALITIES = ('fat', 'inn', 'opp', 'wat')
 
 def remap_labels(label: np.ndarray, codes: Sequence[int], path: str) -> np.ndarray:
     """Class k+1 where ``label == codes[k]``, 0 elsewhere; refuses non-integer labels (naming ``path``)."""
-    if not np.all(np.equal(np.mod(label, 1), 0)):
-        raise ValueError(f'{path}: labels must be integers')
+    from visiondiv.datasets import check_labels
+    check_labels(label, path)
     out = np.zeros(label.shape, np.uint8)
     for k, code in enumerate(codes):
         out[label == code] = k + 1
@@ -52,9 +52,9 @@ def remap_labels(label: np.ndarray, codes: Sequence[int], path: str) -> np.ndarr
 
 
 def binarize(label: np.ndarray, path: str) -> np.ndarray:
-    if not np.all(np.equal(np.mod(label, 1), 0)):
-        raise ValueError(f'{path}: labels must be integers')
-    return (label != 0).astype(np.uint8)
+    """1 where ``label`` is non-zero; refuses non-integer labels (naming ``path``)."""
+    from visiondiv.datasets import check_labels
+    return (check_labels(label, path) != 0).astype(np.uint8)
 
 
 def write_case(out: str, domain: str, split: str, case: str, image: Tuple[np.ndarray, tuple], label: np.ndarray,

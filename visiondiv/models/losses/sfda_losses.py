@@ -26,6 +26,16 @@ def validate_prior(prior: Sequence[float], num_classes: int, name: str = 'prior'
     return t
 
 
+#: ways of turning softmax maps into class ratios (see :func:`predicted_class_ratio`)
+RATIO_METHODS = ('mean', 'max_normalized')
+
+
+def check_ratio_method(method: str) -> str:
+    if method not in RATIO_METHODS:
+        raise ValueError(f"method must be 'mean' or 'max_normalized', got {method!r}")
+    return method
+
+
 def predicted_class_ratio(probs: Tensor, method: str = 'mean') -> Tensor:
     """Class ratios (N, C) of softmax maps (N, C, ...).
 
@@ -34,12 +44,21 @@ def predicted_class_ratio(probs: Tensor, method: str = 'mean') -> Tensor:
       summed over pixels, renormalised over classes (mathilde-b/SFDA's code).
     """
     flat = probs.flatten(2)
-    if method == 'mean':
+    if check_ratio_method(method) == 'mean':
         return flat.mean(-1)
-    if method == 'max_normalized':
-        scaled = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).sum(-1)
-        return scaled / scaled.sum(-1, keepdim=True)
-    raise ValueError(f"method must be 'mean' or 'max_normalized', got {method!r}")
+    scaled = (flat / flat.max(dim=1, keepdim=True).values.clamp_min(1e-12)).sum(-1)
+    return scaled / scaled.sum(-1, keepdim=True)
+
+
+def logits_class_ratio(cls_score: Tensor, num_classes: int, method: str, owner: str) -> Tensor:
+    """Class ratios (N, C) of logits (N, C, ...), computed in fp32 for half input.
+
+    ``owner`` starts the error when the network's class count differs from ``num_classes``
+    (e.g. ``'prior has'``).
+    """
+    if cls_score.size(1) != num_classes:
+        raise ValueError(f'{owner} {num_classes} classes but the network predicts {cls_score.size(1)}')
+    return predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), method)
 
 
 @MODELS.register_module()
@@ -91,7 +110,7 @@ class ClassRatioKLLoss(nn.Module):
             raise ValueError(f"mode must be 'image' or 'batch', got {mode!r}")
         if direction not in ('pred_prior', 'prior_pred'):
             raise ValueError(f"direction must be 'pred_prior' or 'prior_pred', got {direction!r}")
-        predicted_class_ratio(torch.ones(1, 2, 1), ratio)      # validates the name
+        check_ratio_method(ratio)
         prior_t = torch.as_tensor(prior, dtype=torch.float32).flatten()
         validate_prior(prior_t.tolist(), prior_t.numel())
         self.register_buffer('prior', prior_t.double(), persistent=False)
@@ -99,9 +118,7 @@ class ClassRatioKLLoss(nn.Module):
         self.loss_weight, self._loss_name = weight, loss_name
 
     def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
-        if cls_score.size(1) != self.prior.numel():
-            raise ValueError(f'prior has {self.prior.numel()} classes but the network predicts {cls_score.size(1)}')
-        tau = predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), self.ratio)
+        tau = logits_class_ratio(cls_score, self.prior.numel(), self.ratio, 'prior has')
         if self.mode == 'batch':
             tau = tau.mean(0, keepdim=True)
         prior = self.prior.to(tau.dtype).expand_as(tau)
@@ -143,14 +160,12 @@ class ClassRatioBoundLoss(nn.Module):
     def __init__(self, bounds: Sequence[Sequence[float]], ratio: str = 'mean', weight: float = 1.0,
                  loss_name: str = 'loss_ratio_bound') -> None:
         super().__init__()
-        predicted_class_ratio(torch.ones(1, 2, 1), ratio)      # validates the name
+        check_ratio_method(ratio)
         self.register_buffer('bounds', validate_bounds(bounds), persistent=False)
         self.ratio, self.loss_weight, self._loss_name = ratio, weight, loss_name
 
     def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
-        if cls_score.size(1) != self.bounds.size(0):
-            raise ValueError(f'bounds have {self.bounds.size(0)} classes but the network predicts {cls_score.size(1)}')
-        tau = predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), self.ratio)
+        tau = logits_class_ratio(cls_score, self.bounds.size(0), self.ratio, 'bounds have')
         low, high = self.bounds[:, 0].to(tau.dtype), self.bounds[:, 1].to(tau.dtype)
         penalty = (low - tau).clamp_min(0) ** 2 + (tau - high).clamp_min(0) ** 2
         return self.loss_weight * penalty.sum(1).mean()
