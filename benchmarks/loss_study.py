@@ -26,10 +26,10 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = {
-    'smooth-L1': 'configs/rotated_retinanet/rotated-retinanet-rbox-le90_r18-tiny_toy-dota.py',
-    'GWD': 'configs/gwd/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_gwd.py',
-    'KLD': 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kld.py',
-    'KFIoU': 'configs/kfiou/rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kfiou.py',
+    'smooth-L1': 'configs/rotated_retinanet/rotated-retinanet-rbox-le90_r18-tiny_fpn_16e_toy-dota.py',
+    'GWD': 'configs/gwd/rotated-retinanet-rbox-le90_r18-tiny_fpn_gwd_16e_toy-dota.py',
+    'KLD': 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py',
+    'KFIoU': 'configs/kfiou/rotated-retinanet-rbox-le90_r18-tiny_fpn_kfiou_16e_toy-dota.py',
 }
 
 

@@ -21,7 +21,8 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CFG = 'configs/sfda/unet_toy-shift_{}.py'
+# {method}: source and oracle train 600 iterations, the adaptation methods 200
+CFG = 'configs/sfda/{}_unet-gn_{}_toy-shift.py'
 ADAPT = {
     'AdaEnt': ('adaent', []),
     'Tent': ('tent', []),
@@ -78,16 +79,16 @@ def main() -> None:
         t0 = time.time()
         src_dir = osp.join(args.work_dir, f'source_seed{seed}')
         if 'source only' in args.methods:
-            runs[f'source only/{seed}'] = train(CFG.format('source'), src_dir, seed)
+            runs[f'source only/{seed}'] = train(CFG.format('source', '600it'), src_dir, seed)
         ckpt = osp.join(src_dir, 'iter_600.pth')
         if 'oracle' in args.methods:
-            runs[f'oracle/{seed}'] = train(CFG.format('oracle'), osp.join(args.work_dir, f'oracle_seed{seed}'),
+            runs[f'oracle/{seed}'] = train(CFG.format('oracle', '600it'), osp.join(args.work_dir, f'oracle_seed{seed}'),
                                            seed, [f'load_from={ckpt}'])
         for name, (cfg, extra) in ADAPT.items():
             if name not in args.methods:
                 continue
             slug = re.sub(r'\W+', '_', name).strip('_').lower()
-            runs[f'{name}/{seed}'] = train(CFG.format(cfg), osp.join(args.work_dir, f'{slug}_seed{seed}'), seed,
+            runs[f'{name}/{seed}'] = train(CFG.format(cfg, '200it'), osp.join(args.work_dir, f'{slug}_seed{seed}'), seed,
                                            [f'load_from={ckpt}', *extra])
         print(f'seed {seed}: {time.time() - t0:.0f} s', flush=True)
         json.dump(runs, open(runs_path, 'w'), indent=1)

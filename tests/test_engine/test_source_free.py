@@ -14,13 +14,13 @@ def test_adaptation_run_reads_no_source_data(tmp_path, monkeypatch):
     root = tmp_path / 'toy_shift'
     load_script('tools', 'data', 'toy_shift.py').generate(str(root), num_train=2, num_test=1, shape=(4, 32, 32),
                                                            seed=3)
-    cfg = Config.fromfile('configs/sfda/unet_toy-shift_sfda.py')
+    cfg = Config.fromfile('configs/sfda/sfda_unet-gn_200it_toy-shift.py')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = str(root)
         cfg[key].batch_size = 2
     # a "source model" checkpoint: the same network, saved as mmengine does
     source_ckpt = str(tmp_path / 'source.pth')
-    model = MODELS.build(Config.fromfile('configs/sfda/unet_toy-shift_source.py').model)
+    model = MODELS.build(Config.fromfile('configs/sfda/source_unet-gn_600it_toy-shift.py').model)
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), source_ckpt)
     cfg.load_from = source_ckpt
     cfg.work_dir = str(tmp_path / 'work')

@@ -10,7 +10,7 @@ import torch
 
 from tests.script_loader import ROOT, load_script
 
-BASE = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_toy-dota_kld.py')
+BASE = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py')
 
 
 def make_data(root, num_train=6):

@@ -1,3 +1,3 @@
 # Baseline AdaEnt: entropy minimisation only, same schedule as SFDA.
-_base_ = './unet_toy-shift_sfda.py'
+_base_ = './sfda_unet-gn_200it_toy-shift.py'
 model = dict(adapt_losses=[dict(type='EntropyLoss')])

@@ -13,7 +13,7 @@ model = dict(type='SFDAEncoderDecoder', trainable='all',
                            dict(type='ClassRatioKLLoss', prior=prior, mode='batch', direction='pred_prior',
                                 weight=1.0)])
 train_dataloader = dict(dataset={{_base_.target_train_unlabelled}})
-load_from = 'work_dirs/unet_toy-shift_source/iter_600.pth'
+load_from = 'work_dirs/source_unet-gn_600it_toy-shift/iter_600.pth'
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=200)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
