@@ -1,82 +1,135 @@
-"""visiondiv registries: children (scope ``visiondiv``) of mmdet's, that also see mmseg's.
+"""visiondiv's registry nodes and the one lookup policy that configs follow.
 
-A registry has one parent in mmengine, so each visiondiv registry is a
-child of mmdet's and falls back to mmseg's registry of the same kind for
-names it cannot resolve. Configs can thus use mmdet and mmseg modules
-(``EncoderDecoder``, ``SegDataPreProcessor``...) without a scope prefix;
-``mmseg.X``/``mmdet.X`` still pick a scope explicitly.
+Every node is a child of mmengine's root registry of its kind, a sibling of
+mmdet's and mmseg's nodes, as in mmrotate, mmyolo and mmseg. The policy is
+mmengine's own, written down here because configs, ``check_config`` and the
+tests rely on it:
+
+* ``'mmdet.FocalLoss'`` (a scope prefix) resolves in that library's node only;
+* an unprefixed name resolves in the node of the current default scope
+  (``default_scope`` of the config, ``visiondiv`` for our configs) and then
+  in its ancestors, i.e. mmengine's root (mmengine's and mmcv's classes:
+  hooks, loops, optimizers, ``ConvModule``, ``BN``...);
+* never in a sibling library: an unprefixed ``'CrossEntropyLoss'`` under the
+  ``visiondiv`` scope is an error, not silently mmdet's or mmseg's class.
+
+This also holds for names that another library's class builds with its own
+unprefixed defaults (mmseg's ``FCNHead`` builds ``CrossEntropyLoss`` when no
+``loss_decode`` is given): name such arguments explicitly with their prefix,
+or build that subtree in the other library's scope with ``_scope_='mmseg'``.
 """
-from typing import Any, Optional
+from typing import List, Optional
 
-from mmdet.registry import DATASETS as MMDET_DATASETS
-from mmdet.registry import HOOKS as MMDET_HOOKS
-from mmdet.registry import METRICS as MMDET_METRICS
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmdet.registry import RUNNERS as MMDET_RUNNERS
-from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS
-from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
-from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
-import mmdet.registry as mmdet_registry
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
+#: the scope of visiondiv's nodes and of its configs
+SCOPE = 'visiondiv'
 
-class _FallbackRegistry(Registry):
-    """A child registry that, failing its own lookup chain, asks one more registry."""
+# runners, loops and hooks
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['visiondiv.engine'])
+RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS,
+                               locations=['visiondiv.engine'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['visiondiv.engine'])
+# training strategies of mmengine's FlexibleRunner (DeepSpeed, FSDP)
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, locations=['visiondiv.engine'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['visiondiv.engine'])
 
-    def __init__(self, name: str, parent: Registry, fallback_path: Optional[str] = None, **kwargs):
-        super().__init__(name, parent=parent, scope='visiondiv', locations=kwargs.pop('locations', None))
-        self._fallback_path = fallback_path
+# data
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['visiondiv.datasets'])
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['visiondiv.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['visiondiv.datasets.transforms'])
 
-    def _fallback(self) -> Optional[Registry]:
-        if self._fallback_path is None:
-            return None
-        module, attr = self._fallback_path.rsplit('.', 1)
-        try:
-            import importlib
-            return getattr(importlib.import_module(module), attr)
-        except ImportError:
-            return None
+# models
+MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['visiondiv.models'])
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['visiondiv.models'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+                               locations=['visiondiv.models'])
+# anchor generators, box coders, assigners, IoU calculators
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['visiondiv.models.task_modules'])
 
-    def get(self, key: str) -> Any:
-        obj = super().get(key)
-        if obj is None and '.' not in key:
-            fallback = self._fallback()
-            if fallback is not None:
-                obj = fallback.get(key)
-        return obj
+# optimisation
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, locations=['visiondiv.engine'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
+                          locations=['visiondiv.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                      locations=['visiondiv.engine'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            locations=['visiondiv.engine'])
 
-
-MODELS = _FallbackRegistry('model', MMDET_MODELS, 'mmseg.registry.MODELS',
-                           locations=['visiondiv.models'])
-DATASETS = _FallbackRegistry('dataset', MMDET_DATASETS, 'mmseg.registry.DATASETS',
-                             locations=['visiondiv.datasets'])
-TRANSFORMS = _FallbackRegistry('transform', MMDET_TRANSFORMS, 'mmseg.registry.TRANSFORMS',
-                               locations=['visiondiv.datasets.transforms'])
-METRICS = _FallbackRegistry('metric', MMDET_METRICS, 'mmseg.registry.METRICS',
-                            locations=['visiondiv.evaluation'])
-TASK_UTILS = _FallbackRegistry('task util', MMDET_TASK_UTILS, 'mmseg.registry.TASK_UTILS',
-                               locations=['visiondiv.models.task_modules'])
-HOOKS = _FallbackRegistry('hook', MMDET_HOOKS, 'mmseg.registry.HOOKS',
-                          locations=['visiondiv.engine.hooks'])
-VISUALIZERS = _FallbackRegistry('visualizer', MMDET_VISUALIZERS, 'mmseg.registry.VISUALIZERS',
-                                locations=['visiondiv.visualization'])
-RUNNERS = Registry('runner', parent=MMDET_RUNNERS, scope='visiondiv', locations=['visiondiv.engine'])
-
-# Plain children of mmdet's remaining registries, so that loops, samplers, optimizers... built under
-# the visiondiv scope resolve through mmdet/mmengine without a fallback warning.
-def _child(parent: Registry) -> Registry:
-    return Registry(parent.name, parent=parent, scope='visiondiv')
+# evaluation, visualisation, logging, inference
+METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['visiondiv.evaluation'])
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['visiondiv.evaluation'])
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, locations=['visiondiv.visualization'])
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['visiondiv.visualization'])
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['visiondiv.engine'])
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS)
+# functions such as collate_fn
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visiondiv.datasets'])
 
 
-RUNNER_CONSTRUCTORS = _child(mmdet_registry.RUNNER_CONSTRUCTORS)
-LOOPS = _child(mmdet_registry.LOOPS)
-DATA_SAMPLERS = _child(mmdet_registry.DATA_SAMPLERS)
-MODEL_WRAPPERS = _child(mmdet_registry.MODEL_WRAPPERS)
-WEIGHT_INITIALIZERS = _child(mmdet_registry.WEIGHT_INITIALIZERS)
-OPTIMIZERS = _child(mmdet_registry.OPTIMIZERS)
-OPTIM_WRAPPERS = _child(mmdet_registry.OPTIM_WRAPPERS)
-OPTIM_WRAPPER_CONSTRUCTORS = _child(mmdet_registry.OPTIM_WRAPPER_CONSTRUCTORS)
-PARAM_SCHEDULERS = _child(mmdet_registry.PARAM_SCHEDULERS)
-EVALUATOR = _child(mmdet_registry.EVALUATOR)
-VISBACKENDS = _child(mmdet_registry.VISBACKENDS)
-LOG_PROCESSORS = _child(mmdet_registry.LOG_PROCESSORS)
+def root_registries() -> List[Registry]:
+    """mmengine's root registry of every kind (models, datasets, hooks...)."""
+    import mmengine.registry as mmengine_registry
+    return [v for v in vars(mmengine_registry).values() if isinstance(v, Registry) and v.parent is None]
+
+
+def scope_node(root: Registry, scope: str) -> Registry:
+    """The node of ``root``'s tree that resolves unprefixed names under ``scope``.
+
+    This is the node mmengine's ``Registry.switch_scope_and_registry`` builds
+    with; a scope that is not in the tree falls back to the root, as there.
+    """
+    if scope == root.scope:
+        return root
+    node = root._search_child(scope)
+    return root if node is None else node
+
+
+def resolve(root: Registry, type_name: str, scope: str = SCOPE) -> Optional[type]:
+    """The class that ``type=type_name`` builds from ``root``'s tree under ``scope``, or None.
+
+    Follows the module's policy: a prefixed name in its library's node only, an
+    unprefixed one in the scope's node and its ancestors, never in a sibling.
+    """
+    try:
+        return scope_node(root, scope).get(type_name)
+    except (KeyError, RuntimeError):  # mmengine raises for a dotted name it cannot import
+        return None
+
+
+def scopes_registering(root: Registry, type_name: str) -> List[str]:
+    """Every scope of ``root``'s tree whose own node registers the unprefixed ``type_name``.
+
+    Used to turn "unknown type" into "write 'mmseg.FCNHead'".
+    """
+    name = type_name.rsplit('.', 1)[-1]
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if name in node.module_dict:
+            found.append(node.scope)
+        stack.extend(node.children.values())
+    return sorted(found)

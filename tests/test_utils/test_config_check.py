@@ -7,8 +7,8 @@ from visiondiv.utils import ConfigCheckError, check_config
 
 def make_cfg(tmp_path, **extra):
     cfg = dict(
-        model=dict(type='RetinaNet', bbox_head=dict(
-            type='RetinaHead', num_classes=3, in_channels=8,
+        model=dict(type='mmdet.RetinaNet', bbox_head=dict(
+            type='RotatedRetinaHead', num_classes=3, in_channels=8,
             loss_bbox=dict(type='GDLoss', loss_type='kld'),
             test_cfg=dict(nms=dict(type='nms_rotated', iou_threshold=0.1)))),
         val_evaluator=dict(type='DOTAMetric'),
@@ -47,10 +47,31 @@ def test_missing_files_named(tmp_path):
         check_config(cfg, sections=('train_dataloader',))
 
 
-def test_registry_scope_and_fallback():
-    assert MODELS.scope == 'visiondiv' and MODELS.parent.scope == 'mmdet'
+def test_registry_aliases_and_own_modules():
+    assert MODELS.scope == 'visiondiv' and MODELS.parent.parent is None
     assert MODELS.get('GDLoss') is MODELS.get('KLDLoss')
-    assert MODELS.get('RetinaNet') is not None            # from mmdet (parent)
-    assert MODELS.get('EncoderDecoder') is not None       # from mmseg (fallback)
     assert METRICS.get('DOTAMetric') is not None
     assert TASK_UTILS.get('RBboxOverlaps2D') is not None
+
+
+def test_unprefixed_class_of_another_library_names_its_prefix(tmp_path):
+    cfg, path = make_cfg(tmp_path)
+    cfg.model.type = 'RetinaNet'
+    with pytest.raises(ConfigCheckError) as err:
+        check_config(cfg)
+    msg = str(err.value)
+    assert path in msg and "'model.type'" in msg and "write 'mmdet.RetinaNet'" in msg
+    cfg.model.type = 'mmdet.RetinaNet'
+    cfg.model.bbox_head.loss_cls = dict(type='CrossEntropyLoss')
+    with pytest.raises(ConfigCheckError, match="write 'mmdet.CrossEntropyLoss' or 'mmseg.CrossEntropyLoss'"):
+        check_config(cfg)
+
+
+def test_scope_key_switches_the_subtree(tmp_path):
+    """mmengine builds a dict with ``_scope_`` and its subtree in that scope: the check follows it."""
+    cfg, _ = make_cfg(tmp_path)
+    cfg.model.bbox_head.loss_cls = dict(type='CrossEntropyLoss', _scope_='mmseg')
+    check_config(cfg)
+    cfg.model.bbox_head.loss_cls = dict(type='GDLoss', _scope_='mmseg')
+    with pytest.raises(ConfigCheckError, match="under the 'mmseg' scope"):
+        check_config(cfg)

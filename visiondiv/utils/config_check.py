@@ -7,9 +7,9 @@ import difflib
 import os.path as osp
 from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
-import mmengine.registry as mmengine_registry
 from mmengine.config import Config, ConfigDict
-from mmengine.registry import Registry
+
+from visiondiv.registry import SCOPE, resolve, root_registries, scope_node, scopes_registering
 
 # ``type`` values that are function names, not registry entries (mmcv batched_nms).
 _NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
@@ -19,47 +19,38 @@ class ConfigCheckError(ValueError):
     """A config names an unknown type or a file that does not exist."""
 
 
-def _root_registries() -> List[Registry]:
-    return [v for v in vars(mmengine_registry).values() if isinstance(v, Registry)]
-
-
-def _scoped(registry: Registry, scope: str) -> Registry:
-    for name in (scope, 'mmdet', 'mmseg'):
-        child = registry._search_child(name)
-        if child is not None:
-            return child
-    return registry
-
-
-def _walk_types(node: Any, path: str) -> Iterator[Tuple[str, str]]:
+def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, str]]:
+    """Yield ``(key, type, scope)``; a ``_scope_`` key switches the scope of its subtree, as in mmengine."""
     if isinstance(node, dict):
+        scope = node.get('_scope_') or scope
         t = node.get('type')
         if isinstance(t, str) and path.rsplit('.', 1)[-1] not in _NON_REGISTRY_PARENTS:
-            yield path, t
+            yield path, t, scope
         for k, v in node.items():
             if k != 'type':
-                yield from _walk_types(v, f'{path}.{k}' if path else str(k))
+                yield from _walk_types(v, f'{path}.{k}' if path else str(k), scope)
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):
-            yield from _walk_types(v, f'{path}[{i}]')
+            yield from _walk_types(v, f'{path}[{i}]', scope)
 
 
-def _known(type_name: str, registries: Iterable[Registry]) -> bool:
-    for reg in registries:
-        try:
-            if reg.get(type_name) is not None:
-                return True
-        except (KeyError, ImportError):
-            continue
-    return False
+def _known(type_name: str, scope: str) -> bool:
+    return any(resolve(root, type_name, scope) is not None for root in root_registries())
 
 
-def _suggest(type_name: str, registries: Iterable[Registry]) -> str:
+def _suggest(type_name: str, scope: str) -> str:
+    if '.' not in type_name:
+        owners = sorted({s for root in root_registries() for s in scopes_registering(root, type_name)} - {scope})
+        if owners:
+            names = ' or '.join(repr(f'{s}.{type_name}') for s in owners)
+            return (f' {type_name!r} is registered in {", ".join(owners)}, not under the {scope!r} scope: '
+                    f'write {names}.')
     names = set()
-    for reg in registries:
-        names.update(reg.module_dict)
-        for parent in (reg.parent,) if reg.parent else ():
-            names.update(parent.module_dict)
+    for root in root_registries():
+        node = scope_node(root, scope)
+        while node is not None:
+            names.update(node.module_dict)
+            node = node.parent
     close = difflib.get_close_matches(type_name.split('.')[-1], sorted(names), n=3)
     return f' Did you mean {", ".join(close)}?' if close else ''
 
@@ -80,7 +71,7 @@ def _walk_files(node: Any, path: str, data_root: Optional[str]) -> Iterator[Tupl
             yield from _walk_files(v, f'{path}[{i}]', data_root)
 
 
-def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = 'visiondiv') -> None:
+def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE) -> None:
     """Raise :class:`ConfigCheckError` naming the key of an unknown ``type`` or missing file.
 
     Args:
@@ -91,11 +82,11 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
         scope: registry scope used to resolve unprefixed names.
     """
     source = getattr(cfg, 'filename', None) or '<config>'
-    registries = [_scoped(r, cfg.get('default_scope') or scope) for r in _root_registries()]
-    for key, type_name in _walk_types(cfg.to_dict() if isinstance(cfg, (Config, ConfigDict)) else cfg, ''):
-        if not _known(type_name, registries):
-            raise ConfigCheckError(f"{source}: '{key}.type' names unknown type {type_name!r}; "
-                                   'it is in no registry.' + _suggest(type_name, registries))
+    tree = cfg.to_dict() if isinstance(cfg, (Config, ConfigDict)) else cfg
+    for key, type_name, node_scope in _walk_types(tree, '', cfg.get('default_scope') or scope):
+        if not _known(type_name, node_scope):
+            raise ConfigCheckError(f"{source}: '{key}.type' names unknown type {type_name!r} under the "
+                                   f"{node_scope!r} scope." + _suggest(type_name, node_scope))
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and load_from and '://' not in load_from and not osp.isfile(load_from):
         raise ConfigCheckError(f"{source}: 'load_from' file not found: {load_from}")
