@@ -1,12 +1,12 @@
 default_scope = 'visiondiv'
-# checkpoints written to a temporary file and renamed into place (see visiondiv.engine.runner)
-runner_type = 'AtomicCheckpointRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # atomic writes (temp file + rename, visiondiv.engine.fileio): a run killed mid-save keeps its last
+    # checkpoint; for remote storage, replace backend_args with that storage's
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='mmdet.DetVisualizationHook'))
 

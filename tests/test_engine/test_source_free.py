@@ -4,10 +4,10 @@ import os.path as osp
 import nibabel
 import torch
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 from tests.script_loader import load_script
 from visiondiv.registry import MODELS
-from visiondiv.utils import build_runner
 
 
 def test_adaptation_run_reads_no_source_data(tmp_path, monkeypatch):
@@ -30,7 +30,7 @@ def test_adaptation_run_reads_no_source_data(tmp_path, monkeypatch):
     opened = []
     real_load = nibabel.load
     monkeypatch.setattr(nibabel, 'load', lambda path, *a, **k: opened.append(str(path)) or real_load(path, *a, **k))
-    runner = build_runner(cfg)
+    runner = Runner.from_cfg(cfg)   # as tools/train.py builds it; the config's SourceFreeCheckHook passes
     before = {k: v.clone() for k, v in runner.model.state_dict().items()}
     runner.train()
 

@@ -108,8 +108,8 @@ class MedicalSliceDataset(BaseDataset):
         slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
         normalize (str, optional): ``zscore`` or ``percentile`` per volume, or None.
         suffix (str): file suffix.
-        domain (str, optional): ``source`` or ``target``, recorded in the metainfo; the source-free
-            adaptation runner refuses training data marked ``source``.
+        domain (str, optional): ``source`` or ``target``, recorded in the metainfo;
+            ``SourceFreeCheckHook`` refuses adaptation on training data marked ``source``.
 
     Each item has ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 if labelled, and the meta
     ``case_id``, ``slice_idx``, ``num_slices``, ``slice_axis`` and ``spacing`` (of the whole volume).

@@ -1,6 +1,7 @@
 from .checkpoint import load_from_local
-from .runner import AtomicCheckpointRunner, atomic_save_checkpoint
-from .source_free import SourceFreeRunner, check_source_free
+from .fileio import AtomicLocalBackend
+from .hooks import SourceFreeCheckHook, check_source_free
+from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['AtomicCheckpointRunner', 'atomic_save_checkpoint', 'load_from_local', 'SourceFreeRunner',
-           'check_source_free']
+__all__ = ['AtomicLocalBackend', 'load_from_local', 'SourceFreeCheckHook', 'check_source_free',
+           'MultiOptimWrapperConstructor']

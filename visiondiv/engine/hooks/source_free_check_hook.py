@@ -1,8 +1,9 @@
-"""A runner for source-free adaptation that refuses to start when source data is configured."""
+"""A hook that refuses to run a source-free adaptation whose config could read source data."""
 from typing import Any, Iterator, Tuple
 
-from visiondiv.registry import RUNNERS
-from .runner import AtomicCheckpointRunner
+from mmengine.hooks import Hook
+
+from visiondiv.registry import HOOKS
 
 #: top-level keys that would feed the adaptation with source data
 _SOURCE_KEYS = ('source_dataloader', 'source_dataset')
@@ -26,6 +27,12 @@ def check_source_free(cfg) -> None:
     Refused: a ``source_dataloader``/``source_dataset`` key; a training dataset marked
     ``domain='source'``; a training dataset with labels (``label_dir`` not None). Labelled
     *target* data stays allowed for validation and testing.
+
+    Args:
+        cfg (Config | dict): the full config of the adaptation run.
+
+    Raises:
+        ValueError: naming the config file and the key at fault.
     """
     source = getattr(cfg, 'filename', None) or '<config>'
     for key in _SOURCE_KEYS:
@@ -44,11 +51,29 @@ def check_source_free(cfg) -> None:
                              'target images only')
 
 
-@RUNNERS.register_module()
-class SourceFreeRunner(AtomicCheckpointRunner):
-    """``AtomicCheckpointRunner`` that checks the config with :func:`check_source_free` before building."""
+@HOOKS.register_module()
+class SourceFreeCheckHook(Hook):
+    """Check the runner's config with :func:`check_source_free` before the run starts.
 
-    @classmethod
-    def from_cfg(cls, cfg) -> 'SourceFreeRunner':
-        check_source_free(cfg)
-        return super().from_cfg(cfg)
+    Add it to source-free adaptation configs::
+
+        custom_hooks = [dict(type='SourceFreeCheckHook')]
+
+    At ``before_run`` (before weights are loaded and before the first
+    iteration) it raises ``ValueError`` if the config configures source data
+    or labelled training data. mmengine calls ``before_run`` after it has
+    built the dataloaders, so a refused config's datasets have been
+    instantiated (``MedicalSliceDataset`` reads its volumes then), but no
+    training step has run. It checks ``runner.cfg``, so the runner must be
+    built from the config (``Runner.from_cfg``, as ``tools/train.py`` does).
+    """
+
+    # before every other hook's before_run, so nothing is set up for a run that is refused
+    priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        """Raise ``ValueError`` if ``runner.cfg`` could feed the adaptation with source data."""
+        if not runner.cfg:
+            raise ValueError('SourceFreeCheckHook checks the config the runner was built from, but this runner '
+                             'has none: build it with Runner.from_cfg(cfg)')
+        check_source_free(runner.cfg)

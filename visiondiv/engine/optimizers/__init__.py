@@ -1,0 +1,3 @@
+from .multi_optimizer_constructor import MultiOptimWrapperConstructor
+
+__all__ = ['MultiOptimWrapperConstructor']
