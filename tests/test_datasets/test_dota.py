@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from visiondiv.datasets import DOTAFormatError, HRSCDataset
+from visiondiv.datasets import DOTAFormatError
 from visiondiv.registry import DATASETS
 
 CLASSES = ('ship', 'tank', 'plane')
@@ -37,8 +37,27 @@ def test_parse_valid_files(tmp_path):
     assert [i['bbox_label'] for i in info['instances']] == [0, 2]
     assert info['instances'][0]['bbox'] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert [i['ignore_flag'] for i in info['instances']] == [0, 1]     # difficulty 2 > diff_thr 1
-    # filter_empty_gt drops the empty image (and one with only ignored objects)
+    # filter_empty_gt drops the empty image
     assert len(build(tmp_path, diff_thr=1, filter_cfg=dict(filter_empty_gt=True))) == 1
+
+
+def test_filter_empty_gt_keeps_an_image_of_ignored_objects(tmp_path):
+    # mmrotate's rule: only an image with no object at all is dropped; one whose objects are all
+    # ignored (difficulty above diff_thr) stays, as a background image
+    write(tmp_path, {
+        'P0010': '1 2 3 4 5 6 7 8 ship 2\n10 10 20 10 20 20 10 20 plane 3\n',   # both ignored
+        'P0011': '',                                                              # no object
+        'P0012': '1 2 3 4 5 6 7 8 tank 0\n',
+    })
+    ds = build(tmp_path, diff_thr=1, filter_cfg=dict(filter_empty_gt=True))
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == ['P0010', 'P0012']
+    assert [i['ignore_flag'] for i in ds.get_data_info(0)['instances']] == [1, 1]
+    # without filter_empty_gt, or in test mode, nothing is dropped
+    assert len(build(tmp_path, diff_thr=1)) == 3
+    assert len(build(tmp_path, diff_thr=1, filter_cfg=dict(filter_empty_gt=True), test_mode=True)) == 3
+    # DOTA annotations give no image size: min_size is refused, not ignored
+    with pytest.raises(ValueError, match='min_size=32'):
+        build(tmp_path, filter_cfg=dict(filter_empty_gt=True, min_size=32))
 
 
 @pytest.mark.parametrize('line,what', [
@@ -90,25 +109,3 @@ def test_pipeline_loads_rboxes(tmp_path):
     sample = ds[0]['data_samples']
     box = sample.gt_instances.bboxes.tensor[0]
     np.testing.assert_allclose(box.numpy(), [5, 2, 10, 4, 0], atol=1e-5)
-
-
-def test_hrsc_xml(tmp_path):
-    ann = tmp_path / 'FullDataSet' / 'Annotations'
-    ann.mkdir(parents=True)
-    (ann / '100000001.xml').write_text(
-        '<HRSC_Image><Img_SizeWidth>100</Img_SizeWidth><Img_SizeHeight>80</Img_SizeHeight><HRSC_Objects>'
-        '<HRSC_Object><Class_ID>100000002</Class_ID><difficult>0</difficult><mbox_cx>50</mbox_cx>'
-        '<mbox_cy>40</mbox_cy><mbox_w>20</mbox_w><mbox_h>6</mbox_h><mbox_ang>0</mbox_ang></HRSC_Object>'
-        '</HRSC_Objects></HRSC_Image>')
-    (tmp_path / 'list.txt').write_text('100000001\n')
-    ds = HRSCDataset(data_root=str(tmp_path), ann_file='list.txt', data_prefix=dict(sub_data_root='FullDataSet/'),
-                     pipeline=[])
-    inst = ds.get_data_info(0)['instances'][0]
-    np.testing.assert_allclose(inst['bbox'], [60, 43, 60, 37, 40, 37, 40, 43], atol=1e-9)
-    fine = HRSCDataset(data_root=str(tmp_path), ann_file='list.txt', classwise=True,
-                       data_prefix=dict(sub_data_root='FullDataSet/'), pipeline=[])
-    assert fine.metainfo['classes'][fine.get_data_info(0)['instances'][0]['bbox_label']] == 'aircraft carrier'
-    (ann / '100000001.xml').write_text('<HRSC_Image><HRSC_Object><mbox_cx>x</mbox_cx></HRSC_Object></HRSC_Image>')
-    with pytest.raises(ValueError, match=r'100000001\.xml: HRSC_Object #0'):
-        HRSCDataset(data_root=str(tmp_path), ann_file='list.txt', data_prefix=dict(sub_data_root='FullDataSet/'),
-                    pipeline=[])

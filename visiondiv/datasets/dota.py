@@ -49,6 +49,38 @@ def parse_dota_line(line: str, cls_map: Optional[dict], path: str, lineno: int) 
     return dict(bbox=bbox, bbox_label=label, difficulty=difficulty)
 
 
+def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_mode: bool) -> List[dict]:
+    """The ``filter_data`` of the rotated-box datasets (DOTA, HRSC), with mmrotate dev-1.x's rule.
+
+    Nothing is dropped in test mode. Otherwise, ``filter_cfg``:
+
+    - ``filter_empty_gt`` (default False) drops the images with no object at
+      all; an image whose objects are all ignored (``ignore_flag``: HRSC's
+      difficult, DOTA's difficulty above ``diff_thr``) is kept, as mmrotate
+      keeps it: a background image whose ignored regions are known;
+    - ``min_size`` (default 0, mmrotate's HRSC) drops the images whose smaller
+      side (``width``/``height`` from the annotation) is below it. DOTA
+      annotations carry no image size, so a ``min_size`` there is refused
+      rather than silently ignored.
+    """
+    if test_mode:
+        return data_list
+    filter_cfg = filter_cfg or {}
+    filter_empty_gt = filter_cfg.get('filter_empty_gt', False)
+    min_size = filter_cfg.get('min_size', 0)
+    if min_size and any('width' not in d or 'height' not in d for d in data_list):
+        raise ValueError(f'filter_cfg.min_size={min_size}: the annotations give no image size '
+                         '(width/height) to compare it with')
+    kept = []
+    for d in data_list:
+        if filter_empty_gt and not d['instances']:
+            continue
+        if min_size and min(d['width'], d['height']) < min_size:
+            continue
+        kept.append(d)
+    return kept
+
+
 @DATASETS.register_module()
 class DOTADataset(BaseDataset):
     """DOTA: ``data_prefix['img_path']`` images and ``ann_file`` folder of ``<img_id>.txt`` files.
@@ -113,10 +145,8 @@ class DOTADataset(BaseDataset):
         return data_list
 
     def filter_data(self) -> List[dict]:
-        """Drop images without (non-ignored) objects when ``filter_cfg.filter_empty_gt``."""
-        if self.test_mode or not (self.filter_cfg or {}).get('filter_empty_gt', False):
-            return self.data_list
-        return [d for d in self.data_list if any(not i['ignore_flag'] for i in d['instances'])]
+        """Images kept for training: :func:`filter_rotated_data` (an image of ignored objects only is kept)."""
+        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode)
 
     def get_cat_ids(self, idx: int) -> List[int]:
         return [inst['bbox_label'] for inst in self.get_data_info(idx)['instances']]

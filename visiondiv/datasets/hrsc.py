@@ -8,7 +8,7 @@ from mmengine.dataset import BaseDataset
 
 from visiondiv.registry import DATASETS
 from visiondiv.structures.bbox import rbox2qbox
-from .dota import _palette
+from .dota import _palette, filter_rotated_data
 
 HRSC_FINE_CLASSES = (
     'ship', 'aircraft carrier', 'warcraft', 'merchant ship', 'Nimitz', 'Enterprise', 'Arleigh Burke',
@@ -53,7 +53,8 @@ class HRSCDataset(BaseDataset):
             try:
                 tree = ET.parse(xml_path)
             except FileNotFoundError:
-                raise FileNotFoundError(f'{self.ann_file}: annotation of image {img_id!r} not found: {xml_path}') from None
+                raise FileNotFoundError(f'{self.ann_file}: annotation of image {img_id!r} not found: '
+                                        f'{xml_path}') from None
             except ET.ParseError as err:
                 raise ValueError(f'{xml_path}: malformed XML ({err})') from None
             xml_root = tree.getroot()
@@ -80,7 +81,6 @@ class HRSCDataset(BaseDataset):
         return data_list
 
     def filter_data(self) -> List[dict]:
-        if self.test_mode or not (self.filter_cfg or {}).get('filter_empty_gt', False):
-            return self.data_list
-        return [d for d in self.data_list if d['instances']]
+        """Images kept for training: :func:`~visiondiv.datasets.dota.filter_rotated_data`."""
+        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode)
 

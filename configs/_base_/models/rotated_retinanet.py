@@ -20,7 +20,7 @@ model = dict(
         bbox_coder=dict(
             type='DeltaXYWHTRBBoxCoder', angle_version=angle_version, norm_factor=None, edge_swap=True,
             proj_xy=True, target_means=(.0, .0, .0, .0, .0), target_stds=(1.0, 1.0, 1.0, 1.0, 1.0),
-            use_box_type=False),
+            use_box_type=True),
         loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         loss_bbox=dict(type='mmdet.L1Loss', loss_weight=1.0)),
     train_cfg=dict(

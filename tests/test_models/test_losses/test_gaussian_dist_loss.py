@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from visiondiv.models.losses import KLDLoss
+from visiondiv.models.losses import GDLoss, KLDLoss
 from visiondiv.registry import MODELS
 
 from .reference import gd_loss
@@ -39,7 +39,7 @@ def test_matches_float64_reference(loss_type, setting):
     target = random_boxes(64, 0)
     pred = perturb(target, 1)
     alpha = 1.5 if loss_type != 'bcd' else 1.0
-    loss = KLDLoss(loss_type=loss_type, alpha=alpha, reduction='none', **setting)(pred, target)
+    loss = GDLoss(loss_type=loss_type, alpha=alpha, reduction='none', **setting)(pred, target)
     sqrt = setting['sqrt'] and loss_type != 'gwd'
     expected = np.array([gd_loss(p.numpy(), t.numpy(), loss_type, setting['fun'], setting['tau'],
                                  alpha, sqrt) for p, t in zip(pred, target)])
@@ -50,7 +50,7 @@ def test_matches_float64_reference(loss_type, setting):
 def test_float32_close_to_float64(loss_type):
     target = random_boxes(256, 2)
     pred = perturb(target, 3)
-    crit = KLDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='none')
+    crit = GDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='none')
     np.testing.assert_allclose(crit(pred.float(), target.float()).double().numpy(),
                                crit(pred, target).numpy(), rtol=2e-4, atol=2e-6)
 
@@ -58,7 +58,7 @@ def test_float32_close_to_float64(loss_type):
 def test_identical_boxes_give_zero_kld():
     boxes = random_boxes(32, 4)
     for loss_type in ('kld', 'kld_reverse', 'jd', 'bcd'):
-        d = KLDLoss(loss_type=loss_type, fun='none', sqrt=False, reduction='none')(boxes, boxes)
+        d = GDLoss(loss_type=loss_type, fun='none', sqrt=False, reduction='none')(boxes, boxes)
         assert torch.all(d.abs() < 1e-12), loss_type
 
 
@@ -68,7 +68,7 @@ def test_known_value_pure_translation():
     t = 0.7
     target = torch.tensor([[0.0, 0.0, w, h, t]], dtype=torch.float64)
     pred = torch.tensor([[dx * math.cos(t), dx * math.sin(t), w, h, t]], dtype=torch.float64)
-    d = KLDLoss(fun='none', sqrt=False, reduction='none')(pred, target)
+    d = GDLoss(fun='none', sqrt=False, reduction='none')(pred, target)
     assert d.item() == pytest.approx(2 * dx * dx / (w * w), rel=1e-12)
 
 
@@ -77,7 +77,7 @@ def test_known_value_pure_scale():
     k = 3.0
     pred = torch.tensor([[0.0, 0.0, 2.0, 2.0, 0.0]], dtype=torch.float64)
     target = torch.tensor([[0.0, 0.0, 2.0 * k, 2.0, 0.0]], dtype=torch.float64)
-    d = KLDLoss(fun='none', sqrt=False, reduction='none')(pred, target)
+    d = GDLoss(fun='none', sqrt=False, reduction='none')(pred, target)
     assert d.item() == pytest.approx(0.5 * (k * k - 1 - 2 * math.log(k)), rel=1e-12)
 
 
@@ -89,7 +89,7 @@ def test_equivalent_box_gives_same_loss():
     shifted = pred.clone()
     shifted[:, 4] += math.pi   # period boundary
     for loss_type in LOSS_TYPES:
-        crit = KLDLoss(loss_type=loss_type, reduction='none')
+        crit = GDLoss(loss_type=loss_type, reduction='none')
         base = crit(pred, target)
         torch.testing.assert_close(crit(swapped, target), base, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(crit(shifted, target), base, rtol=1e-10, atol=1e-12)
@@ -98,8 +98,8 @@ def test_equivalent_box_gives_same_loss():
 def test_reduction_weight_avg_factor():
     target = random_boxes(10, 7)
     pred = perturb(target, 8)
-    crit = KLDLoss(fun='log1p', tau=1.0, sqrt=False, loss_weight=5.5)
-    per_box = KLDLoss(fun='log1p', tau=1.0, sqrt=False, reduction='none')(pred, target)
+    crit = GDLoss(fun='log1p', tau=1.0, sqrt=False, loss_weight=5.5)
+    per_box = GDLoss(fun='log1p', tau=1.0, sqrt=False, reduction='none')(pred, target)
     weight = torch.linspace(0, 1, 10, dtype=torch.float64)
     assert crit(pred, target).item() == pytest.approx(5.5 * per_box.mean().item(), rel=1e-12)
     assert crit(pred, target, weight=weight, avg_factor=4.0).item() == pytest.approx(
@@ -113,7 +113,7 @@ def test_reduction_weight_avg_factor():
 
 
 def test_empty_and_zero_weight():
-    crit = KLDLoss()
+    crit = GDLoss()
     pred = torch.zeros(0, 5, requires_grad=True)
     loss = crit(pred, torch.zeros(0, 5))
     assert loss.item() == 0.0
@@ -128,7 +128,7 @@ def test_gradcheck_float64():
     target = random_boxes(6, 9)
     pred = perturb(target, 10).requires_grad_(True)
     for loss_type in LOSS_TYPES:
-        crit = KLDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='sum')
+        crit = GDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='sum')
         assert torch.autograd.gradcheck(lambda p: crit(p, target), (pred,), eps=1e-6, atol=1e-5)
 
 
@@ -161,7 +161,7 @@ def degenerate_pairs():
 def test_degenerate_batch_finite(loss_type, fun):
     pred, target = degenerate_pairs()
     pred.requires_grad_(True)
-    loss = KLDLoss(loss_type=loss_type, fun=fun, tau=1.0 if fun != 'none' else 0.0)(pred, target)
+    loss = GDLoss(loss_type=loss_type, fun=fun, tau=1.0 if fun != 'none' else 0.0)(pred, target)
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(pred.grad).all()
@@ -170,7 +170,7 @@ def test_degenerate_batch_finite(loss_type, fun):
 def test_zero_size_target_is_masked():
     pred = torch.tensor([[0, 0, 10, 5, 0.1], [0, 0, 10, 5, 0.1]], dtype=torch.float64, requires_grad=True)
     target = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 8, 5, 0]], dtype=torch.float64)
-    loss = KLDLoss(fun='log1p', tau=1.0, sqrt=False, reduction='none')(pred, target)
+    loss = GDLoss(fun='log1p', tau=1.0, sqrt=False, reduction='none')(pred, target)
     assert loss[0].item() == 0.0
     assert loss[1].item() == pytest.approx(gd_loss(pred[1].detach().numpy(), target[1].numpy(), 'kld',
                                                    'log1p', 1.0, 1.0, False), rel=1e-12)
@@ -182,7 +182,7 @@ def test_zero_size_target_is_masked():
 def test_fp16_input(loss_type):
     target = random_boxes(32, 11).float()
     pred = perturb(target.double(), 12).float()
-    crit = KLDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='none')
+    crit = GDLoss(loss_type=loss_type, fun='log1p', tau=1.0, reduction='none')
     p16 = pred.half().requires_grad_(True)
     out = crit(p16, target.half())
     assert out.dtype == torch.float16
@@ -191,7 +191,7 @@ def test_fp16_input(loss_type):
     ref = crit(p16.detach().float(), target.half().float())
     torch.testing.assert_close(out.float(), ref, rtol=2e-3, atol=1e-3)
     # fun='none' can exceed the fp16 range; it saturates instead of becoming inf
-    big = KLDLoss(loss_type=loss_type, fun='none', reduction='none')(
+    big = GDLoss(loss_type=loss_type, fun='none', reduction='none')(
         torch.tensor([[0, 0, 1, 1, 0]], dtype=torch.float16),
         torch.tensor([[6e4, 6e4, 6e4, 1, 0]], dtype=torch.float16))
     assert torch.isfinite(big).all()
@@ -200,10 +200,13 @@ def test_fp16_input(loss_type):
 def test_registry_names_and_mmrotate_config():
     cfg = dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False, loss_weight=5.5)
     loss = MODELS.build(cfg)
-    assert isinstance(loss, KLDLoss) and loss.loss_weight == 5.5
-    assert isinstance(MODELS.build(dict(type='KLDLoss')), KLDLoss)
+    assert isinstance(loss, GDLoss) and loss.loss_weight == 5.5
+    # the former name is an alias of the same class, in the registry and in Python
+    assert isinstance(MODELS.build(dict(type='KLDLoss')), GDLoss)
+    assert MODELS.get('KLDLoss') is GDLoss and KLDLoss is GDLoss
+    assert GDLoss.box_input == 'decoded'
     with pytest.raises(ValueError, match='loss_type'):
-        KLDLoss(loss_type='kl')
+        GDLoss(loss_type='kl')
 
 
 def test_xy_stddev_pearson_representation():
@@ -212,6 +215,6 @@ def test_xy_stddev_pearson_representation():
     box = torch.tensor([[1.0, 2.0, 6.0, 3.0, 0.0]], dtype=torch.float64)
     target = torch.tensor([[2.0, 2.5, 4.0, 2.0, 0.0]], dtype=torch.float64)
     t_params = torch.tensor([[2.0, 2.5, 2.0, 1.0, 0.0]], dtype=torch.float64)
-    a = KLDLoss(representation='xy_stddev_pearson', reduction='none')(params, t_params)
-    b = KLDLoss(reduction='none')(box, target)
+    a = GDLoss(representation='xy_stddev_pearson', reduction='none')(params, t_params)
+    b = GDLoss(reduction='none')(box, target)
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from visiondiv.models.losses import KFIoULoss, kalman_overlap
+from visiondiv.models.losses import KFIoULoss, KFLoss, kalman_overlap
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
 
@@ -22,7 +22,7 @@ def test_matches_float64_reference(fun):
     target_dec = random_boxes(64, 20)
     pred_dec = perturb(target_dec, 21)
     pred, target = deltas(64, 22), deltas(64, 23)
-    loss = KFIoULoss(fun=fun, reduction='none')(pred, target, pred_decode=pred_dec,
+    loss = KFLoss(fun=fun, reduction='none')(pred, target, pred_decode=pred_dec,
                                                  targets_decode=target_dec)
     expected = [kf_loss(p.numpy(), t.numpy(), pd.numpy(), td.numpy(), fun)
                 for p, t, pd, td in zip(pred, target, pred_dec, target_dec)]
@@ -36,7 +36,7 @@ def test_identical_boxes_kfiou_one_third():
                                rtol=1e-12, atol=0)
     # and the loss with zero deltas is exactly 1 - 1/3 (up to eps in the denominator)
     z = torch.zeros(50, 5, dtype=torch.float64)
-    loss = KFIoULoss(reduction='none')(z, z, pred_decode=boxes, targets_decode=boxes)
+    loss = KFLoss(reduction='none')(z, z, pred_decode=boxes, targets_decode=boxes)
     torch.testing.assert_close(loss, torch.full_like(loss, 2 / 3), rtol=1e-6, atol=1e-6)
 
 
@@ -65,7 +65,7 @@ def test_equivalent_box_same_loss():
     alt = pred_dec[:, [0, 1, 3, 2, 4]].clone()
     alt[:, 4] += math.pi / 2
     d = deltas(32, 29)
-    crit = KFIoULoss(reduction='none')
+    crit = KFLoss(reduction='none')
     torch.testing.assert_close(crit(d, d * 0, pred_decode=pred_dec, targets_decode=target_dec),
                                crit(d, d * 0, pred_decode=alt, targets_decode=target_dec),
                                rtol=1e-10, atol=1e-12)
@@ -73,7 +73,7 @@ def test_equivalent_box_same_loss():
 
 def test_requires_decoded_boxes():
     with pytest.raises(ValueError, match='pred_decode'):
-        KFIoULoss()(torch.rand(3, 5), torch.rand(3, 5))
+        KFLoss()(torch.rand(3, 5), torch.rand(3, 5))
 
 
 def test_gradcheck_float64():
@@ -82,7 +82,7 @@ def test_gradcheck_float64():
     pred = deltas(5, 32).requires_grad_(True)
     target = deltas(5, 33)
     for fun in ('none', 'ln', 'exp'):
-        crit = KFIoULoss(fun=fun, reduction='sum')
+        crit = KFLoss(fun=fun, reduction='sum')
         assert torch.autograd.gradcheck(
             lambda p, pd: crit(p, target, pred_decode=pd, targets_decode=target_dec),
             (pred, pred_dec), eps=1e-6, atol=1e-5)
@@ -93,7 +93,7 @@ def test_degenerate_batch_finite(fun):
     pred_dec, target_dec = degenerate_pairs()
     pred_dec.requires_grad_(True)
     d = torch.zeros(len(pred_dec), 5, requires_grad=True)
-    loss = KFIoULoss(fun=fun)(d, torch.zeros_like(d), pred_decode=pred_dec, targets_decode=target_dec)
+    loss = KFLoss(fun=fun)(d, torch.zeros_like(d), pred_decode=pred_dec, targets_decode=target_dec)
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(pred_dec.grad).all() and torch.isfinite(d.grad).all()
@@ -103,7 +103,7 @@ def test_fp16_and_empty_and_weights():
     target_dec = random_boxes(16, 34).float()
     pred_dec = perturb(target_dec.double(), 35).float()
     d = deltas(16, 36).float()
-    crit = KFIoULoss(loss_weight=5.0)
+    crit = KFLoss(loss_weight=5.0)
     out = crit(d.half(), d.half() * 0, pred_decode=pred_dec.half(), targets_decode=target_dec.half())
     assert out.dtype == torch.float16
     ref = crit(d.half().float(), d.half().float() * 0, pred_decode=pred_dec.half().float(),
@@ -112,7 +112,7 @@ def test_fp16_and_empty_and_weights():
     empty = crit(torch.zeros(0, 5), torch.zeros(0, 5), pred_decode=torch.zeros(0, 5),
                  targets_decode=torch.zeros(0, 5))
     assert empty.item() == 0.0
-    per_box = KFIoULoss(reduction='none')(d, d * 0, pred_decode=pred_dec, targets_decode=target_dec)
+    per_box = KFLoss(reduction='none')(d, d * 0, pred_decode=pred_dec, targets_decode=target_dec)
     w = torch.rand(16)
     assert crit(d, d * 0, weight=w, avg_factor=3.0, pred_decode=pred_dec,
                 targets_decode=target_dec).item() == pytest.approx(
@@ -121,4 +121,7 @@ def test_fp16_and_empty_and_weights():
 
 def test_registry_alias():
     loss = MODELS.build(dict(type='KFLoss', fun='ln', loss_weight=5.0))
-    assert isinstance(loss, KFIoULoss) and loss.fun == 'ln'
+    assert isinstance(loss, KFLoss) and loss.fun == 'ln'
+    # the former name is an alias of the same class, in the registry and in Python
+    assert MODELS.get('KFIoULoss') is KFLoss and KFIoULoss is KFLoss
+    assert KFLoss.box_input == 'both'

@@ -40,7 +40,7 @@ def test_class_ratio_kl_closed_forms():
     batch = [(ratios[0][c] + ratios[1][c]) / 2 for c in range(2)]
     assert ClassRatioKLLoss(prior)(logits()).item() == pytest.approx(img_pp, rel=1e-6)
     assert ClassRatioKLLoss(prior, direction='prior_pred')(logits()).item() == pytest.approx(img_rev, rel=1e-6)
-    assert ClassRatioKLLoss(prior, mode='batch', weight=3.0)(logits()).item() == pytest.approx(
+    assert ClassRatioKLLoss(prior, mode='batch', loss_weight=3.0)(logits()).item() == pytest.approx(
         3 * kl(batch, prior), rel=1e-6)
     # a prediction whose ratio equals the prior costs nothing
     p = torch.full((1, 1, 4, 4), 0.3, dtype=torch.float64)
@@ -95,7 +95,7 @@ def test_class_ratio_bound_penalty_closed_form():
     # image ratios: [0.45, 0.55] and [0.75, 0.25]; bounds bg [0.5, 0.9], fg [0.1, 0.4]
     bounds = [[0.5, 0.9], [0.1, 0.4]]
     expected = ((0.5 - 0.45) ** 2 + (0.55 - 0.4) ** 2 + 0.0) / 2
-    assert ClassRatioBoundLoss(bounds, weight=2.0)(logits()).item() == pytest.approx(2 * expected, rel=1e-9)
+    assert ClassRatioBoundLoss(bounds, loss_weight=2.0)(logits()).item() == pytest.approx(2 * expected, rel=1e-9)
     inside = ClassRatioBoundLoss([[0.0, 1.0], [0.0, 1.0]])(logits())
     assert inside.item() == 0.0
     x = logits().clone().requires_grad_()
@@ -114,3 +114,16 @@ def test_bad_bounds_refused():
         validate_bounds([0.5, 0.5])
     with pytest.raises(ValueError, match='bounds have 3 classes but the network predicts 2'):
         ClassRatioBoundLoss([[0, 1], [0, 1], [0, 1]])(logits())
+
+
+@pytest.mark.parametrize('make', [lambda **kw: ClassRatioKLLoss([0.8, 0.2], **kw),
+                                  lambda **kw: ClassRatioBoundLoss([[0.5, 0.9], [0.1, 0.4]], **kw)])
+def test_deprecated_weight_alias(make):
+    # weight= is the old name of loss_weight: it warns and scales the loss the same way
+    with pytest.warns(DeprecationWarning, match='use loss_weight'):
+        old = make(weight=2.5)
+    new = make(loss_weight=2.5)
+    assert old.loss_weight == new.loss_weight == 2.5
+    assert old(logits()).item() == new(logits()).item() == pytest.approx(2.5 * make()(logits()).item(), rel=1e-12)
+    with pytest.raises(ValueError, match='contradicts loss_weight=3.0'):
+        make(weight=2.5, loss_weight=3.0)

@@ -10,11 +10,11 @@ from visiondiv.registry import MODELS
 def tiny_unet(**extra):
     return ConfigDict(
         type='SFDAEncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=16),
-        backbone=dict(type='UNet', in_channels=1, base_channels=8, num_stages=3, strides=(1, 1, 1),
+        data_preprocessor=dict(type='mmseg.SegDataPreProcessor', size_divisor=16),
+        backbone=dict(type='mmseg.UNet', in_channels=1, base_channels=8, num_stages=3, strides=(1, 1, 1),
                       enc_num_convs=(2, 2, 2), dec_num_convs=(2, 2), downsamples=(True, True),
-                      enc_dilations=(1, 1, 1), dec_dilations=(1, 1)),
-        decode_head=dict(type='FCNHead', in_channels=8, in_index=2, channels=8, num_convs=1, num_classes=3,
+                      enc_dilations=(1, 1, 1), dec_dilations=(1, 1), upsample_cfg=dict(type='mmseg.InterpConv')),
+        decode_head=dict(type='mmseg.FCNHead', in_channels=8, in_index=2, channels=8, num_convs=1, num_classes=3,
                          concat_input=False, loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0)),
         adapt_losses=[dict(type='EntropyLoss'), dict(type='ClassRatioKLLoss', prior=[0.8, 0.15, 0.05])],
         train_cfg=dict(), test_cfg=dict(mode='whole'), **extra)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
+from visiondiv.structures.bbox import RotatedBoxes, hbox2rbox, regularize_rboxes
 
 
 def rboxes(n, seed):
@@ -66,16 +66,18 @@ def test_distance_angle_point_coder_roundtrip():
     torch.testing.assert_close(coder.decode(points, enc), gts, atol=1e-9, rtol=0)
 
 
-def test_rotated_anchor_generators():
-    fake = TASK_UTILS.build(dict(type='FakeRotatedAnchorGenerator', angle_version='le90', octave_base_scale=4,
-                                 scales_per_octave=1, ratios=[1.0, 0.5, 2.0], strides=[8]))
-    anchors = fake.grid_priors([(2, 3)], device='cpu')[0]
-    assert isinstance(anchors, RotatedBoxes) and anchors.tensor.shape == (2 * 3 * 3, 5)
-    assert torch.all(anchors.widths >= anchors.heights)                   # le90: long edge first
-    torch.testing.assert_close(anchors.areas[:3], torch.full((3,), 32.0 ** 2), rtol=1e-4, atol=0)
-    rot = TASK_UTILS.build(dict(type='RotatedAnchorGenerator', angles=[0, math.pi / 4], octave_base_scale=4,
-                                scales_per_octave=1, ratios=[0.5], strides=[8]))
-    r = rot.grid_priors([(2, 2)], device='cpu')[0]
-    assert r.tensor.shape == (2 * 2 * 2, 5) and rot.num_base_priors == [2]
-    flags = rot.valid_flags([(2, 2)], (16, 8), device='cpu')[0]
-    assert flags.shape == (8,) and flags.sum() == 4                       # right column is padding
+def test_both_delta_coders_share_the_decode_tail():
+    # horizontal anchor (0, 0, 100, 100) = rotated anchor (50, 50, 100, 100, 0): the two coders give the
+    # same boxes. add_ctr_clamp (mmrotate's delta2bbox): centre shift within +-ctr_clamp, log sizes
+    # clamped from above only (|ln(16/1000)| = 4.135)
+    kw = dict(angle_version='le90', add_ctr_clamp=True, ctr_clamp=32, use_box_type=False)
+    h = TASK_UTILS.build(dict(type='DeltaXYWHTHBBoxCoder', **kw))
+    r = TASK_UTILS.build(dict(type='DeltaXYWHTRBBoxCoder', **kw))
+    deltas = torch.tensor([[1.0, -0.1, -10.0, 10.0, 0.2]])
+    expected = torch.tensor([[50 + 32, 50 - 10, 100 * math.exp(-10), 100 / 0.016, 0.2]])
+    torch.testing.assert_close(h.decode(torch.tensor([[0.0, 0, 100, 100]]), deltas), expected)
+    torch.testing.assert_close(r.decode(torch.tensor([[50.0, 50, 100, 100, 0]]), deltas), expected)
+    # and the same deltas when encoding
+    gts = rboxes(50, 4).float()
+    anchors = torch.cat([gts[:, :2] - 20, gts[:, :2] + 20], 1)
+    torch.testing.assert_close(h.encode(anchors, gts), r.encode(hbox2rbox(anchors), gts))

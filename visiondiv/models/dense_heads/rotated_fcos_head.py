@@ -6,26 +6,29 @@ import torch.nn as nn
 from mmcv.cnn import Scale
 from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.utils import multi_apply
+from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptInstanceList, reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from visiondiv.registry import MODELS, TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
-from ..losses import KFIoULoss
-from .rotated_mixin import RotatedPostProcessMixin
+from visiondiv.structures.bbox import regularize_rboxes
+from ..losses.utils import declared_box_input
 from ..task_modules.coders.distance_angle_point_coder import rbox_point_distances
 
 INF = 1e8
 
 
 @MODELS.register_module()
-class RotatedFCOSHead(RotatedPostProcessMixin, FCOSHead):
+class RotatedFCOSHead(FCOSHead):
     """Anchor-free FCOS head with an angle branch.
 
     Each location inside a rotated ground truth regresses its distances to
     the four edges in the box's own frame, plus the box angle. The box loss
-    (KLD, GWD, KFIoU...) is applied to the decoded rotated boxes.
+    gets the input it declares (:func:`~visiondiv.models.losses.utils.declared_box_input`):
+    decoded rotated boxes (``GDLoss``: KLD, GWD...; and, as in mmdet's FCOS,
+    a loss that declares nothing), the encoded (l, t, r, b, angle) plus both
+    decoded boxes (``KFLoss``), or the encoded values alone (``'encoded'``).
 
     Args:
         angle_version (str): oc, le90 or le135.
@@ -33,25 +36,27 @@ class RotatedFCOSHead(RotatedPostProcessMixin, FCOSHead):
         scale_angle (bool): learnable scale on the angle output.
         angle_coder (dict): ``PseudoAngleCoder`` (direct regression).
         bbox_coder (dict): ``DistanceAnglePointCoder``.
+        loss_bbox (dict): the rotated box loss (``GDLoss`` KLD by default).
         loss_angle (dict, optional): extra loss on the angle alone.
     """
 
     def __init__(self, num_classes: int, in_channels: int, angle_version: str = 'le90',
                  use_hbbox_loss: bool = False, scale_angle: bool = True,
                  angle_coder: ConfigType = dict(type='PseudoAngleCoder'),
-                 h_bbox_coder: ConfigType = dict(type='mmdet.DistancePointBBoxCoder'),
                  bbox_coder: ConfigType = dict(type='DistanceAnglePointCoder'),
-                 loss_bbox: ConfigType = dict(type='KLDLoss', loss_type='kld', fun='log1p', tau=1.0),
+                 loss_bbox: ConfigType = dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1.0),
                  loss_angle: OptConfigType = None, **kwargs) -> None:
         if use_hbbox_loss:
             raise NotImplementedError('RotatedFCOSHead: use_hbbox_loss=True is not implemented in visiondiv; '
-                                      'use a rotated box loss (KLDLoss, KFIoULoss)')
+                                      'use a rotated box loss (GDLoss, KFLoss)')
         self.angle_version = angle_version
         self.is_scale_angle = scale_angle
         self.angle_coder = TASK_UTILS.build(angle_coder)
         bbox_coder = dict(bbox_coder)
         bbox_coder.setdefault('angle_version', angle_version)
         super().__init__(num_classes, in_channels, bbox_coder=bbox_coder, loss_bbox=loss_bbox, **kwargs)
+        # mmdet's FCOS scores decoded boxes: that is the input of a loss that declares nothing
+        self.loss_box_input = declared_box_input(self.loss_bbox) or 'decoded'
         self.loss_angle = MODELS.build(loss_angle) if loss_angle is not None else None
 
     def _init_layers(self) -> None:
@@ -109,18 +114,19 @@ class RotatedFCOSHead(RotatedPostProcessMixin, FCOSHead):
             pos_points = flat_points[pos]
             pred_enc = torch.cat([pos_bbox, self.angle_coder.decode(pos_angle, keepdim=True)], -1)
             target_enc = torch.cat([pos_bbox_targets, pos_angle_targets], -1)
-            coder = self.bbox_coder
-            pred_dec = coder.decode(pos_points, pred_enc).tensor if coder.use_box_type \
-                else coder.decode(pos_points, pred_enc)
-            target_dec = coder.decode(pos_points, target_enc).tensor if coder.use_box_type \
-                else coder.decode(pos_points, target_enc)
-            if isinstance(self.loss_bbox, KFIoULoss):
+            if self.loss_box_input == 'encoded':
                 losses['loss_bbox'] = self.loss_bbox(pred_enc, target_enc, weight=ctr_targets,
-                                                     avg_factor=ctr_denorm, pred_decode=pred_dec,
-                                                     targets_decode=target_dec)
-            else:
-                losses['loss_bbox'] = self.loss_bbox(pred_dec, target_dec, weight=ctr_targets,
                                                      avg_factor=ctr_denorm)
+            else:
+                pred_dec = get_box_tensor(self.bbox_coder.decode(pos_points, pred_enc))
+                target_dec = get_box_tensor(self.bbox_coder.decode(pos_points, target_enc))
+                if self.loss_box_input == 'both':
+                    losses['loss_bbox'] = self.loss_bbox(pred_enc, target_enc, weight=ctr_targets,
+                                                         avg_factor=ctr_denorm, pred_decode=pred_dec,
+                                                         targets_decode=target_dec)
+                else:
+                    losses['loss_bbox'] = self.loss_bbox(pred_dec, target_dec, weight=ctr_targets,
+                                                         avg_factor=ctr_denorm)
             if self.loss_angle is not None:
                 losses['loss_angle'] = self.loss_angle(pos_angle, self.angle_coder.encode(pos_angle_targets),
                                                        avg_factor=num_pos)
@@ -157,8 +163,7 @@ class RotatedFCOSHead(RotatedPostProcessMixin, FCOSHead):
                             num_points_per_lvl: List[int]) -> Tuple[Tensor, Tensor, Tensor]:
         num_points, num_gts = points.size(0), len(gt_instances)
         gt_labels = gt_instances.labels
-        boxes = gt_instances.bboxes
-        boxes = boxes.tensor if isinstance(boxes, RotatedBoxes) else boxes
+        boxes = get_box_tensor(gt_instances.bboxes)
         if num_gts == 0:
             return (gt_labels.new_full((num_points,), self.num_classes), boxes.new_zeros((num_points, 4)),
                     boxes.new_zeros((num_points, 1)))

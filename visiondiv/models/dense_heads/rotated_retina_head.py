@@ -1,41 +1,55 @@
 """Rotated RetinaNet head on mmdet's RetinaHead (same module names as mmrotate's)."""
-from typing import Optional
+from typing import Optional, Tuple
 
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import MODELS
-from ..losses import KFIoULoss
-from .rotated_mixin import RotatedPostProcessMixin
+from ..losses.utils import box_loss_input
+
+#: mmrotate's ``loss_bbox_type`` values and the box input each one means
+LOSS_BBOX_TYPES = {'normal': ('encoded', 'decoded'), 'kfiou': ('both',)}
 
 
 @MODELS.register_module()
-class RotatedRetinaHead(RotatedPostProcessMixin, RetinaHead):
+class RotatedRetinaHead(RetinaHead):
     """RetinaNet head that regresses rotated boxes.
 
-    mmdet's anchor head is box-type generic; what is rotated-specific is
-    the loss input. With ``loss_bbox_type='kfiou'`` (picked automatically
-    for ``KFIoULoss``) the loss gets the encoded deltas and both decoded
-    boxes; with ``reg_decoded_bbox=True`` (KLD/GWD) it gets decoded boxes.
+    mmdet's anchor head is box-type generic (the coder decodes to
+    ``RotatedBoxes``); what is rotated-specific is the loss input, which the
+    loss declares (:func:`~visiondiv.models.losses.utils.box_loss_input`):
+    ``GDLoss`` gets decoded boxes, ``KFLoss`` the encoded deltas plus both
+    decoded boxes, and a loss that declares nothing (mmdet's) follows
+    ``reg_decoded_bbox``.
 
     Args:
-        loss_bbox_type (str, optional): ``normal`` or ``kfiou``; inferred from ``loss_bbox`` if None.
+        loss_bbox_type (str, optional): mmrotate's ``normal`` or ``kfiou``; derived from
+            ``loss_bbox`` when None, and a value that contradicts the loss is a ValueError.
+        reg_decoded_bbox (bool, optional): mmdet's flag; derived from ``loss_bbox`` when None
+            (False for a loss that declares nothing), and a contradiction is a ValueError.
     """
 
-    def __init__(self, *args, loss_bbox_type: Optional[str] = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, loss_bbox_type: Optional[str] = None, reg_decoded_bbox: Optional[bool] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, reg_decoded_bbox=bool(reg_decoded_bbox), **kwargs)
+        self.loss_box_input = box_loss_input(self.loss_bbox, reg_decoded_bbox)
         if loss_bbox_type is None:
-            loss_bbox_type = 'kfiou' if isinstance(self.loss_bbox, KFIoULoss) else 'normal'
-        if loss_bbox_type not in ('normal', 'kfiou'):
+            loss_bbox_type = 'kfiou' if self.loss_box_input == 'both' else 'normal'
+        if loss_bbox_type not in LOSS_BBOX_TYPES:
             raise ValueError(f"loss_bbox_type must be 'normal' or 'kfiou', got {loss_bbox_type!r}")
-        if loss_bbox_type == 'kfiou' and self.reg_decoded_bbox:
-            raise ValueError('KFIoU needs encoded deltas: set reg_decoded_bbox=False for loss_bbox_type=kfiou')
+        if self.loss_box_input not in LOSS_BBOX_TYPES[loss_bbox_type]:
+            raise ValueError(f'loss_bbox_type={loss_bbox_type!r} contradicts loss_bbox '
+                             f'{type(self.loss_bbox).__name__}, which takes box_input={self.loss_box_input!r}; '
+                             'drop loss_bbox_type')
         self.loss_bbox_type = loss_bbox_type
+        # mmdet's target assignment encodes the targets unless reg_decoded_bbox
+        self.reg_decoded_bbox = self.loss_box_input == 'decoded'
 
     def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, labels: Tensor,
                             label_weights: Tensor, bbox_targets: Tensor, bbox_weights: Tensor,
-                            avg_factor: int) -> tuple:
+                            avg_factor: int) -> Tuple[Tensor, Tensor]:
+        """Classification and box loss of one level; the box loss sees the input its loss declares."""
         labels = labels.reshape(-1)
         label_weights = label_weights.reshape(-1)
         cls_score = cls_score.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels)
@@ -51,14 +65,14 @@ class RotatedRetinaHead(RotatedPostProcessMixin, RetinaHead):
         keep = bbox_weights.sum(-1) > 0
         bbox_pred, bbox_targets = bbox_pred[keep], bbox_targets[keep]
         bbox_weights, anchors = bbox_weights[keep], anchors[keep]
-        if self.loss_bbox_type == 'kfiou':
+        if self.loss_box_input == 'both':
             loss_bbox = self.loss_bbox(
                 bbox_pred, bbox_targets, bbox_weights,
                 pred_decode=get_box_tensor(self.bbox_coder.decode(anchors, bbox_pred)),
                 targets_decode=get_box_tensor(self.bbox_coder.decode(anchors, bbox_targets)),
                 avg_factor=avg_factor)
         else:
-            if self.reg_decoded_bbox:
+            if self.loss_box_input == 'decoded':
                 bbox_pred = get_box_tensor(self.bbox_coder.decode(anchors, bbox_pred))
             loss_bbox = self.loss_bbox(bbox_pred, bbox_targets, bbox_weights, avg_factor=avg_factor)
         return loss_cls, loss_bbox

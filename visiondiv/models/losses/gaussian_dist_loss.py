@@ -1,4 +1,4 @@
-"""Gaussian-distribution losses for rotated boxes: KLD (Yang et al., NeurIPS 2021) and its family."""
+"""Gaussian-distribution losses for rotated boxes: ``GDLoss``, KLD (Yang et al., NeurIPS 2021) and its family."""
 from typing import Callable, Dict, Optional
 
 import torch
@@ -49,11 +49,11 @@ def gaussian_distance(pred: Gaussian2D, target: Gaussian2D, loss_type: str, alph
     raise ValueError(f'unknown loss_type {loss_type!r}')
 
 
-@MODELS.register_module(name=['KLDLoss', 'GDLoss'])
-class KLDLoss(nn.Module):
-    """Gaussian-distribution loss between rotated boxes; KLD by default.
+@MODELS.register_module(name=['GDLoss', 'KLDLoss'])
+class GDLoss(nn.Module):
+    """Gaussian-distribution loss between rotated boxes (seven divergences); KLD by default.
 
-    Registered as ``KLDLoss`` and as mmrotate's ``GDLoss``, with mmrotate's
+    mmrotate's ``GDLoss`` (also registered as ``KLDLoss``), with mmrotate's
     arguments and values: ``loss = loss_weight * post(D)`` where D is
     :func:`gaussian_distance` and ``post`` applies ``fun`` and ``tau``
     (1 - 1/(tau + f(D)) when tau >= 1).
@@ -74,6 +74,8 @@ class KLDLoss(nn.Module):
     zero loss (mmrotate#301).
     """
 
+    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): decoded boxes
+    box_input = 'decoded'
     LOSS_TYPES = ('kld', 'kld_reverse', 'jd', 'kld_symmax', 'kld_symmin', 'gwd', 'bcd')
     REPRESENTATIONS: Dict[str, Callable[[Tensor], Gaussian2D]] = {
         'xy_wh_r': Gaussian2D.from_rbox,
@@ -115,3 +117,7 @@ class KLDLoss(nn.Module):
                                      self.alpha, self.sqrt, self.normalize)
         loss = postprocess_distance(distance, self.fun, self.tau)
         return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
+
+
+#: the former class name, kept importable; the registry knows it as well
+KLDLoss = GDLoss

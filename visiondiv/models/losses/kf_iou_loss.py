@@ -17,15 +17,19 @@ def smooth_l1(diff: Tensor, beta: float) -> Tensor:
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
 
-@MODELS.register_module(name=['KFIoULoss', 'KFLoss'])
-class KFIoULoss(nn.Module):
-    """Kalman-filter IoU loss; registered as ``KFIoULoss`` and mmrotate's ``KFLoss``.
+@MODELS.register_module(name=['KFLoss', 'KFIoULoss'])
+class KFLoss(nn.Module):
+    """Kalman-filter IoU loss, mmrotate's ``KFLoss`` (also registered as ``KFIoULoss``).
 
     loss = smooth_l1(dx, dy; beta) + g(KFIoU), with the centre term on the
     encoded deltas and KFIoU on the decoded boxes (both are required,
     mmrotate#541). ``fun``: none -> 1 - KFIoU, ln -> -ln(KFIoU + eps),
     exp -> e^(1 - KFIoU) - 1.
     """
+
+    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): encoded
+    #: deltas plus both decoded boxes (``pred_decode``, ``targets_decode``)
+    box_input = 'both'
 
     def __init__(self, fun: str = 'none', beta: float = 1.0 / 9.0, eps: float = 1e-6,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
@@ -45,7 +49,7 @@ class KFIoULoss(nn.Module):
         if zero is not None:
             return zero
         if pred_decode is None or targets_decode is None:
-            raise ValueError('KFIoULoss needs pred_decode and targets_decode (decoded boxes) '
+            raise ValueError('KFLoss needs pred_decode and targets_decode (decoded boxes) '
                              'besides the encoded deltas; set reg_decoded_bbox=False and let the '
                              'head pass both')
         dtype = compute_dtype(pred.dtype)
@@ -62,3 +66,7 @@ class KFIoULoss(nn.Module):
             kf_loss = 1 - kfiou
         loss = (xy_loss + kf_loss).clamp_min(0)
         return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
+
+
+#: the former class name, kept importable; the registry knows it as well
+KFIoULoss = KFLoss

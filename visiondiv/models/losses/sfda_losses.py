@@ -4,6 +4,7 @@ The adaptation objective is entropy(predictions) + lambda * KL between a
 class-ratio prior and the predicted class ratios of an image. Both follow
 mmseg's loss interface (``cls_score`` logits (N, C, H, W); the label is not used).
 """
+import warnings
 from typing import Optional, Sequence
 
 import torch
@@ -61,6 +62,16 @@ def logits_class_ratio(cls_score: Tensor, num_classes: int, method: str, owner: 
     return predicted_class_ratio(cls_score.to(compute_dtype(cls_score.dtype)).softmax(1), method)
 
 
+def resolve_loss_weight(loss_weight: float, weight: Optional[float], owner: str) -> float:
+    """``loss_weight``, or the deprecated ``weight`` (with a warning) when only that one is given."""
+    if weight is None:
+        return loss_weight
+    warnings.warn(f'{owner}(weight=...) is deprecated; use loss_weight=', DeprecationWarning, stacklevel=3)
+    if loss_weight != 1.0 and loss_weight != weight:
+        raise ValueError(f'{owner}: weight={weight} (deprecated) contradicts loss_weight={loss_weight}')
+    return weight
+
+
 @MODELS.register_module()
 class EntropyLoss(nn.Module):
     """Mean over pixels of the (class-weighted) prediction entropy -sum_c w_c p_c log p_c.
@@ -100,11 +111,14 @@ class ClassRatioKLLoss(nn.Module):
         direction (str): ``pred_prior`` = KL(tau_pred || tau_prior), the reference code's (default);
             ``prior_pred`` = KL(tau_prior || tau_pred), as the issue/paper text writes it.
         ratio (str): ``mean`` or ``max_normalized`` (see :func:`predicted_class_ratio`).
-        weight (float): lambda (SFDA uses 1).
+        loss_weight (float): lambda (SFDA uses 1).
+        loss_name (str): key in the loss dict.
+        weight (float, optional): deprecated name of ``loss_weight``.
     """
 
     def __init__(self, prior: Sequence[float], mode: str = 'image', direction: str = 'pred_prior',
-                 ratio: str = 'mean', weight: float = 1.0, loss_name: str = 'loss_ratio_kl') -> None:
+                 ratio: str = 'mean', loss_weight: float = 1.0, loss_name: str = 'loss_ratio_kl',
+                 weight: Optional[float] = None) -> None:
         super().__init__()
         if mode not in ('image', 'batch'):
             raise ValueError(f"mode must be 'image' or 'batch', got {mode!r}")
@@ -115,7 +129,8 @@ class ClassRatioKLLoss(nn.Module):
         validate_prior(prior_t.tolist(), prior_t.numel())
         self.register_buffer('prior', prior_t.double(), persistent=False)
         self.mode, self.direction, self.ratio = mode, direction, ratio
-        self.loss_weight, self._loss_name = weight, loss_name
+        self.loss_weight = resolve_loss_weight(loss_weight, weight, 'ClassRatioKLLoss')
+        self._loss_name = loss_name
 
     def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
         tau = logits_class_ratio(cls_score, self.prior.numel(), self.ratio, 'prior has')
@@ -154,15 +169,18 @@ class ClassRatioBoundLoss(nn.Module):
     Args:
         bounds (list[list[float]]): ``[low, high]`` per class (C pairs).
         ratio (str): ``mean`` or ``max_normalized`` (see :func:`predicted_class_ratio`).
-        weight (float): multiplier.
+        loss_weight (float): multiplier.
+        loss_name (str): key in the loss dict.
+        weight (float, optional): deprecated name of ``loss_weight``.
     """
 
-    def __init__(self, bounds: Sequence[Sequence[float]], ratio: str = 'mean', weight: float = 1.0,
-                 loss_name: str = 'loss_ratio_bound') -> None:
+    def __init__(self, bounds: Sequence[Sequence[float]], ratio: str = 'mean', loss_weight: float = 1.0,
+                 loss_name: str = 'loss_ratio_bound', weight: Optional[float] = None) -> None:
         super().__init__()
         check_ratio_method(ratio)
         self.register_buffer('bounds', validate_bounds(bounds), persistent=False)
-        self.ratio, self.loss_weight, self._loss_name = ratio, weight, loss_name
+        self.ratio, self._loss_name = ratio, loss_name
+        self.loss_weight = resolve_loss_weight(loss_weight, weight, 'ClassRatioBoundLoss')
 
     def forward(self, cls_score: Tensor, label: Optional[Tensor] = None, **kwargs) -> Tensor:
         tau = logits_class_ratio(cls_score, self.bounds.size(0), self.ratio, 'bounds have')

@@ -3,11 +3,44 @@ from typing import Optional, Tuple
 
 import torch
 from mmdet.models.losses.utils import weight_reduce_loss
-from torch import Tensor
+from torch import Tensor, nn
 
 #: a target box with a side at or below this is degenerate and gets no loss (mmrotate#301)
 MIN_TARGET_SIDE = 1e-6
 REDUCTIONS = ('none', 'mean', 'sum')
+#: what a box loss is given by a dense head: encoded deltas, decoded boxes, or the deltas plus both
+#: decoded boxes (``pred_decode``/``targets_decode`` keywords)
+BOX_INPUTS = ('encoded', 'decoded', 'both')
+
+
+def declared_box_input(loss: nn.Module) -> Optional[str]:
+    """The ``box_input`` class attribute of ``loss`` (one of :data:`BOX_INPUTS`), None if it declares none.
+
+    visiondiv's box losses declare it (``GDLoss``: ``'decoded'``, ``KFLoss``:
+    ``'both'``), so that heads need not know the loss classes.
+    """
+    declared = getattr(loss, 'box_input', None)
+    if declared is not None and declared not in BOX_INPUTS:
+        raise ValueError(f'{type(loss).__name__}.box_input must be one of {BOX_INPUTS}, got {declared!r}')
+    return declared
+
+
+def box_loss_input(loss: nn.Module, reg_decoded_bbox: Optional[bool] = None) -> str:
+    """The box input an anchor head gives ``loss``, one of :data:`BOX_INPUTS`.
+
+    What the loss declares (:func:`declared_box_input`); a loss that declares
+    nothing (mmdet's) follows mmdet's ``reg_decoded_bbox`` (None: mmdet's
+    default, False). An explicit ``reg_decoded_bbox`` that contradicts the
+    declaration is a ``ValueError`` naming both: only ``'decoded'`` means True.
+    """
+    declared = declared_box_input(loss)
+    if declared is None:
+        return 'decoded' if reg_decoded_bbox else 'encoded'
+    if reg_decoded_bbox is not None and reg_decoded_bbox != (declared == 'decoded'):
+        raise ValueError(f'reg_decoded_bbox={reg_decoded_bbox} contradicts loss_bbox {type(loss).__name__}, '
+                         f"which takes box_input={declared!r}; drop reg_decoded_bbox or set it to "
+                         f"{declared == 'decoded'}")
+    return declared
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

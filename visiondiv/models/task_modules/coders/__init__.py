@@ -1,5 +1,6 @@
 from .delta_xywht_hbbox_coder import DeltaXYWHTHBBoxCoder
-from .delta_xywht_rbbox_coder import DeltaXYWHTRBBoxCoder
+from .delta_xywht_rbbox_coder import DeltaXYWHTRBBoxCoder, delta2rbox, rbox2delta
 from .distance_angle_point_coder import DistanceAnglePointCoder, PseudoAngleCoder
 
-__all__ = ['DeltaXYWHTRBBoxCoder', 'DeltaXYWHTHBBoxCoder', 'DistanceAnglePointCoder', 'PseudoAngleCoder']
+__all__ = ['DeltaXYWHTRBBoxCoder', 'DeltaXYWHTHBBoxCoder', 'DistanceAnglePointCoder', 'PseudoAngleCoder',
+           'rbox2delta', 'delta2rbox']

@@ -31,8 +31,77 @@ def swap_edges(w: Tensor, h: Tensor, t: Tensor, angle_version: str) -> Tuple[Ten
 
 
 def clamp_log_ratio(d: Tensor, wh_ratio_clip: float) -> Tensor:
+    """Clamp log size ratios to +-|ln(wh_ratio_clip)|."""
     max_ratio = abs(math.log(wh_ratio_clip))
     return d.clamp(-max_ratio, max_ratio)
+
+
+def rbox2delta(anchors: Tensor, gts: Tensor, means: Sequence[float], stds: Sequence[float],
+               angle_version: str, norm_factor: Optional[float] = None, edge_swap: bool = False,
+               proj_xy: bool = False) -> Tensor:
+    """Normalised deltas (n, 5) from rotated anchors (n, 5) to regularised targets (n, 5).
+
+    The encode of both delta coders: horizontal anchors come in with angle 0.
+    """
+    px, py, pw, ph, pt = anchors.unbind(-1)
+    gx, gy, gw, gh, gt = gts.unbind(-1)
+    if proj_xy:
+        c, s = torch.cos(pt), torch.sin(pt)
+        dx = (c * (gx - px) + s * (gy - py)) / pw
+        dy = (-s * (gx - px) + c * (gy - py)) / ph
+    else:
+        dx, dy = (gx - px) / pw, (gy - py) / ph
+    gw, gh, dt = rotated_angle_delta(gw, gh, gt - pt, angle_version, edge_swap)
+    if norm_factor:
+        dt = dt / (norm_factor * np.pi)
+    deltas = torch.stack([dx, dy, torch.log(gw / pw), torch.log(gh / ph), dt], -1)
+    return (deltas - deltas.new_tensor(means)) / deltas.new_tensor(stds)
+
+
+def delta2rbox(anchors: Tensor, pred_bboxes: Tensor, means: Sequence[float], stds: Sequence[float],
+               angle_version: str, norm_factor: Optional[float] = None, edge_swap: bool = False,
+               proj_xy: bool = False, add_ctr_clamp: bool = False, ctr_clamp: int = 32,
+               max_shape: Optional[Sequence[int]] = None, wh_ratio_clip: float = 16 / 1000,
+               use_box_type: bool = True) -> Union[RotatedBoxes, Tensor]:
+    """Apply deltas (..., 5k) to rotated anchors (..., 5): the decode of both delta coders.
+
+    As mmrotate's ``delta2bbox``: with ``add_ctr_clamp`` the centre shift is
+    clamped to +-``ctr_clamp`` and the log sizes only from above; ``max_shape``
+    (h, w) clamps the centre. Returns ``RotatedBoxes`` when ``use_box_type``
+    and k = 1, else a tensor shaped like ``pred_bboxes``.
+    """
+    wrap = use_box_type and pred_bboxes.size(-1) == 5
+    if pred_bboxes.size(0) == 0:
+        return RotatedBoxes(pred_bboxes) if wrap else pred_bboxes
+    deltas = pred_bboxes.reshape(*pred_bboxes.shape[:-1], -1, 5)
+    deltas = deltas * deltas.new_tensor(stds) + deltas.new_tensor(means)
+    dx, dy, dw, dh, dt = deltas.unbind(-1)
+    if norm_factor:
+        dt = dt * (norm_factor * np.pi)
+    px, py, pw, ph, pt = (anchors[..., None, i] for i in range(5))
+    if add_ctr_clamp:
+        max_ratio = abs(math.log(wh_ratio_clip))
+        shift_x = (pw * dx).clamp(-ctr_clamp, ctr_clamp)
+        shift_y = (ph * dy).clamp(-ctr_clamp, ctr_clamp)
+        dw, dh = dw.clamp(max=max_ratio), dh.clamp(max=max_ratio)
+    else:
+        shift_x, shift_y = pw * dx, ph * dy
+        dw, dh = clamp_log_ratio(dw, wh_ratio_clip), clamp_log_ratio(dh, wh_ratio_clip)
+    gw, gh = pw * dw.exp(), ph * dh.exp()
+    if proj_xy:
+        c, s = torch.cos(pt), torch.sin(pt)
+        gx = px + c * shift_x - s * shift_y
+        gy = py + s * shift_x + c * shift_y
+    else:
+        gx, gy = px + shift_x, py + shift_y
+    gt = norm_angle(pt + dt, angle_version)
+    if max_shape is not None:
+        gx = gx.clamp(0, max_shape[1] - 1)
+        gy = gy.clamp(0, max_shape[0] - 1)
+    if edge_swap:
+        gw, gh, gt = swap_edges(gw, gh, gt, angle_version)
+    decoded = torch.stack([gx, gy, gw, gh, gt], -1).reshape(pred_bboxes.shape)
+    return RotatedBoxes(decoded, clone=False) if wrap else decoded
 
 
 @TASK_UTILS.register_module()
@@ -67,55 +136,13 @@ class DeltaXYWHTRBBoxCoder(BaseBBoxCoder):
         gts = regularize_rboxes(get_box_tensor(gt_bboxes).float(), self.angle_version)
         if anchors.shape != gts.shape or anchors.size(-1) != 5:
             raise ValueError(f'encode needs two (n, 5) box sets, got {tuple(anchors.shape)} and {tuple(gts.shape)}')
-        px, py, pw, ph, pt = anchors.unbind(-1)
-        gx, gy, gw, gh, gt = gts.unbind(-1)
-        if self.proj_xy:
-            c, s = torch.cos(pt), torch.sin(pt)
-            dx = (c * (gx - px) + s * (gy - py)) / pw
-            dy = (-s * (gx - px) + c * (gy - py)) / ph
-        else:
-            dx, dy = (gx - px) / pw, (gy - py) / ph
-        gw, gh, dt = rotated_angle_delta(gw, gh, gt - pt, self.angle_version, self.edge_swap)
-        if self.norm_factor:
-            dt = dt / (self.norm_factor * np.pi)
-        deltas = torch.stack([dx, dy, torch.log(gw / pw), torch.log(gh / ph), dt], -1)
-        return (deltas - deltas.new_tensor(self.means)) / deltas.new_tensor(self.stds)
+        return rbox2delta(anchors, gts, self.means, self.stds, self.angle_version, self.norm_factor,
+                          self.edge_swap, self.proj_xy)
 
     def decode(self, bboxes: Union[RotatedBoxes, Tensor], pred_bboxes: Tensor,
                max_shape: Optional[Sequence[int]] = None,
                wh_ratio_clip: float = 16 / 1000) -> Union[RotatedBoxes, Tensor]:
         """Apply deltas (n, 5k) to anchors (n, 5); returns boxes of the same shape as the deltas."""
-        anchors = get_box_tensor(bboxes)
-        if pred_bboxes.size(0) == 0:
-            return RotatedBoxes(pred_bboxes) if self.use_box_type and pred_bboxes.size(-1) == 5 else pred_bboxes
-        deltas = pred_bboxes.reshape(*pred_bboxes.shape[:-1], -1, 5)
-        deltas = deltas * deltas.new_tensor(self.stds) + deltas.new_tensor(self.means)
-        dx, dy, dw, dh, dt = deltas.unbind(-1)
-        if self.norm_factor:
-            dt = dt * (self.norm_factor * np.pi)
-        px, py, pw, ph, pt = (anchors[..., None, i] for i in range(5))
-        if self.add_ctr_clamp:
-            max_ratio = abs(math.log(wh_ratio_clip))
-            shift_x = (pw * dx).clamp(-self.ctr_clamp, self.ctr_clamp)
-            shift_y = (ph * dy).clamp(-self.ctr_clamp, self.ctr_clamp)
-            dw, dh = dw.clamp(max=max_ratio), dh.clamp(max=max_ratio)
-        else:
-            shift_x, shift_y = pw * dx, ph * dy
-            dw, dh = clamp_log_ratio(dw, wh_ratio_clip), clamp_log_ratio(dh, wh_ratio_clip)
-        gw, gh = pw * dw.exp(), ph * dh.exp()
-        if self.proj_xy:
-            c, s = torch.cos(pt), torch.sin(pt)
-            gx = px + c * shift_x - s * shift_y
-            gy = py + s * shift_x + c * shift_y
-        else:
-            gx, gy = px + shift_x, py + shift_y
-        gt = norm_angle(pt + dt, self.angle_version)
-        if max_shape is not None:
-            gx = gx.clamp(0, max_shape[1] - 1)
-            gy = gy.clamp(0, max_shape[0] - 1)
-        if self.edge_swap:
-            gw, gh, gt = swap_edges(gw, gh, gt, self.angle_version)
-        decoded = torch.stack([gx, gy, gw, gh, gt], -1).reshape(pred_bboxes.shape)
-        if self.use_box_type and decoded.size(-1) == 5:
-            return RotatedBoxes(decoded, clone=False)
-        return decoded
+        return delta2rbox(get_box_tensor(bboxes), pred_bboxes, self.means, self.stds, self.angle_version,
+                          self.norm_factor, self.edge_swap, self.proj_xy, self.add_ctr_clamp, self.ctr_clamp,
+                          max_shape, wh_ratio_clip, self.use_box_type)

@@ -1,0 +1,164 @@
+"""RotatedFCOSHead: the box input each loss declares, loss/predict and one training step."""
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+from visiondiv.models.losses import GDLoss
+from visiondiv.registry import MODELS
+from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
+
+IMG = 128
+STRIDES = (8, 16, 32)
+GTS = [torch.tensor([[40.0, 50.0, 40.0, 20.0, 0.3], [90.0, 80.0, 60.0, 24.0, -0.7]]),
+       torch.tensor([[64.0, 64.0, 50.0, 30.0, 1.2]])]
+LOSSES = {
+    'kld': dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False, loss_weight=1.0),
+    'gwd': dict(type='GDLoss', loss_type='gwd', loss_weight=5.0),
+    'kfiou': dict(type='KFLoss', loss_weight=5.0),
+    'l1': dict(type='mmdet.L1Loss', loss_weight=0.01),
+}
+
+
+def build_head(loss='kld', **kw):
+    cfg = dict(
+        type='RotatedFCOSHead', num_classes=3, in_channels=16, stacked_convs=1, feat_channels=16,
+        strides=list(STRIDES), regress_ranges=((-1, 48), (48, 96), (96, 1e8)), center_sampling=True,
+        center_sample_radius=1.5, norm_on_bbox=True, centerness_on_reg=True, scale_angle=True,
+        angle_version='le90', bbox_coder=dict(type='DistanceAnglePointCoder', angle_version='le90'),
+        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+        loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+        loss_centerness=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+        test_cfg=dict(nms_pre=200, min_bbox_size=0, score_thr=0.0, nms=dict(type='nms_rotated', iou_threshold=0.1),
+                      max_per_img=50))
+    if loss is not None:
+        cfg['loss_bbox'] = LOSSES[loss]
+    cfg.update(kw)
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(cfg))     # test_cfg is read by attribute
+
+
+def feats(seed=0, batch=2, channels=16):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, channels, IMG // s, IMG // s, generator=g) for s in STRIDES]
+
+
+def gt_instances():
+    return [InstanceData(bboxes=RotatedBoxes(b), labels=torch.arange(len(b)) % 3) for b in GTS]
+
+
+def img_metas(batch=2):
+    return [dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), scale_factor=(1.0, 1.0)) for _ in range(batch)]
+
+
+def total(losses):
+    return {k: sum(v) if isinstance(v, (list, tuple)) else v for k, v in losses.items()}
+
+
+@pytest.mark.parametrize('loss,box_input', [('kld', 'decoded'), ('gwd', 'decoded'), ('kfiou', 'both'),
+                                            ('l1', 'decoded')])
+def test_box_input_comes_from_the_loss(loss, box_input):
+    # a loss that declares nothing (mmdet's L1) gets decoded boxes, as in mmdet's FCOS
+    assert build_head(loss).loss_box_input == box_input
+
+
+def test_default_loss_is_gdloss_kld():
+    head = build_head(None)
+    assert type(head.loss_bbox) is GDLoss and head.loss_bbox.loss_type == 'kld'
+    assert head.loss_box_input == 'decoded' and not hasattr(head, 'h_bbox_coder')
+
+
+def _gt_index(rows, atol):
+    """For each row, the ground-truth box it equals (both le90-regularised), or -1."""
+    gts = regularize_rboxes(torch.cat(GTS), 'le90')
+    d = (regularize_rboxes(rows.detach(), 'le90')[:, None] - gts[None]).abs().amax(-1)
+    best = d.min(-1)
+    return torch.where(best.values < atol, best.indices, torch.full_like(best.indices, -1))
+
+
+def _rows_in(rows, table, atol=1e-4):
+    """Whether every row of ``rows`` is (within atol) a row of ``table``."""
+    return bool(((rows.detach()[:, None] - table[None]).abs().amax(-1).min(1).values < atol).all())
+
+
+@pytest.mark.parametrize('loss', ['kld', 'kfiou'])
+def test_loss_gets_the_declared_input(loss, monkeypatch):
+    # norm_on_bbox=False: the distances are in pixels, so decoded targets are the ground truth itself
+    head = build_head(loss, norm_on_bbox=False)
+    seen = dict(pred=[], target=[], kw=[])
+    forward = head.loss_bbox.forward
+
+    def spy(pred, target, weight=None, **kw):
+        seen['pred'].append(pred)
+        seen['target'].append(target)
+        seen['kw'].append(kw)
+        return forward(pred, target, weight, **kw)
+
+    monkeypatch.setattr(head.loss_bbox, 'forward', spy)
+    outs = head(feats())
+    head.loss_by_feat(*outs, gt_instances(), img_metas())
+    pred, target = torch.cat(seen['pred']), torch.cat(seen['target'])
+    assert len(target) > len(torch.cat(GTS))                # several points inside each box
+    # every (l, t, r, b, angle) the head predicted, and each decoded from its own point
+    encoded = torch.cat([torch.cat([b, a], 1).permute(0, 2, 3, 1).reshape(-1, 5)
+                         for b, a in zip(outs[1], outs[2])]).detach()
+    points = head.prior_generator.grid_priors([(IMG // s, IMG // s) for s in STRIDES], device='cpu')
+    points = torch.cat([p.repeat(2, 1) for p in points])
+    decoded = head.bbox_coder.decode(points, encoded).tensor
+    if loss == 'kld':
+        # decoded: the predictions are decoded boxes, the targets the ground-truth boxes themselves
+        assert bool((_gt_index(target, 1e-3) >= 0).all()) and 'pred_decode' not in seen['kw'][0]
+        assert _rows_in(pred, decoded) and not _rows_in(pred, encoded)
+        return
+    assert _rows_in(pred, encoded) and not _rows_in(pred, decoded)
+    # 'both': encoded (l, t, r, b, angle) distances, plus both decoded boxes from the same point
+    assert bool((target[:, :4] > 0).all()) and bool((_gt_index(target, 1.0) < 0).all())
+    targets_decode = torch.cat([k['targets_decode'] for k in seen['kw']])
+    pred_decode = torch.cat([k['pred_decode'] for k in seen['kw']])
+    assert bool((_gt_index(targets_decode, 1e-3) >= 0).all())
+    # the point: the box centre minus its offset (r - l, b - t) / 2 turned by the angle
+    c, s = torch.cos(target[:, 4]), torch.sin(target[:, 4])
+    hx, hy = (target[:, 2] - target[:, 0]) / 2, (target[:, 3] - target[:, 1]) / 2
+    points = targets_decode[:, :2] - torch.stack([c * hx - s * hy, s * hx + c * hy], -1)
+    torch.testing.assert_close(pred_decode.detach(), head.bbox_coder.decode(points, pred.detach()).tensor,
+                               atol=1e-3, rtol=1e-5)
+
+
+@pytest.mark.parametrize('loss', ['kld', 'gwd', 'kfiou'])
+def test_loss_predict_and_one_step(loss):
+    head = build_head(loss)
+    x = feats()
+    losses = total(head.loss_by_feat(*head(x), gt_instances(), img_metas()))
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_centerness'}
+    for value in losses.values():
+        assert torch.isfinite(value) and value.item() > 0
+
+    # one optimizer step: finite gradients everywhere; the angle branch learns through the box loss
+    opt = torch.optim.SGD(head.parameters(), lr=0.01)
+    before = [p.detach().clone() for p in head.parameters()]
+    opt.zero_grad()
+    sum(losses.values()).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in head.parameters())
+    assert head.conv_angle.weight.grad.abs().sum() > 0 and head.conv_reg.weight.grad.abs().sum() > 0
+    opt.step()
+    assert any(not torch.equal(b, p) for b, p in zip(before, head.parameters()))
+    after = total(head.loss_by_feat(*head(x), gt_instances(), img_metas()))
+    assert all(torch.isfinite(v) for v in after.values())
+
+    head.eval()
+    with torch.no_grad():
+        results = head.predict_by_feat(*head(x), batch_img_metas=img_metas(), rescale=False)
+    assert len(results) == 2
+    for res in results:
+        assert isinstance(res.bboxes, RotatedBoxes) and res.bboxes.tensor.shape == (len(res), 5)
+        assert 0 < len(res) <= 50 and res.scores.shape == (len(res),) and res.labels.shape == (len(res),)
+        assert bool(((res.scores >= 0) & (res.scores <= 1)).all()) and bool((res.labels < 3).all())
+        assert bool((res.bboxes.tensor[:, 2:4] >= 0).all())
+
+
+def test_no_positive_point_gives_zero_box_loss():
+    head = build_head('kld')
+    empty = [InstanceData(bboxes=RotatedBoxes(torch.zeros(0, 5)), labels=torch.zeros(0, dtype=torch.long))] * 2
+    losses = total(head.loss_by_feat(*head(feats()), empty, img_metas()))
+    assert losses['loss_bbox'].item() == 0 and losses['loss_centerness'].item() == 0
+    assert losses['loss_cls'].item() > 0
