@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
 PY := $(if $(VIRTUAL_ENV),python,$(if $(CONDA_PREFIX),python,$(CURDIR)/.venv/bin/python))
 
-.PHONY: setup demo showcase test bench
+.PHONY: setup demo showcase test bench lint
 
 setup:
 	bash tools/setup_env.sh
@@ -17,3 +17,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_losses.py
+
+# flake8 with the checks chosen in setup.cfg (pyflakes errors, syntax errors, lines over 120)
+lint: setup
+	$(PY) -m flake8 .

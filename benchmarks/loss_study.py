@@ -5,7 +5,8 @@ tools/test.py --out, then report mAP50, mAP75 and the mean angle error on
 high-aspect-ratio objects (ground truth with w/h >= 4: the ships).
 The angle error of a ground truth is measured against its best-IoU
 same-class prediction with score >= 0.3 (IoU > 0.1 to count as found), as
-the smallest angle between the long axes, in degrees.
+the smallest angle between the long axes, in degrees. The table
+(benchmarks/result_tables.py) goes to table.md and the results regions of the config READMEs.
 
     python benchmarks/loss_study.py --seeds 0 1 2 --out benchmarks/results/loss_study
 """
@@ -16,13 +17,15 @@ import os
 import os.path as osp
 import pickle
 import re
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file, also when loaded by path
+from result_tables import default_files, loss_study_table, update  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = {
@@ -128,22 +131,12 @@ def main():
         if 'iou_ship' not in r and osp.exists(pkl):
             r['iou_ship'], r['iou_tank'], r['iou_plane'] = matched_iou_per_class(pkl)
     json.dump(rows, open(results_path, 'w'), indent=1)
-    lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | matched IoU ship | tank | plane | runs |',
-             '|---|---|---|---|---|---|---|---|---|']
-    for loss in args.losses:
-        rs = [r for r in rows if r['loss'] == loss]
-        if not rs:
-            continue
-
-        def ms(key, scale=1.0, fmt='.3f'):
-            vals = [r[key] * scale for r in rs]
-            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
-            return f'{statistics.mean(vals):{fmt}} ± {sd:{fmt}}'
-        lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
-                     f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | {len(rs)} |')
-    table = '\n'.join(lines)
-    open(osp.join(out, 'table.md'), 'w').write(table + '\n')
-    print(table)
+    table = loss_study_table(rows)
+    open(osp.join(out, 'table.md'), 'w').write(table)
+    print(table, end='')
+    if args.out == parser.get_default('out'):  # the READMEs quote the default results only
+        for path in update(default_files()):
+            print(f'updated {osp.relpath(path, ROOT)}')
 
 
 if __name__ == '__main__':

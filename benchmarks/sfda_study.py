@@ -1,10 +1,12 @@
 """Source-free adaptation on the toy domain-shift set: source-only, AdaEnt, Tent, SFDA and the oracle.
 
 For each seed: train the UNet on the labelled source domain (its final validation on the
-target test set is "source only"), fine-tune it on the labelled target domain (oracle), then adapt the source checkpoint on unlabelled target images with each
-adaptation config. Every run validates on the target test set; Dice and ASSD (mm) per
-3-D volume are read from the run's log. Extra rows: SFDA with the other KL direction
-and SFDA with one KL per image instead of per batch.
+target test set is "source only"), fine-tune it on the labelled target domain (oracle), then
+adapt the source checkpoint on unlabelled target images with each adaptation config. Every
+run validates on the target test set; Dice and ASSD (mm) per 3-D volume are read from the
+run's log. Extra rows: SFDA with the other KL direction and SFDA with one KL per image
+instead of per batch. The table (benchmarks/result_tables.py) goes to table.md and the
+results region of configs/sfda/README.md.
 
     python tools/data/toy_shift.py
     python benchmarks/sfda_study.py --seeds 0 1 2 --out benchmarks/results/sfda_study
@@ -15,10 +17,12 @@ import json
 import os
 import os.path as osp
 import re
-import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file, also when loaded by path
+from result_tables import SFDA_STUDY_ROWS, default_files, sfda_study_table, update  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # {method}: source and oracle train 600 iterations, the adaptation methods 200
@@ -31,8 +35,7 @@ ADAPT = {
     'SFDA, per-image KL': ('sfda', ['model.adapt_losses.1.mode=image',
                                     'model.adapt_losses.1.prior=[0.870482,0.090333,0.039185]']),
 }
-ROWS = ['source only', 'AdaEnt', 'Tent', 'SFDA', 'SFDA, KL(prior‖pred)', 'SFDA, per-image KL', 'oracle']
-KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd')
+ROWS = list(SFDA_STUDY_ROWS)
 
 
 def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
@@ -47,19 +50,6 @@ def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
     if not lines:
         raise RuntimeError(f'no validation metrics in {log_path}')
     return {k: float(v) for k, v in re.findall(r'(\w+)=([-\d.e]+|nan)', lines[-1].split('volumes: ')[1])}
-
-
-def fmt(values):
-    """mean ± std over seeds; NaN (ASSD of an empty prediction) is left out and counted."""
-    vals = [v for v in values if v == v]
-    empty = len(values) - len(vals)
-    if not vals:
-        return 'empty'
-    if empty:
-        return fmt(vals) + f' ({empty} empty)'
-    if len(vals) == 1:
-        return f'{vals[0]:.3f}'
-    return f'{statistics.mean(vals):.3f} ± {statistics.stdev(vals):.3f}'
 
 
 def main() -> None:
@@ -88,28 +78,17 @@ def main() -> None:
             if name not in args.methods:
                 continue
             slug = re.sub(r'\W+', '_', name).strip('_').lower()
-            runs[f'{name}/{seed}'] = train(CFG.format(cfg, '200it'), osp.join(args.work_dir, f'{slug}_seed{seed}'), seed,
-                                           [f'load_from={ckpt}', *extra])
+            runs[f'{name}/{seed}'] = train(CFG.format(cfg, '200it'), osp.join(args.work_dir, f'{slug}_seed{seed}'),
+                                           seed, [f'load_from={ckpt}', *extra])
         print(f'seed {seed}: {time.time() - t0:.0f} s', flush=True)
         json.dump(runs, open(runs_path, 'w'), indent=1)
 
-    seeds = sorted({int(k.split('/')[1]) for k in runs})
-    table = ['| method | mean Dice | Dice organ | Dice lesion | mean ASSD (mm) |', '|---|---|---|---|---|']
-    for row in ROWS:
-        vals = [runs[f'{row}/{s}'] for s in seeds if f'{row}/{s}' in runs]
-        table.append(f'| {row} | ' + ' | '.join(fmt([v[k] for v in vals]) for k in KEYS) + ' |')
-    src = [runs[f'source only/{s}']['mdice'] for s in seeds]
-    ora = [runs[f'oracle/{s}']['mdice'] for s in seeds]
-    closed = {}
-    for row in ROWS[1:-1]:
-        mean_row = statistics.mean(runs[f'{row}/{s}']['mdice'] for s in seeds)
-        closed[row] = (mean_row - statistics.mean(src)) / (statistics.mean(ora) - statistics.mean(src))
-    table.append('')
-    table.append(f'Seeds {seeds}. Fraction of the mean-Dice gap (source only → oracle) closed: '
-                 + ', '.join(f'{k} {v:.0%}' for k, v in closed.items()) + '.')
-    text = '\n'.join(table) + '\n'
+    text = sfda_study_table(runs)
     open(osp.join(ROOT, args.out, 'table.md'), 'w').write(text)
     print(text)
+    if args.out == parser.get_default('out'):  # the READMEs quote the default results only
+        for path in update(default_files()):
+            print(f'updated {osp.relpath(path, ROOT)}')
 
 
 if __name__ == '__main__':

@@ -112,7 +112,8 @@ def test_detectors_and_segmentors_do_not_mix():
 
 def test_walk_reaches_objects_held_by_modules():
     """The stray check sees classes held as attributes (assigners, coders), not only submodules."""
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py'))
+    toy = 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py'
+    cfg = Config.fromfile(osp.join(ROOT, toy))
     names = {f'{type(o).__module__.split(".")[0]}.{type(o).__name__}'
              for o in built_objects(MODELS.build(cfg.model), set())}
     assert {'mmdet.MaxIoUAssigner', 'visiondiv.RBboxOverlaps2D', 'visiondiv.DeltaXYWHTRBBoxCoder',

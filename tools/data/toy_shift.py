@@ -115,7 +115,8 @@ def main() -> None:
     parser.add_argument('--target', choices=('default', 'inverted'), default='default',
                         help='target appearance; inverted = partial contrast inversion of the lesion')
     args = parser.parse_args()
-    marker = osp.join(args.out, f'.generated-v{VERSION}-{args.cases[0]}-{args.cases[1]}-{"x".join(map(str, args.shape))}'
+    shape = 'x'.join(map(str, args.shape))
+    marker = osp.join(args.out, f'.generated-v{VERSION}-{args.cases[0]}-{args.cases[1]}-{shape}'
                       f'-{args.seed}-{args.target}')
     if osp.exists(marker):
         print(f'toy shift dataset already at {args.out}')

@@ -5,7 +5,7 @@ deep inside the build and do not say where in the config the problem is.
 """
 import difflib
 import os.path as osp
-from typing import Any, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 

@@ -38,7 +38,8 @@ class SFDAEncoderDecoder(EncoderDecoder):
         if trainable == 'norm_affine':
             norm_params = {id(p) for m in self.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters()}
             if not norm_params:
-                raise ValueError("trainable='norm_affine' but the network has no normalisation layer with affine parameters")
+                raise ValueError("trainable='norm_affine' but the network has no normalisation layer "
+                                 'with affine parameters')
             for p in self.parameters():
                 p.requires_grad_(id(p) in norm_params)
 

@@ -1,0 +1,211 @@
+"""Result tables of the benchmark studies, written from ``benchmarks/results/<study>/runs.json``.
+
+The formatting lives here only: ``loss_study.py`` and ``sfda_study.py`` write their
+``table.md`` with these functions, and this script rewrites the regions of the config
+READMEs that are marked with::
+
+    <!-- results:loss_study -->                 the whole table
+    <!-- results:loss_study rows=KFIoU|KLD -->  only these rows, in this order ('|'-separated)
+    ...generated, do not edit...
+    <!-- /results -->
+
+Usage::
+
+    python benchmarks/result_tables.py             # rewrite every marked region in configs/*/README.md
+    python benchmarks/result_tables.py --check     # exit 1 and name the stale files (CI)
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+import re
+import statistics
+import sys
+from typing import Callable, Dict, List, Optional, Sequence
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESULTS_DIR = osp.join(ROOT, 'benchmarks', 'results')
+
+#: loss-study rows in table order (the names are the ``loss`` field of runs.json)
+LOSS_STUDY_ROWS = ('smooth-L1', 'GWD', 'KLD', 'KFIoU')
+#: sfda-study rows in table order (runs.json keys are ``'<row>/<seed>'``)
+SFDA_STUDY_ROWS = ('source only', 'AdaEnt', 'Tent', 'SFDA', 'SFDA, KL(prior‖pred)', 'SFDA, per-image KL', 'oracle')
+SFDA_KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd')
+
+MARKER = re.compile(r'<!-- results:(?P<study>[\w-]+)(?: rows=(?P<rows>[^>]*?))? -->\n(?P<body>.*?)<!-- /results -->',
+                    re.DOTALL)
+
+
+def mean_std(values: Sequence[float], fmt: str = '.3f') -> str:
+    """``'mean ± std'`` (sample std; 0 for one value)."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f'{statistics.mean(values):{fmt}} ± {sd:{fmt}}'
+
+
+def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The loss-study table (mean ± std over seeds) of ``runs`` (the list in runs.json).
+
+    Args:
+        runs: one dict per (loss, seed) run with the keys the study writes.
+        rows: losses to show, in this order; default every loss that has runs, ``LOSS_STUDY_ROWS`` first.
+    """
+    known = [r['loss'] for r in runs]
+    if rows is None:
+        rows = [r for r in LOSS_STUDY_ROWS if r in known]
+        rows += [r for r in dict.fromkeys(known) if r not in LOSS_STUDY_ROWS]
+    unknown = [r for r in rows if r not in known]
+    if unknown:
+        raise KeyError(f'loss study: no runs for row(s) {unknown}; runs.json has {sorted(set(known))}')
+    lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | matched IoU ship | tank | plane '
+             '| runs |', '|---|---|---|---|---|---|---|---|---|']
+    for loss in rows:
+        rs = [r for r in runs if r['loss'] == loss]
+
+        def ms(key: str, fmt: str = '.3f') -> str:
+            return mean_std([r[key] for r in rs], fmt)
+        lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
+                     f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | {len(rs)} |')
+    return '\n'.join(lines) + '\n'
+
+
+def loss_study_means(runs: List[dict], loss: str) -> Dict[str, float]:
+    """Seed means of one loss, rounded as in the table (for the metafiles)."""
+    rs = [r for r in runs if r['loss'] == loss]
+    if not rs:
+        raise KeyError(f'loss study: no runs for {loss!r}')
+    return {'mAP50': round(statistics.mean(r['mAP50'] for r in rs), 3),
+            'mAP75': round(statistics.mean(r['mAP75'] for r in rs), 3)}
+
+
+def _sfda_cell(values: Sequence[float]) -> str:
+    """mean ± std over seeds; NaN (ASSD of an empty prediction) is left out and counted."""
+    vals = [v for v in values if v == v]
+    empty = len(values) - len(vals)
+    if not vals:
+        return 'empty'
+    if empty:
+        return _sfda_cell(vals) + f' ({empty} empty)'
+    if len(vals) == 1:
+        return f'{vals[0]:.3f}'
+    return mean_std(vals)
+
+
+def _sfda_seeds(runs: Dict[str, dict]) -> List[int]:
+    return sorted({int(k.rsplit('/', 1)[1]) for k in runs})
+
+
+def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The SFDA-study table plus its gap line, from ``runs`` (the dict in runs.json).
+
+    Args:
+        runs: ``{'<row>/<seed>': {metric: value}}``.
+        rows: rows to show, in this order; default ``SFDA_STUDY_ROWS``.
+    """
+    rows = list(rows or SFDA_STUDY_ROWS)
+    seeds = _sfda_seeds(runs)
+    table = ['| method | mean Dice | Dice organ | Dice lesion | mean ASSD (mm) |', '|---|---|---|---|---|']
+    for row in rows:
+        vals = [runs[f'{row}/{s}'] for s in seeds if f'{row}/{s}' in runs]
+        table.append(f'| {row} | ' + ' | '.join(_sfda_cell([v[k] for v in vals]) for k in SFDA_KEYS) + ' |')
+    # the gap line needs every seed of the two ends and of each adaptation row shown
+    needed = {'source only', 'oracle', *rows}
+    missing = [f'{row}/{s}' for row in needed for s in seeds if f'{row}/{s}' not in runs]
+    if missing:
+        raise KeyError(f'sfda study: runs.json has no {sorted(missing)}')
+    src = statistics.mean(runs[f'source only/{s}']['mdice'] for s in seeds)
+    ora = statistics.mean(runs[f'oracle/{s}']['mdice'] for s in seeds)
+    closed = {}
+    for row in rows:
+        if row in ('source only', 'oracle'):
+            continue
+        closed[row] = (statistics.mean(runs[f'{row}/{s}']['mdice'] for s in seeds) - src) / (ora - src)
+    table.append('')
+    table.append(f'Seeds {seeds}. Fraction of the mean-Dice gap (source only → oracle) closed: '
+                 + ', '.join(f'{k} {v:.0%}' for k, v in closed.items()) + '.')
+    return '\n'.join(table) + '\n'
+
+
+def sfda_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
+    """Seed means of one row over the seeds with a defined value, rounded as in the table."""
+    vals = [v for k, v in runs.items() if k.rsplit('/', 1)[0] == row]
+    if not vals:
+        raise KeyError(f'sfda study: no runs for {row!r}')
+    out = {}
+    for key in SFDA_KEYS:
+        defined = [v[key] for v in vals if v[key] == v[key]]
+        if defined:
+            out[key] = round(statistics.mean(defined), 3)
+    return out
+
+
+#: study name (folder under benchmarks/results) -> its table function
+STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table}
+
+
+def load_runs(study: str, results_dir: str = RESULTS_DIR):
+    """The parsed ``runs.json`` of ``study``; a missing file is named in the error."""
+    path = osp.join(results_dir, study, 'runs.json')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no runs.json for study {study!r}')
+    with open(path, encoding='utf-8') as f:
+        return json.load(f)
+
+
+def render(text: str, path: str = '<text>', results_dir: str = RESULTS_DIR) -> str:
+    """``text`` with every marked region regenerated from the studies' runs.json."""
+    cache = {}
+
+    def replace(m: re.Match) -> str:
+        study = m.group('study')
+        if study not in STUDIES:
+            raise KeyError(f'{path}: unknown study {study!r} in a results marker; known: {sorted(STUDIES)}')
+        if study not in cache:
+            cache[study] = load_runs(study, results_dir)
+        rows = m.group('rows').split('|') if m.group('rows') else None
+        try:
+            body = STUDIES[study](cache[study], rows)
+        except KeyError as e:
+            raise KeyError(f'{path}: {e.args[0]}') from None
+        head = m.group(0)[:m.start('body') - m.start(0)]
+        return head + body + '<!-- /results -->'
+
+    return MARKER.sub(replace, text)
+
+
+def default_files(root: str = ROOT) -> List[str]:
+    """The files whose marked regions are generated: the config READMEs."""
+    return sorted(glob.glob(osp.join(root, 'configs', '*', 'README.md')))
+
+
+def update(files: Sequence[str], check: bool = False, results_dir: str = RESULTS_DIR) -> List[str]:
+    """Regenerate the marked regions of ``files``; return the files that were (``check``: would be) changed."""
+    stale = []
+    for path in files:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+        new = render(text, path, results_dir)
+        if new != text:
+            stale.append(path)
+            if not check:
+                with open(path, 'w', encoding='utf-8') as f:
+                    f.write(new)
+    return stale
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('files', nargs='*', help='markdown files (default: configs/*/README.md)')
+    parser.add_argument('--check', action='store_true', help='change nothing; exit 1 if a region is stale')
+    parser.add_argument('--results-dir', default=RESULTS_DIR, help='folder of <study>/runs.json')
+    args = parser.parse_args(argv)
+    files = args.files or default_files()
+    stale = update(files, check=args.check, results_dir=args.results_dir)
+    for path in stale:
+        rel = osp.relpath(path, ROOT)
+        print(f'{rel}: results table is stale; run python benchmarks/result_tables.py' if args.check
+              else f'{rel}: results table updated')
+    return 1 if args.check and stale else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

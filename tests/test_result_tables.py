@@ -1,0 +1,101 @@
+"""benchmarks/result_tables.py: the README result regions match runs.json; --check catches stale ones."""
+import json
+import shutil
+
+import pytest
+
+from tests.script_loader import ROOT, load_script
+
+
+def load():
+    return load_script('benchmarks', 'result_tables.py')
+
+
+def test_repository_readmes_are_up_to_date(capsys):
+    tables = load()
+    assert tables.main(['--check']) == 0, capsys.readouterr().out
+    # every study is quoted somewhere, so a re-measured runs.json reaches the READMEs
+    text = ''.join(open(p, encoding='utf-8').read() for p in tables.default_files())
+    for study in tables.STUDIES:
+        assert f'<!-- results:{study}' in text
+
+
+def test_study_tables_match_their_table_md():
+    """The study scripts write table.md with the same functions; the committed files agree."""
+    tables = load()
+    for study, fn in tables.STUDIES.items():
+        with open(f'{ROOT}/benchmarks/results/{study}/table.md', encoding='utf-8') as f:
+            assert fn(tables.load_runs(study)) == f.read(), study
+
+
+def test_study_scripts_format_with_the_shared_functions():
+    for script, fn in (('loss_study.py', 'loss_study_table'), ('sfda_study.py', 'sfda_study_table')):
+        study = load_script('benchmarks', script)
+        assert getattr(study, fn).__code__.co_filename.endswith('benchmarks/result_tables.py'), script
+        assert not hasattr(study, 'fmt')            # no second copy of the cell formatting
+
+
+def _fake_results(tmp_path):
+    results = tmp_path / 'results'
+    shutil.copytree(f'{ROOT}/benchmarks/results/loss_study', results / 'loss_study',
+                    ignore=shutil.ignore_patterns('*_seed*'))
+    return results
+
+
+def test_regions_are_rewritten_and_check_fails_when_stale(tmp_path, capsys):
+    tables = load()
+    results = _fake_results(tmp_path)
+    readme = tmp_path / 'README.md'
+    readme.write_text('intro\n\n<!-- results:loss_study rows=KFIoU|KLD -->\nold table\n<!-- /results -->\n\nend\n',
+                      encoding='utf-8')
+    args = [str(readme), '--results-dir', str(results)]
+    assert tables.main(args + ['--check']) == 1
+    assert 'README.md: results table is stale' in capsys.readouterr().out
+    assert 'old table' in readme.read_text(encoding='utf-8')               # --check changes nothing
+    assert tables.main(args) == 0
+    text = readme.read_text(encoding='utf-8')
+    body = text.split('-->\n', 1)[1].split('<!-- /results -->')[0]
+    lines = body.splitlines()
+    assert lines[0].startswith('| loss | mAP50 |') and [ln.split(' | ')[0] for ln in lines[2:]] == ['| KFIoU', '| KLD']
+    assert text.startswith('intro\n\n<!-- results:loss_study rows=KFIoU|KLD -->\n') and text.endswith('\n\nend\n')
+    assert tables.main(args + ['--check']) == 0
+
+    # a re-measured runs.json makes the README stale again
+    runs = json.loads((results / 'loss_study' / 'runs.json').read_text(encoding='utf-8'))
+    for r in runs:
+        if r['loss'] == 'KLD':
+            r['mAP50'] = 0.5
+    (results / 'loss_study' / 'runs.json').write_text(json.dumps(runs), encoding='utf-8')
+    assert tables.main(args + ['--check']) == 1
+    tables.main(args)
+    assert '| KLD | 0.500 ± 0.000 |' in readme.read_text(encoding='utf-8')
+
+
+def test_errors_name_the_file(tmp_path):
+    tables = load()
+    results = _fake_results(tmp_path)
+    readme = tmp_path / 'R.md'
+    readme.write_text('<!-- results:loss_study rows=KLD|Nope -->\n<!-- /results -->\n', encoding='utf-8')
+    with pytest.raises(KeyError, match=r"R\.md.*'Nope'"):
+        tables.main([str(readme), '--results-dir', str(results)])
+    readme.write_text('<!-- results:no_such_study -->\n<!-- /results -->\n', encoding='utf-8')
+    with pytest.raises(KeyError, match=r'R\.md.*no_such_study'):
+        tables.main([str(readme), '--results-dir', str(results)])
+    readme.write_text('<!-- results:sfda_study -->\n<!-- /results -->\n', encoding='utf-8')
+    with pytest.raises(FileNotFoundError, match='sfda_study'):
+        tables.main([str(readme), '--results-dir', str(results)])
+
+
+def test_sfda_cells_count_empty_seeds():
+    tables = load()
+    nan = float('nan')
+    runs = {f'{row}/{s}': {'mdice': d, 'dice_organ': d, 'dice_lesion': d, 'massd': a}
+            for row, vals in {'source only': [(0.2, 3.0), (0.4, 5.0)], 'oracle': [(0.8, 1.0), (0.8, 1.0)],
+                              'AdaEnt': [(0.0, nan), (0.0, 7.0)]}.items()
+            for s, (d, a) in enumerate(vals)}
+    text = tables.sfda_study_table(runs, ['source only', 'AdaEnt', 'oracle'])
+    assert '| AdaEnt | 0.000 ± 0.000 | 0.000 ± 0.000 | 0.000 ± 0.000 | 7.000 (1 empty) |' in text
+    assert '| source only | 0.300 ± 0.141 |' in text
+    assert text.endswith('Seeds [0, 1]. Fraction of the mean-Dice gap (source only → oracle) closed: AdaEnt -60%.\n')
+    assert tables.sfda_study_means(runs, 'AdaEnt') == {'mdice': 0.0, 'dice_organ': 0.0, 'dice_lesion': 0.0,
+                                                       'massd': 7.0}
