@@ -1,4 +1,4 @@
-"""Speed and peak memory of KLDLoss / KFIoULoss against a straightforward implementation.
+"""Speed and peak memory of GDLoss (KLD) / KFLoss (KFIoU) against a straightforward implementation.
 
 The baseline, written here, is the textbook form: box -> Sigma by matrix
 products, then torch.linalg.inv and torch.linalg.det on the 2x2 matrices
@@ -59,9 +59,9 @@ def naive_kfiou(pred, target, pred_dec, target_dec):
 
 
 def build(name: str):
-    from visiondiv.models.losses import KFIoULoss, KLDLoss
-    kld = KLDLoss(fun='log1p', tau=1.0, sqrt=False)
-    kfiou = KFIoULoss()
+    from visiondiv.models.losses import GDLoss, KFLoss
+    kld = GDLoss(fun='log1p', tau=1.0, sqrt=False)
+    kfiou = KFLoss()
     return {
         'kld_ours': lambda p, t, d: kld(p, t),
         'kld_naive': lambda p, t, d: naive_kld(p, t),

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from visiondiv.evaluation import eval_rbbox_map
-from visiondiv.models.losses import KFIoULoss, KLDLoss
+from visiondiv.models.losses import GDLoss, KFLoss
 from visiondiv.structures.bbox import rbbox_overlaps, rbox2qbox, regularize_rboxes
 
 TARGETS = {
@@ -31,10 +31,10 @@ START_OFFSET = torch.tensor([25.0, -20.0, -40.0, 15.0, -0.7])
 
 
 def make_losses():
-    kld = KLDLoss(fun='log1p', tau=1.0, sqrt=False)
-    gwd = KLDLoss(loss_type='gwd', fun='log1p', tau=1.0)
-    bcd = KLDLoss(loss_type='bcd', fun='log1p', tau=1.0, sqrt=False)
-    kfiou = KFIoULoss(fun='ln')
+    kld = GDLoss(fun='log1p', tau=1.0, sqrt=False)
+    gwd = GDLoss(loss_type='gwd', fun='log1p', tau=1.0)
+    bcd = GDLoss(loss_type='bcd', fun='log1p', tau=1.0, sqrt=False)
+    kfiou = KFLoss(fun='ln')
 
     def kf(pred, target):
         scale = target[:, 2:4].clamp_min(1)
