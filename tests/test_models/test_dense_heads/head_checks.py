@@ -63,3 +63,23 @@ def check_step_and_predict(head: nn.Module, keys: set, learning: Sequence[nn.Mod
         assert bool(((res.scores >= 0) & (res.scores <= 1)).all()) and bool((res.labels < 3).all())
         sides = res.bboxes.tensor[:, 2:4]
         assert bool((sides > 0).all() if positive_sides else (sides >= 0).all())
+
+
+def rows_in(rows: torch.Tensor, table: torch.Tensor, atol: float = 1e-4) -> bool:
+    """Whether every row of ``rows`` is (within atol) a row of ``table``."""
+    return bool(((rows.detach()[:, None] - table[None]).abs().amax(-1).min(1).values < atol).all())
+
+
+def record_box_loss_inputs(head: nn.Module, monkeypatch) -> Dict[str, list]:
+    """Spy on ``head.loss_bbox``: each call's ``pred``, ``target`` and keyword arguments are appended."""
+    seen: Dict[str, list] = dict(pred=[], target=[], kw=[])
+    forward = head.loss_bbox.forward
+
+    def spy(pred, target, weight=None, **kw):
+        seen['pred'].append(pred)
+        seen['target'].append(target)
+        seen['kw'].append(kw)
+        return forward(pred, target, weight, **kw)
+
+    monkeypatch.setattr(head.loss_bbox, 'forward', spy)
+    return seen

@@ -7,7 +7,8 @@ from mmengine.structures import InstanceData
 from visiondiv.models.losses import GDLoss
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
-from .head_checks import GTS, IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas, total
+from .head_checks import (GTS, IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas,
+                          record_box_loss_inputs, rows_in, total)
 
 LOSSES = {
     'kld': dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False, loss_weight=1.0),
@@ -56,25 +57,11 @@ def _gt_index(rows, atol):
     return torch.where(best.values < atol, best.indices, torch.full_like(best.indices, -1))
 
 
-def _rows_in(rows, table, atol=1e-4):
-    """Whether every row of ``rows`` is (within atol) a row of ``table``."""
-    return bool(((rows.detach()[:, None] - table[None]).abs().amax(-1).min(1).values < atol).all())
-
-
 @pytest.mark.parametrize('loss', ['kld', 'kfiou'])
 def test_loss_gets_the_declared_input(loss, monkeypatch):
     # norm_on_bbox=False: the distances are in pixels, so decoded targets are the ground truth itself
     head = build_head(loss, norm_on_bbox=False)
-    seen = dict(pred=[], target=[], kw=[])
-    forward = head.loss_bbox.forward
-
-    def spy(pred, target, weight=None, **kw):
-        seen['pred'].append(pred)
-        seen['target'].append(target)
-        seen['kw'].append(kw)
-        return forward(pred, target, weight, **kw)
-
-    monkeypatch.setattr(head.loss_bbox, 'forward', spy)
+    seen = record_box_loss_inputs(head, monkeypatch)
     outs = head(feats())
     head.loss_by_feat(*outs, gt_instances(), img_metas())
     pred, target = torch.cat(seen['pred']), torch.cat(seen['target'])
@@ -88,9 +75,9 @@ def test_loss_gets_the_declared_input(loss, monkeypatch):
     if loss == 'kld':
         # decoded: the predictions are decoded boxes, the targets the ground-truth boxes themselves
         assert bool((_gt_index(target, 1e-3) >= 0).all()) and 'pred_decode' not in seen['kw'][0]
-        assert _rows_in(pred, decoded) and not _rows_in(pred, encoded)
+        assert rows_in(pred, decoded) and not rows_in(pred, encoded)
         return
-    assert _rows_in(pred, encoded) and not _rows_in(pred, decoded)
+    assert rows_in(pred, encoded) and not rows_in(pred, decoded)
     # 'both': encoded (l, t, r, b, angle) distances, plus both decoded boxes from the same point
     assert bool((target[:, :4] > 0).all()) and bool((_gt_index(target, 1.0) < 0).all())
     targets_decode = torch.cat([k['targets_decode'] for k in seen['kw']])

@@ -13,7 +13,8 @@ from mmengine.structures import InstanceData
 from visiondiv.models.dense_heads import RotatedRetinaHead
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
-from .head_checks import GTS, IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas, total
+from .head_checks import (GTS, IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas,
+                          record_box_loss_inputs, rows_in, total)
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs')
 TOY = {
@@ -100,24 +101,10 @@ def _decode_from_every_anchor(head, deltas):
     return get_box_tensor(out).reshape(n, a, 5)
 
 
-def _rows_in(rows, table, atol=1e-4):
-    """Whether every row of ``rows`` is (within atol) a row of ``table``."""
-    return bool(((rows.detach()[:, None] - table[None]).abs().amax(-1).min(1).values < atol).all())
-
-
 @pytest.mark.parametrize('loss', ['kld', 'kfiou', 'smooth_l1'])
 def test_loss_gets_the_declared_input(loss, monkeypatch):
     head = build_head(loss)
-    seen = dict(pred=[], target=[], kw=[])
-    forward = head.loss_bbox.forward
-
-    def spy(pred, target, weight=None, **kw):
-        seen['pred'].append(pred)
-        seen['target'].append(target)
-        seen['kw'].append(kw)
-        return forward(pred, target, weight, **kw)
-
-    monkeypatch.setattr(head.loss_bbox, 'forward', spy)
+    seen = record_box_loss_inputs(head, monkeypatch)
     cls_scores, bbox_preds = head(feats())
     head.loss_by_feat(cls_scores, bbox_preds, gt_instances(), img_metas())
     pred, target = torch.cat(seen['pred']), torch.cat(seen['target'])
@@ -129,9 +116,9 @@ def test_loss_gets_the_declared_input(loss, monkeypatch):
     if loss == 'kld':
         # decoded: the predictions are decoded boxes, the targets the ground-truth boxes themselves
         assert bool((_gt_index(target, 1e-6) >= 0).all()) and 'pred_decode' not in seen['kw'][0]
-        assert _rows_in(pred, decoded) and not _rows_in(pred, deltas)
+        assert rows_in(pred, decoded) and not rows_in(pred, deltas)
         return
-    assert _rows_in(pred, deltas) and not _rows_in(pred, decoded)
+    assert rows_in(pred, deltas) and not rows_in(pred, decoded)
     # encoded (and 'both'): the targets are deltas that take one of the anchors onto a ground truth
     assert bool((_gt_index(target, 1.0) < 0).all())
     hits = _gt_index(_decode_from_every_anchor(head, target), 1e-3) >= 0          # (n, A)
