@@ -35,7 +35,6 @@ ADAPT = {
     'SFDA, per-image KL': ('sfda', ['model.adapt_losses.1.mode=image',
                                     'model.adapt_losses.1.prior=[0.870482,0.090333,0.039185]']),
 }
-ROWS = list(SFDA_STUDY_ROWS)
 
 
 def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument('--out', default='benchmarks/results/sfda_study')
     parser.add_argument('--work-dir', default='work_dirs/sfda_study')
     parser.add_argument('--table-only', action='store_true', help='rebuild the table from runs.json')
-    parser.add_argument('--methods', nargs='+', default=ROWS, metavar='ROW',
+    parser.add_argument('--methods', nargs='+', default=list(SFDA_STUDY_ROWS), metavar='ROW',
                         help='rows to (re)run; the others keep their runs.json entries (adaptation rows '
                              'need the source checkpoints in --work-dir)')
     args = parser.parse_args()
