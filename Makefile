@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
 PY := $(if $(VIRTUAL_ENV),python,$(if $(CONDA_PREFIX),python,$(CURDIR)/.venv/bin/python))
 
-.PHONY: setup demo showcase test bench lint
+.PHONY: setup demo showcase test bench lint lock
 
 setup:
 	bash tools/setup_env.sh
@@ -21,3 +21,7 @@ bench: setup
 # flake8 with the checks chosen in setup.cfg (pyflakes errors, syntax errors, lines over 120)
 lint: setup
 	$(PY) -m flake8 .
+
+# Pin the current .venv's versions into requirements/constraints.txt (after an upgrade that passed `make test`)
+lock:
+	PY=$(PY) bash tools/lock_requirements.sh

@@ -30,7 +30,10 @@ RESULTS_DIR = osp.join(ROOT, 'benchmarks', 'results')
 LOSS_STUDY_ROWS = ('smooth-L1', 'GWD', 'KLD', 'KFIoU')
 #: sfda-study rows in table order (runs.json keys are ``'<row>/<seed>'``)
 SFDA_STUDY_ROWS = ('source only', 'AdaEnt', 'Tent', 'SFDA', 'SFDA, KL(prior‖pred)', 'SFDA, per-image KL', 'oracle')
-SFDA_KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd')
+#: sfda-study means in table order (``MedicalVolumeMetric`` keys; ASSD and HD95 in mm)
+SFDA_KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd', 'mhd95')
+#: the toy set's structures, whose ``missed_<class>`` counts the table shows
+SFDA_CLASSES = ('organ', 'lesion')
 
 MARKER = re.compile(r'<!-- results:(?P<study>[\w-]+)(?: rows=(?P<rows>[^>]*?))? -->\n(?P<body>.*?)<!-- /results -->',
                     re.DOTALL)
@@ -78,7 +81,7 @@ def loss_study_means(runs: List[dict], loss: str) -> Dict[str, float]:
 
 
 def _sfda_cell(values: Sequence[float]) -> str:
-    """mean ± std over seeds; NaN (ASSD of an empty prediction) is left out and counted."""
+    """mean ± std over seeds; NaN (no volume with a defined value) is left out and counted as empty."""
     vals = [v for v in values if v == v]
     empty = len(values) - len(vals)
     if not vals:
@@ -90,6 +93,14 @@ def _sfda_cell(values: Sequence[float]) -> str:
     return mean_std(vals)
 
 
+def _sfda_missed_cell(runs: Sequence[dict], cls: str) -> Optional[str]:
+    """``'missed / volumes'`` summed over seeds; None when a run predates the counts."""
+    key = f'missed_{cls}'
+    if not runs or any(key not in r or 'volumes' not in r for r in runs):
+        return None
+    return f'{sum(r[key] for r in runs)} / {sum(r["volumes"] for r in runs)}'
+
+
 def _sfda_seeds(runs: Dict[str, dict]) -> List[int]:
     return sorted({int(k.rsplit('/', 1)[1]) for k in runs})
 
@@ -97,16 +108,28 @@ def _sfda_seeds(runs: Dict[str, dict]) -> List[int]:
 def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
     """The SFDA-study table plus its gap line, from ``runs`` (the dict in runs.json).
 
+    Means over volumes as ``MedicalVolumeMetric`` reports them: a missed structure counts Dice 0 and,
+    in ASSD and HD95, the volume's diagonal. The ``missed <class>`` columns count the volumes whose
+    prediction lacked the class, over all seeds; ``–`` marks runs measured before those counts
+    existed (their distance means left missed structures out), which a note under the table names.
+
     Args:
         runs: ``{'<row>/<seed>': {metric: value}}``.
         rows: rows to show, in this order; default ``SFDA_STUDY_ROWS``.
     """
     rows = list(rows or SFDA_STUDY_ROWS)
     seeds = _sfda_seeds(runs)
-    table = ['| method | mean Dice | Dice organ | Dice lesion | mean ASSD (mm) |', '|---|---|---|---|---|']
+    header = ['method', 'mean Dice', 'Dice organ', 'Dice lesion', 'mean ASSD (mm)', 'mean HD95 (mm)',
+              *(f'missed {c}' for c in SFDA_CLASSES)]
+    table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
+    uncounted = False
     for row in rows:
         vals = [runs[f'{row}/{s}'] for s in seeds if f'{row}/{s}' in runs]
-        table.append(f'| {row} | ' + ' | '.join(_sfda_cell([v[k] for v in vals]) for k in SFDA_KEYS) + ' |')
+        cells = [_sfda_cell([v[k] for v in vals if k in v]) if any(k in v for v in vals) else '–'
+                 for k in SFDA_KEYS]
+        missed = [_sfda_missed_cell(vals, c) for c in SFDA_CLASSES]
+        uncounted |= None in missed
+        table.append(f'| {row} | ' + ' | '.join(cells + [m or '–' for m in missed]) + ' |')
     # the gap line needs every seed of the two ends and of each adaptation row shown
     needed = {'source only', 'oracle', *rows}
     missing = [f'{row}/{s}' for row in needed for s in seeds if f'{row}/{s}' not in runs]
@@ -120,6 +143,11 @@ def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None
             continue
         closed[row] = (statistics.mean(runs[f'{row}/{s}']['mdice'] for s in seeds) - src) / (ora - src)
     table.append('')
+    if uncounted:
+        table.append('Rows with – under "missed" were measured before missed structures were counted: their '
+                     'ASSD and HD95 means leave a missed structure out instead of counting the volume diagonal '
+                     '(re-run `benchmarks/sfda_study.py`).')
+        table.append('')
     table.append(f'Seeds {seeds}. Fraction of the mean-Dice gap (source only → oracle) closed: '
                  + ', '.join(f'{k} {v:.0%}' for k, v in closed.items()) + '.')
     return '\n'.join(table) + '\n'
@@ -132,7 +160,7 @@ def sfda_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
         raise KeyError(f'sfda study: no runs for {row!r}')
     out = {}
     for key in SFDA_KEYS:
-        defined = [v[key] for v in vals if v[key] == v[key]]
+        defined = [v[key] for v in vals if key in v and v[key] == v[key]]
         if defined:
             out[key] = round(statistics.mean(defined), 3)
     return out

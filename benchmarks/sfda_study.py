@@ -3,10 +3,10 @@
 For each seed: train the UNet on the labelled source domain (its final validation on the
 target test set is "source only"), fine-tune it on the labelled target domain (oracle), then
 adapt the source checkpoint on unlabelled target images with each adaptation config. Every
-run validates on the target test set; Dice and ASSD (mm) per 3-D volume are read from the
-run's log. Extra rows: SFDA with the other KL direction and SFDA with one KL per image
-instead of per batch. The table (benchmarks/result_tables.py) goes to table.md and the
-results region of configs/sfda/README.md.
+run validates on the target test set; Dice, ASSD and HD95 (mm) per 3-D volume, and the number
+of volumes whose prediction missed a structure, are read from the run's log (``MedicalVolumeMetric``).
+Extra rows: SFDA with the other KL direction and SFDA with one KL per image instead of per batch.
+The table (benchmarks/result_tables.py) goes to table.md and the results region of configs/sfda/README.md.
 
     python tools/data/toy_shift.py
     python benchmarks/sfda_study.py --seeds 0 1 2 --out benchmarks/results/sfda_study
@@ -37,6 +37,18 @@ ADAPT = {
 }
 
 
+def parse_metrics(log_text: str) -> dict:
+    """The last validation of a run's log: ``MedicalVolumeMetric``'s means and counts, and ``volumes``."""
+    lines = re.findall(r'(\d+) volumes: (.*)', log_text)
+    if not lines:
+        raise ValueError('no validation metrics (a "<N> volumes: ..." line) in the log')
+    count, values = lines[-1]
+    out = {k: int(v) if re.fullmatch(r'-?\d+', v) else float(v)    # the counts are the integers
+           for k, v in re.findall(r'(\w+)=(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)', values)}
+    out['volumes'] = int(count)
+    return out
+
+
 def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
     """Run tools/train.py and return the last validation metrics it logged."""
     os.makedirs(work_dir, exist_ok=True)
@@ -45,10 +57,11 @@ def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
     log_path = osp.join(work_dir, 'run.log')
     with open(log_path, 'w') as log:
         subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
-    lines = [ln for ln in open(log_path) if re.search(r'\d+ volumes: ', ln)]
-    if not lines:
-        raise RuntimeError(f'no validation metrics in {log_path}')
-    return {k: float(v) for k, v in re.findall(r'(\w+)=([-\d.e]+|nan)', lines[-1].split('volumes: ')[1])}
+    with open(log_path, encoding='utf-8') as f:
+        try:
+            return parse_metrics(f.read())
+        except ValueError as err:
+            raise RuntimeError(f'{log_path}: {err}') from None
 
 
 def main() -> None:

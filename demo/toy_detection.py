@@ -5,7 +5,7 @@
 3. evaluates on toy val with tools/test.py and prints mAP50,
 4. saves PNGs of the predictions (ground truth left, prediction right).
 
-    python demo/toy_detection.py [--work-dir work_dirs/toy_kld] [--config CONFIG]
+    python demo/toy_detection.py [--work-dir work_dirs/toy_kld] [--config CONFIG] [--data DIR]
 """
 import argparse
 import glob
@@ -31,22 +31,31 @@ def stream(cmd, sink):
         raise SystemExit(f'command failed ({proc.returncode}): {" ".join(cmd)}')
 
 
+def data_root_options(data: str) -> list:
+    """``--cfg-options`` that point the config's train/val/test datasets at ``data``."""
+    root = osp.join(osp.abspath(data), '')
+    return ['--cfg-options'] + [f'{split}_dataloader.dataset.data_root={root}' for split in ('train', 'val', 'test')]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--config', default=CONFIG)
     parser.add_argument('--work-dir', default='work_dirs/toy_kld')
-    parser.add_argument('--data', default='data/toy_dota')
+    parser.add_argument('--data', default=osp.join(ROOT, 'data', 'toy_dota'),
+                        help='where the toy set is generated and read (relative to the current directory)')
     args = parser.parse_args()
     start = time.time()
     py = sys.executable
     out = []
-    stream([py, 'tools/data/toy_dota.py', '--out', args.data], out)
+    data_options = data_root_options(args.data)
+    stream([py, 'tools/data/toy_dota.py', '--out', osp.abspath(args.data)], out)
     t_train = time.time()
-    stream([py, 'tools/train.py', args.config, '--work-dir', args.work_dir], out)
+    stream([py, 'tools/train.py', args.config, '--work-dir', args.work_dir] + data_options, out)
     train_min = (time.time() - t_train) / 60
     ckpt = open(osp.join(ROOT, args.work_dir, 'last_checkpoint')).read().strip()
     test_out = []
-    stream([py, 'tools/test.py', args.config, ckpt, '--work-dir', args.work_dir, '--show-dir', 'vis'], test_out)
+    stream([py, 'tools/test.py', args.config, ckpt, '--work-dir', args.work_dir, '--show-dir', 'vis'] + data_options,
+           test_out)
     metrics = re.findall(r'dota/AP50: ([0-9.]+)\s+dota/AP75: ([0-9.]+)', ''.join(test_out))
     if not metrics:
         raise SystemExit('no dota/AP50 in the test output')

@@ -1,6 +1,8 @@
 """setup.py puts configs/, tools/ and model-index.yml into the package (visiondiv/.mim) as mim expects."""
+import importlib.metadata
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -98,3 +100,32 @@ def test_wheel_contains_configs_tools_and_model_index(tmp_path):
     assert 'visiondiv/.mim/configs/_base_/default_runtime.py' in names
     assert not any('__pycache__' in n for n in names)
     assert any(n.endswith('LICENSE') for n in names)
+
+
+def _requirement_names(path: str) -> list:
+    names = []
+    for line in open(path):
+        line = line.split('#')[0].strip()
+        if line and not line.startswith('-'):
+            names.append(re.split(r'[<>=!~\[; ]', line)[0].lower().replace('_', '-'))
+    return names
+
+
+def test_every_requirement_is_pinned_and_setup_uses_the_pins():
+    pins = {}
+    for line in open(osp.join(ROOT, 'requirements', 'constraints.txt')):
+        line = line.split('#')[0].strip()
+        if line:
+            name, version = line.split('==')
+            pins[name.lower().replace('_', '-')] = version
+    for req in ('mminstall.txt', 'runtime.txt', 'tests.txt'):
+        for name in _requirement_names(osp.join(ROOT, 'requirements', req)):
+            assert name in pins, f'requirements/{req}: {name} has no pin in requirements/constraints.txt'
+    # every install in setup_env.sh goes through the constrained pip command
+    script = open(osp.join(ROOT, 'tools', 'setup_env.sh')).read()
+    assert 'PIP=("$PY" -m pip install --disable-pip-version-check -c "$ROOT/requirements/constraints.txt")' in script
+    assert not re.search(r'pip install(?! --disable-pip-version-check -c)', script)
+    # and this environment is the pinned one (after an upgrade: `make lock`)
+    for name in _requirement_names(osp.join(ROOT, 'requirements', 'runtime.txt')):
+        installed = importlib.metadata.version(name).split('+')[0]
+        assert installed == pins[name], f'{name} {installed} installed, {pins[name]} pinned'

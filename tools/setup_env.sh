@@ -21,7 +21,8 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$KEY" ]]; then
   exit 0
 fi
 
-PIP=("$PY" -m pip install --disable-pip-version-check)
+# Every install resolves against the tested pins (tools/lock_requirements.sh regenerates them).
+PIP=("$PY" -m pip install --disable-pip-version-check -c "$ROOT/requirements/constraints.txt")
 echo "[setup] installing build prerequisites and torch into $PREFIX"
 # setuptools<70: mmcv's setup.py imports pkg_resources; wheel: needed for bdist_wheel.
 "${PIP[@]}" -q torch==2.13.0 wheel ninja numpy

@@ -7,6 +7,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
+from visiondiv.utils.cli import add_compatibility_check, setup_distributed
 
 
 def parse_args(argv=None):
@@ -43,9 +44,12 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    # evaluating needs the checkpoint to cover the whole model: a part left random gives a meaningless score
+    add_compatibility_check(cfg, complete_checkpoint=True)
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     check_config(cfg, sections=('test_dataloader',))
+    setup_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -3,10 +3,13 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from visiondiv.engine import find_resumable_checkpoint
 from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
+from visiondiv.utils.cli import add_compatibility_check, setup_distributed
 
 
 def parse_args(argv=None):
@@ -37,13 +40,25 @@ def build_config(args) -> Config:
             raise RuntimeError(f"{args.config}: --auto-scale-lr needs 'auto_scale_lr.base_batch_size' "
                                'in the config')
         cfg.auto_scale_lr.enable = True
-    # resume: an explicit checkpoint > the latest one in work_dir
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
+    # resume: an explicit checkpoint > the latest intact one in work_dir > load_from's weights (fine-tune)
+    if args.resume is not None and args.resume != 'auto':
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume checkpoint not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
+    elif args.resume == 'auto' or (cfg.get('resume', False) and not cfg.get('load_from')):
+        resume_from = find_resumable_checkpoint(cfg.work_dir)
+        if resume_from is not None:
+            print_log(f'resuming from {resume_from}', logger='current')
+            cfg.resume, cfg.load_from = True, resume_from
+        else:
+            # mmengine would start from scratch with load_from dropped: a fine-tune silently lost its weights
+            load_from = cfg.get('load_from')
+            print_log(f'no checkpoint in {cfg.work_dir} to resume; '
+                      + (f'loading weights from {load_from}' if load_from else 'training from scratch'),
+                      logger='current')
+            cfg.resume = False
+    # resuming needs the run's own checkpoint; fine-tuning needs only most of the model to match
+    add_compatibility_check(cfg, complete_checkpoint=bool(cfg.get('resume', False)))
     return cfg
 
 
@@ -52,6 +67,7 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
     check_config(cfg, sections=('train_dataloader', 'val_dataloader'))
+    setup_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -65,6 +65,9 @@ def test_filter_empty_gt_keeps_an_image_of_ignored_objects(tmp_path):
     ('1 2 3 x 5 6 7 8 ship 0', 'non-numeric coordinate'),
     ('1 2 3 4 5 6 7 8 boat 0', "unknown class 'boat'"),
     ('1 2 3 4 5 6 7 8 ship hard', 'difficulty must be an integer'),
+    ('1 2 nan 4 5 6 7 8 ship 0', 'non-finite coordinate'),      # float() accepts these
+    ('1 2 3 4 5 6 7 inf ship 0', 'non-finite coordinate'),
+    ('1 2 3 4 -Infinity 6 7 8 ship 0', 'non-finite coordinate'),
 ])
 def test_malformed_line_names_file_and_line(tmp_path, line, what):
     write(tmp_path, {'P0003': f'1 2 3 4 5 6 7 8 tank 0\n{line}\n'})
@@ -96,6 +99,40 @@ def test_test_mode_without_annotations(tmp_path):
     ds = DATASETS.build(dict(type='DOTADataset', data_root=str(tmp_path), ann_file='',
                              data_prefix=dict(img_path='img/'), test_mode=True, pipeline=[]))
     assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == ['P0005', 'P0006']
+
+
+def test_no_ann_dir_keeps_images_under_filter_empty_gt(tmp_path):
+    # mmrotate's test_dota_without_ann_file: images without annotations are kept by filter_empty_gt
+    write(tmp_path, {'P0005': '', 'P0006': ''})
+    ds = DATASETS.build(dict(type='DOTADataset', data_root=str(tmp_path), data_prefix=dict(img_path='img/'),
+                             filter_cfg=dict(filter_empty_gt=True), pipeline=[]))
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == ['P0005', 'P0006']
+    assert ds.get_data_info(0)['file_name'] == 'P0005.png' and ds.get_cat_ids(0) == []
+
+
+def test_only_empty_label_files_name_the_ann_dir(tmp_path):
+    write(tmp_path, {'P0020': '', 'P0021': 'imagesource:GoogleEarth\ngsd:0.1\n'})   # no object anywhere
+    with pytest.raises(ValueError, match=r'ann_file .*ann.*: none of the 2 annotations has an object'):
+        build(tmp_path, filter_cfg=dict(filter_empty_gt=True))
+    assert len(build(tmp_path)) == 2                    # without the filter they are background images
+
+
+def test_images_are_checked_at_construction(tmp_path):
+    write(tmp_path, {'P0030': '1 2 3 4 5 6 7 8 ship 0\n', 'P0031': '1 2 3 4 5 6 7 8 tank 0\n'})
+    # construction stats, never decodes: a non-empty file that is no image passes
+    (tmp_path / 'img' / 'P0031.png').write_bytes(b'not a png')
+    assert len(build(tmp_path)) == 2
+    (tmp_path / 'img' / 'P0031.png').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'empty \(0 bytes\): .*P0031\.png \(for label file .*P0031\.txt\)'):
+        build(tmp_path)
+    (tmp_path / 'img' / 'P0031.png').unlink()
+    with pytest.raises(FileNotFoundError, match=r'missing: .*P0031\.png \(for label file .*P0031\.txt\)'):
+        build(tmp_path, test_mode=True)                 # a val set fails now, not after an epoch
+    # test-dev images (no labels) are checked too
+    (tmp_path / 'img' / 'P0030.png').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'P0030\.png \(for no label file'):
+        DATASETS.build(dict(type='DOTADataset', data_root=str(tmp_path), ann_file='',
+                            data_prefix=dict(img_path='img/'), test_mode=True, pipeline=[]))
 
 
 def test_pipeline_loads_rboxes(tmp_path):

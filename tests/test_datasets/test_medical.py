@@ -1,3 +1,5 @@
+import re
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -90,3 +92,24 @@ def test_volume_metric_reassembles_cases(tmp_path):
     assert res['med/dice_foreground'] == pytest.approx((1.0 + ref['dice'][0]) / 2)
     assert res['med/assd_foreground'] == pytest.approx((0.0 + ref['assd'][0]) / 2)
     assert 0 < ref['assd'][0] < 0.8 + 1e-6
+
+
+@pytest.mark.parametrize('bad', [np.nan, np.inf])
+def test_non_finite_voxels_name_the_file_and_count(tmp_path, bad):
+    """One NaN voxel made the whole z-scored volume NaN; now the volume is refused."""
+    make_cases(tmp_path, n=1)
+    img = nib.load(str(tmp_path / 'images' / 'case0.nii.gz')).get_fdata().astype(np.float32)
+    img[3, 4, 1] = img[5, 5, 5] = bad
+    save(tmp_path / 'images' / 'case0.nii.gz', img)
+    kind = '(2 NaN, 0 inf)' if np.isnan(bad) else '(0 NaN, 2 inf)'
+    with pytest.raises(ValueError, match=r'images/case0\.nii\.gz: 2 of 1536 voxels are not finite ' + re.escape(kind)):
+        build(tmp_path)
+
+
+def test_domain_is_case_insensitive_and_checked(tmp_path):
+    make_cases(tmp_path, n=1)
+    assert build(tmp_path, domain=' Source ').domain == 'source'
+    assert build(tmp_path, domain='TARGET').domain == 'target'
+    assert build(tmp_path).domain is None
+    with pytest.raises(ValueError, match=r"domain must be one of \('source', 'target'\) or None, got 'sorce'"):
+        build(tmp_path, domain='sorce')

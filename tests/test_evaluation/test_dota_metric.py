@@ -74,3 +74,38 @@ def test_bad_arguments():
         DOTAMetric(eval_mode='12points')
     with pytest.raises(ValueError, match='outfile_prefix'):
         DOTAMetric(format_only=True)
+
+
+@pytest.mark.parametrize('thrs,keys', [(0.5, ['AP50']), ([0.5, 0.75], ['AP50', 'AP75']), ((0.55,), ['AP55']),
+                                       (np.array([0.3, 0.95]), ['AP30', 'AP95'])])
+def test_iou_thrs_float_or_sequence(thrs, keys):
+    metric = METRICS.build(dict(type='DOTAMetric', iou_thrs=thrs))
+    metric.dataset_meta = dict(classes=CLASSES)
+    box = [50, 50, 20, 10, 0.3]
+    metric.process({}, [sample('a', [box], [0], [box], [0.9], [0])])
+    res = metric.evaluate(1)
+    # a perfect detection: AP 1 at every threshold (the one class with ground truth)
+    assert [k for k in res if k != 'dota/mAP'] == [f'dota/{k}' for k in keys]
+    assert all(v == pytest.approx(1.0) for v in res.values())
+
+
+@pytest.mark.parametrize('thrs,why', [
+    ('0.5', 'a str'),                        # was split into characters
+    (50, '50 is outside'),                   # a percentage: every AP silently 0
+    (1.5, '1.5 is outside'),
+    ([0.5, 1.0], '1.0 is outside'),
+    ([0.5, 0.0], '0.0 is outside'),
+    (float('nan'), 'nan is outside'),
+    ([], 'empty'),
+    (True, 'a bool'),
+    ({0.5}, 'a set'),
+    ([0.5, '0.7'], "'0.7' is not a number"),
+    ([0.5, 0.501], 'share a result key'),    # both would be AP50
+])
+def test_iou_thrs_rejected_at_construction(thrs, why):
+    with pytest.raises(ValueError) as err:
+        DOTAMetric(iou_thrs=thrs)
+    msg = str(err.value)
+    assert msg.startswith('DOTAMetric: iou_thrs') and f'got {thrs!r}' in msg and why in msg
+    with pytest.raises(ValueError, match='HRSCMetric: iou_thrs'):
+        HRSCMetric(iou_thrs=thrs)

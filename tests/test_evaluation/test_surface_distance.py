@@ -1,8 +1,10 @@
 """Dice / ASSD / HD95 against closed forms and a brute-force float64 reference written here."""
+import math
+
 import numpy as np
 import pytest
 
-from visiondiv.evaluation import assd, dice_score, hd95, volume_metrics
+from visiondiv.evaluation import assd, dice_score, hd95, volume_diagonal, volume_metrics
 
 
 def brute_force(pred, gt, spacing):
@@ -32,7 +34,46 @@ def test_dice_closed_form():
     pred[4:8, 2:6] = True            # 16 voxels, 8 shared
     assert dice_score(pred, gt) == pytest.approx(2 * 8 / 32)
     assert np.isnan(dice_score(pred, np.zeros_like(gt)))     # empty GT: NaN (MONAI ignore_empty)
+    assert np.isnan(dice_score(np.zeros_like(gt), np.zeros_like(gt)))   # both empty too (MONAI compute_dice)
     assert dice_score(np.zeros_like(gt), gt) == 0.0
+
+
+def test_empty_masks_follow_monai():
+    """MONAI 1.6.1 on a 4-voxel cube: missed and spurious structures give inf distances, both empty NaN."""
+    cube = np.zeros((10, 10, 10), bool)
+    cube[2:6, 2:6, 2:6] = True
+    empty = np.zeros_like(cube)
+    for pred, gt, dice in ((empty, cube, 0.0), (cube, empty, float('nan'))):
+        assert dice_score(pred, gt) == pytest.approx(dice, nan_ok=True)
+        assert assd(pred, gt, (1, 2, 3)) == math.inf and hd95(pred, gt, (1, 2, 3)) == math.inf
+    assert np.isnan(assd(empty, empty)) and np.isnan(hd95(empty, empty))
+    with pytest.raises(ValueError, match='differs'):        # shapes are checked for empty masks too
+        hd95(empty[:5], cube)
+
+
+@pytest.mark.parametrize('n,k,axis,spacing', [(8, 2, 0, (0.5, 1.5, 2.0)), (9, 3, 2, (1.5, 2.0, 0.5)),
+                                              (6, 1, 1, (1.2, 0.8, 1.0))])
+def test_offset_cubes_closed_form(n, k, axis, spacing):
+    """Cube of side n, the prediction shifted k voxels along ``axis`` (spacing s there, k*s below the other
+    spacings, 2k < n). By symmetry both directed distance sets equal {0: (n-k)(4n-4) voxels of the side walls;
+    k*s: the (n-2)^2 inner voxels of the shifted face and the n^2 of the far face; j*s, j < k: the 4n-4 wall
+    voxels of each layer outside}; the top third of them is k*s, so HD95 = k*s."""
+    gt = np.zeros((n + 2 * k + 4,) * 3, bool)
+    gt[2:2 + n, 2:2 + n, 2:2 + n] = True
+    pred = np.roll(gt, k, axis=axis)
+    s = spacing[axis]
+    surface = 6 * n * n - 12 * n + 8
+    total = k * ((n - 2) ** 2 + n ** 2) + (4 * n - 4) * k * (k - 1) / 2
+    assert assd(pred, gt, spacing) == pytest.approx(s * total / surface, rel=1e-12)
+    assert hd95(pred, gt, spacing) == pytest.approx(k * s, rel=1e-12)
+    assert hd95(gt, pred, spacing) == pytest.approx(k * s, rel=1e-12)
+
+
+def test_volume_diagonal():
+    assert volume_diagonal((3, 4, 12)) == pytest.approx(13.0)
+    assert volume_diagonal((48, 48, 16), (1, 1, 2.5)) == pytest.approx(math.sqrt(48 ** 2 * 2 + 40 ** 2))
+    with pytest.raises(ValueError, match='spacing'):
+        volume_diagonal((3, 4), (1, 1, 1))
 
 
 def test_concentric_spheres_distance_is_radius_gap():
@@ -65,7 +106,8 @@ def test_volume_metrics_per_class_and_errors():
     pred = gt.copy()
     pred[pred == 2] = 0
     m = volume_metrics(pred, gt, num_classes=3)
-    assert m['dice'][1] == 0.0 and np.isnan(m['assd'][1])
+    assert m['dice'][1] == 0.0 and m['assd'][1] == math.inf and m['hd95'][1] == math.inf
+    assert m['in_gt'] == [True, True] and m['in_pred'] == [True, False]
     with pytest.raises(ValueError, match='differs'):
         volume_metrics(gt[:5], gt, num_classes=3)
     with pytest.raises(ValueError, match='spacing'):

@@ -55,3 +55,15 @@ def test_split_bad_annotation_names_line(tmp_path):
     with pytest.raises(ValueError, match=r'P0002\.txt:2: non-numeric'):
         split.split_image(str(tmp_path / 'P0002.png'), str(tmp_path / 'P0002.txt'), str(tmp_path / 'o'),
                           [1024], [200])
+
+
+@pytest.mark.parametrize('value', ['nan', 'inf', '-inf'])
+def test_split_rejects_non_finite_coordinates(tmp_path, value):
+    # the dataset's parser, shared: float() accepts these, the split must not write them into patches
+    split = load_split()
+    cv2.imwrite(str(tmp_path / 'P0003.png'), np.zeros((50, 50, 3), np.uint8))
+    (tmp_path / 'P0003.txt').write_text(f'1 2 3 4 5 6 7 8 plane 0\n1 2 3 4 {value} 6 7 8 plane 0\n')
+    with pytest.raises(ValueError, match=r'P0003\.txt:2: non-finite coordinate'):
+        split.split_image(str(tmp_path / 'P0003.png'), str(tmp_path / 'P0003.txt'), str(tmp_path / 'o'),
+                          [1024], [200])
+    assert not (tmp_path / 'o').exists()

@@ -45,3 +45,31 @@ def test_bounds_from_labels_and_cli(label_dir, capsys):
         mod.main(['bounds', '--low', '0.6', '0.6', '--high', '0.9', '0.9'])
     with pytest.raises(SystemExit, match='sum to 1'):
         mod.main(['vector', '0.5', '0.6'])
+
+
+@pytest.mark.parametrize('values', [['nan', '0.5', '0.5'], ['inf', '0.5', '0.5'], ['1.2', '-0.2']])
+def test_vector_refuses_non_finite_and_negative_priors(values, capsys):
+    """``vector nan 0.5 0.5`` exited 0 printing ``{"prior": [NaN, 0.5, 0.5]}``, which is not JSON."""
+    with pytest.raises(SystemExit, match='error: prior has (non-finite|negative) entries') as err:
+        load().main(['vector', *values])
+    assert err.value.code != 0 and capsys.readouterr().out == ''
+
+
+def test_vector_prints_the_values_given(capsys):
+    load().main(['vector', '0.9', '0.08', '0.02'])
+    assert json.loads(capsys.readouterr().out) == {'prior': [0.9, 0.08, 0.02]}
+
+
+def test_num_classes_must_match_the_labels(label_dir, capsys):
+    """3-class labels with --num-classes 5 gave a prior padded with two zeros."""
+    mod = load()
+    with pytest.raises(SystemExit, match=r'--num-classes is 5 but the 1 label volumes hold classes \[0, 1, 2\]; '
+                                         r'class\(es\) \[3, 4\] never occur'):
+        mod.main(['from_labels', label_dir, '--num-classes', '5'])
+    with pytest.raises(SystemExit, match=r'class\(es\) \[3\] never occur'):
+        mod.main(['bounds', '--from-labels', label_dir, '--num-classes', '4'])
+    with pytest.raises(ValueError, match=r'class\(es\) \[3\] never occur'):
+        mod.prior_from_labels(label_dir, 4, over='all')
+    assert capsys.readouterr().out == ''
+    mod.main(['from_labels', label_dir, '--num-classes', '3'])
+    assert json.loads(capsys.readouterr().out)['prior'] == pytest.approx([1 - 6 / 16, 4 / 16, 2 / 16])

@@ -91,7 +91,54 @@ def test_mmwhs_codes_and_mismatch_error(tmp_path):
     assert [lab[i, i, 0] for i in range(5)] == [1, 2, 3, 4, 0]          # AA, LAC, LVC, MYO, RVC dropped
     save_nifti(str(tmp_path / 'ct_train' / 'ct_train_1001_image.nii.gz'), np.zeros((5, 6, 2), np.float32),
                (1, 1, 1))
-    with pytest.raises(ValueError, match=r'ct_train_1001_label\.nii\.gz: label shape \(6, 6, 2\) differs'):
+    with pytest.raises(FileExistsError, match='exists and is not an empty folder'):
         load().main(['mmwhs', str(tmp_path), '--out', str(out)])
+    with pytest.raises(ValueError, match=r'ct_train_1001_label\.nii\.gz: label shape \(6, 6, 2\) differs'):
+        load().main(['mmwhs', str(tmp_path), '--out', str(tmp_path / 'out2')])
     with pytest.raises(ValueError, match='unknown MM-WHS structures'):
-        load().main(['mmwhs', str(tmp_path), '--out', str(out), '--structures', 'LIVER'])
+        load().main(['mmwhs', str(tmp_path), '--out', str(tmp_path / 'out2'), '--structures', 'LIVER'])
+
+
+def make_ivdm3seg(root, cases=('01', '02', '03'), bad_image=None):
+    rng = np.random.default_rng(0)
+    for case in cases:
+        (root / case).mkdir(parents=True)
+        lab = np.zeros((8, 8, 4), np.uint8)
+        lab[2:5, 3:6, 1:3] = 1
+        save_nifti(str(root / case / f'{case}_Labels.nii'), lab, (1.25, 1.25, 2.0))
+        for m in ('inn', 'wat'):
+            img = rng.normal(size=(8, 8, 4)).astype(np.float32)
+            if (case, m) == bad_image:
+                img[1, 2, 3] = np.nan
+            save_nifti(str(root / case / f'{case}_{m}.nii'), img, (1.25, 1.25, 2.0))
+
+
+@pytest.mark.parametrize('num_test', ['3', '4', '-1'])
+def test_num_test_must_leave_training_cases(tmp_path, num_test):
+    """--num-test 4 of 3 cases (or -1) was accepted: every case, or none, went to test."""
+    make_ivdm3seg(tmp_path / 'ivd')
+    with pytest.raises(ValueError, match=rf'--num-test {num_test} must be >= 0 and smaller than the 3 cases of '):
+        load().main(['ivdm3seg', str(tmp_path / 'ivd'), '--out', str(tmp_path / 'out'), '--num-test', num_test])
+    assert sorted(os.listdir(tmp_path)) == ['ivd']
+
+
+def test_failed_conversion_leaves_nothing(tmp_path):
+    """The last case's image has a NaN voxel: the earlier cases were written to --out, and stayed there."""
+    make_ivdm3seg(tmp_path / 'ivd', bad_image=('03', 'inn'))
+    out = tmp_path / 'new' / 'deeper' / 'out'
+    with pytest.raises(ValueError, match=r'03_inn\.nii: 1 of 256 voxels are not finite \(1 NaN, 0 inf\)'):
+        load().main(['ivdm3seg', str(tmp_path / 'ivd'), '--out', str(out), '--domains', 'wat', 'inn'])
+    assert sorted(os.listdir(tmp_path)) == ['ivd']               # no partial folder, no parent made for it
+    (tmp_path / 'ivd' / '03' / '03_inn.nii').unlink()
+    save_nifti(str(tmp_path / 'ivd' / '03' / '03_inn.nii'), np.zeros((8, 8, 4), np.float32), (1.25, 1.25, 2.0))
+    out.mkdir(parents=True)                                        # an empty --out is fine
+    load().main(['ivdm3seg', str(tmp_path / 'ivd'), '--out', str(out), '--domains', 'wat', 'inn'])
+    assert sorted(os.listdir(out)) == ['inn', 'wat'] and os.listdir(out.parent) == ['out']
+    assert len(os.listdir(out / 'inn' / 'train' / 'images')) == 3
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o777 & ~_umask())   # not mkdtemp's 0o700
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -104,3 +104,78 @@ def test_amp_without_gpu_is_refused_clearly():
     else:
         with pytest.raises(RuntimeError, match='--amp needs a GPU'):
             train.build_config(args)
+
+
+UNET = osp.join(ROOT, 'configs', '_base_', 'models', 'unet_seg.py')
+
+
+def unet_checkpoint(path):
+    """A segmentation UNet's checkpoint: nothing in it is a detector's tensor."""
+    from mmengine.config import Config
+
+    from visiondiv.registry import MODELS
+    model = MODELS.build(Config.fromfile(UNET).model)
+    torch.save(dict(meta=dict(epoch=1, iter=1), state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+def test_checkpoint_of_another_model_is_refused_by_test_and_train(tmp_path):
+    from visiondiv.engine import CheckpointMismatchError
+    make_data(tmp_path / 'data', num_train=2)
+    cfg = write_config(tmp_path, tmp_path / 'data', max_epochs=1)
+    ckpt = unet_checkpoint(tmp_path / 'unet.pth')
+    # before: test.py printed mAP 0.0 and exited 0
+    with pytest.raises(CheckpointMismatchError, match=f"{ckpt}: not a checkpoint of this model: 0 of the model's"):
+        load_script('tools', 'test.py').main([cfg, ckpt, '--work-dir', str(tmp_path / 'test')])
+    with pytest.raises(CheckpointMismatchError, match=f'{ckpt}: not a checkpoint of this model'):
+        load_script('tools', 'train.py').main([cfg, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                                               f'load_from={ckpt}'])
+    assert not list((tmp_path / 'w').glob('*.pth'))
+
+
+def test_resume_with_nothing_to_resume_keeps_load_from(tmp_path, monkeypatch):
+    train = load_script('tools', 'train.py')
+    logged = []
+    monkeypatch.setattr(train, 'print_log', lambda msg, **kw: logged.append(msg))
+    weights = tmp_path / 'dota.pth'
+    weights.write_bytes(b'')
+    work = tmp_path / 'fresh'
+    cfg = train.build_config(train.parse_args([BASE, '--resume', '--work-dir', str(work), '--cfg-options',
+                                               f'load_from={weights}']))
+    # before: resume=True and load_from=None, so mmengine found nothing and trained from scratch
+    assert cfg.load_from == str(weights) and cfg.resume is False
+    assert logged == [f'no checkpoint in {work} to resume; loading weights from {weights}']
+    hook = [h for h in cfg.custom_hooks if h.type == 'CompatibilityCheckHook']
+    assert hook == [dict(type='CompatibilityCheckHook', complete_checkpoint=False)]    # a fine-tune's check
+
+
+def test_truncated_last_checkpoint_resumes_from_the_previous_one(tmp_path):
+    make_data(tmp_path / 'data', num_train=2)
+    work = tmp_path / 'work'
+    train = load_script('tools', 'train.py')
+    train.main([write_config(tmp_path, tmp_path / 'data', max_epochs=2), '--work-dir', str(work)])
+    assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_2.pth')
+    data = (work / 'epoch_2.pth').read_bytes()
+    (work / 'epoch_2.pth').write_bytes(data[:len(data) // 2])      # e.g. a copy cut short, a full disk
+    cfg = train.build_config(train.parse_args([write_config(tmp_path, tmp_path / 'data', max_epochs=3),
+                                               '--work-dir', str(work), '--resume']))
+    # before: load_from=None, and mmengine's resume of epoch_2.pth failed in torch.load
+    assert cfg.resume is True and cfg.load_from == str(work / 'epoch_1.pth')
+    train.main([write_config(tmp_path, tmp_path / 'data', max_epochs=3), '--work-dir', str(work), '--resume'])
+    ckpt = torch.load(work / 'epoch_3.pth', map_location='cpu', weights_only=False)
+    # resumed after epoch 1: epochs 2 and 3 again, one iteration each (2 images, batch 2)
+    assert ckpt['meta']['epoch'] == 3 and ckpt['meta']['iter'] == 3
+
+
+def test_dataset_and_head_classes_must_agree(tmp_path):
+    from visiondiv.utils import ConfigCheckError
+    data = tmp_path / 'data'
+    make_data(data, num_train=2)
+    for f in (data / 'train' / 'labelTxt').glob('*.txt'):          # a 2-class dataset: no planes
+        f.write_text(''.join(line for line in f.read_text().splitlines(True) if ' plane ' not in line))
+    cfg = write_config(tmp_path, data, max_epochs=1)
+    options = ['--cfg-options', "train_dataloader.dataset.metainfo.classes=['ship','tank']"]
+    with pytest.raises(ConfigCheckError, match=r"train_dataloader.dataset has 2 classes \(metainfo.classes = "
+                                               r"\('ship', 'tank'\)\) but model.bbox_head.num_classes = 3"):
+        load_script('tools', 'train.py').main([cfg, '--work-dir', str(tmp_path / 'w'), *options])
+    assert not list((tmp_path / 'w').glob('*.pth'))

@@ -1,5 +1,7 @@
 """DOTA-format datasets (DOTA v1.0/v1.5/v2.0 and custom imagery)."""
 import glob
+import math
+import os
 import os.path as osp
 import warnings
 from typing import List, Optional, Tuple
@@ -39,6 +41,9 @@ def parse_dota_line(line: str, cls_map: Optional[dict], path: str, lineno: int) 
         bbox = [float(v) for v in fields[:8]]
     except ValueError:
         raise DOTAFormatError(f'{path}:{lineno}: non-numeric coordinate in {line.strip()!r}') from None
+    if not all(math.isfinite(v) for v in bbox):
+        # float() accepts 'nan'/'inf'; such a box would make every anchor of the image positive
+        raise DOTAFormatError(f'{path}:{lineno}: non-finite coordinate in {line.strip()!r}')
     if cls_map is not None and fields[8] not in cls_map:
         raise DOTAFormatError(f'{path}:{lineno}: unknown class {fields[8]!r}; known: {", ".join(cls_map)}')
     try:
@@ -49,7 +54,8 @@ def parse_dota_line(line: str, cls_map: Optional[dict], path: str, lineno: int) 
     return dict(bbox=bbox, bbox_label=label, difficulty=difficulty)
 
 
-def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_mode: bool) -> List[dict]:
+def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_mode: bool,
+                        ann_source: str = 'ann_file') -> List[dict]:
     """The ``filter_data`` of the rotated-box datasets (DOTA, HRSC), with mmrotate dev-1.x's rule.
 
     Nothing is dropped in test mode. Otherwise, ``filter_cfg``:
@@ -62,6 +68,10 @@ def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_
       side (``width``/``height`` from the annotation) is below it. DOTA
       annotations carry no image size, so a ``min_size`` there is refused
       rather than silently ignored.
+
+    Filters that leave no image at all raise a ``ValueError`` naming
+    ``ann_source`` (mmengine would fail later with "need at least one array
+    to concatenate").
     """
     if test_mode:
         return data_list
@@ -78,7 +88,35 @@ def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_
         if min_size and min(d['width'], d['height']) < min_size:
             continue
         kept.append(d)
+    if data_list and not kept:
+        if filter_empty_gt and not any(d['instances'] for d in data_list):
+            raise ValueError(f'{ann_source}: none of the {len(data_list)} annotations has an object, so '
+                             'filter_cfg.filter_empty_gt=True leaves no training image (empty label files?)')
+        raise ValueError(f'{ann_source}: filter_cfg={filter_cfg} leaves none of the {len(data_list)} images')
     return kept
+
+
+def _check_images(images: List[Tuple[str, str]]) -> None:
+    """Raise unless every ``(image path, where it is listed)`` names an existing, non-empty file.
+
+    One ``os.stat`` per image, no decoding. Paths with a URI scheme (a remote
+    file backend) are left to the loading transform.
+    """
+    missing, empty = [], []
+    for path, source in images:
+        if '://' in path:
+            continue
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            missing.append(f'{path} (for {source})')
+            continue
+        if size == 0:
+            empty.append(f'{path} (for {source})')
+    for bad, what, err in ((missing, 'missing', FileNotFoundError), (empty, 'empty (0 bytes)', ValueError)):
+        if bad:
+            more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+            raise err(f'{len(bad)} image(s) {what}: ' + '; '.join(bad[:5]) + more)
 
 
 @DATASETS.register_module()
@@ -89,7 +127,9 @@ class DOTADataset(BaseDataset):
     boxes, ``qbox``). Objects with difficulty above ``diff_thr`` are
     ignored in training and evaluation. An image without objects has an
     empty (or header-only) txt. With ``ann_file=''`` the images are listed
-    without annotations (test-dev).
+    without annotations (test-dev) and ``filter_cfg`` drops none of them
+    (mmrotate keeps them too). Every image must exist and be non-empty:
+    checked here (one ``stat`` each) rather than when first loaded.
 
     Args:
         diff_thr (int): difficulty above which an object is ignored.
@@ -116,7 +156,9 @@ class DOTADataset(BaseDataset):
             files = sorted(glob.glob(osp.join(img_dir, f'*.{self.img_suffix}')))
             if not files:
                 raise FileNotFoundError(f"no '*.{self.img_suffix}' images in {img_dir} (data_prefix.img_path)")
-            return [dict(self._image_info(osp.splitext(osp.basename(f))[0]), instances=[]) for f in files]
+            data_list = [dict(self._image_info(osp.splitext(osp.basename(f))[0]), instances=[]) for f in files]
+            _check_images([(d['img_path'], "no label file (ann_file='')") for d in data_list])
+            return data_list
         if not osp.isdir(self.ann_file):
             raise FileNotFoundError(f'DOTA ann_file must be a folder of txt files: {self.ann_file} not found')
         txt_files = sorted(glob.glob(osp.join(self.ann_file, '*.txt')))
@@ -142,13 +184,20 @@ class DOTADataset(BaseDataset):
                 warnings.warn(f'{txt}: skipped {len(skipped)} malformed line(s); first: {skipped[0]}')
             info['instances'] = instances
             data_list.append(info)
+        _check_images([(d['img_path'], f'label file {txt}') for d, txt in zip(data_list, txt_files)])
         return data_list
 
     def filter_data(self) -> List[dict]:
-        """Images kept for training: :func:`filter_rotated_data` (an image of ignored objects only is kept)."""
-        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode)
+        """Images kept for training: :func:`filter_rotated_data` (an image of ignored objects only is kept).
+
+        Without annotations (``ann_file=''``) every image is kept: there is no ground truth to be empty.
+        """
+        if not self.ann_file:
+            return self.data_list
+        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode, f'ann_file {self.ann_file}')
 
     def get_cat_ids(self, idx: int) -> List[int]:
+        """Labels of all objects of image ``idx`` (for ``ClassBalancedDataset``)."""
         return [inst['bbox_label'] for inst in self.get_data_info(idx)['instances']]
 
 

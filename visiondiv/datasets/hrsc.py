@@ -1,9 +1,11 @@
 """HRSC2016 ship dataset (VOC-style XML with rotated boxes)."""
 import os.path as osp
 import xml.etree.ElementTree as ET
-from typing import List
+from typing import List, Optional, Tuple
 
+import mmcv
 import torch
+from mmengine import fileio
 from mmengine.dataset import BaseDataset
 
 from visiondiv.registry import DATASETS
@@ -28,40 +30,48 @@ class HRSCDataset(BaseDataset):
     angle in radians). ``classwise=False`` gives the 1-class ``ship`` task;
     ``classwise=True`` the 31 fine classes (keyed by ``Class_ID`` 1000000xx).
     Objects flagged ``difficult`` are ignored.
+
+    Args:
+        img_subdir (str): image folder under ``sub_data_root``.
+        ann_subdir (str): XML folder under ``sub_data_root``.
+        classwise (bool): the 31 fine classes instead of ``ship``.
+        img_suffix (str): image extension.
+        backend_args (dict, optional): mmengine file backend of the id list,
+            the XMLs and (for an XML without image size) the images, as mmrotate.
     """
 
     METAINFO = dict(classes=('ship',), palette=[(220, 20, 60)])
 
     def __init__(self, img_subdir: str = 'AllImages', ann_subdir: str = 'Annotations', classwise: bool = False,
-                 img_suffix: str = 'bmp', **kwargs) -> None:
+                 img_suffix: str = 'bmp', backend_args: Optional[dict] = None, **kwargs) -> None:
         self.img_subdir, self.ann_subdir = img_subdir, ann_subdir
         self.classwise, self.img_suffix = classwise, img_suffix
+        self.backend_args = backend_args
         if classwise:
             kwargs.setdefault('metainfo', dict(classes=HRSC_FINE_CLASSES, palette=_palette(len(HRSC_FINE_CLASSES))))
         super().__init__(**kwargs)
 
     def load_data_list(self) -> List[dict]:
-        if not osp.isfile(self.ann_file):
+        if not fileio.exists(self.ann_file, backend_args=self.backend_args):
             raise FileNotFoundError(f'HRSC ann_file (image id list) not found: {self.ann_file}')
         root = self.data_prefix.get('sub_data_root', self.data_root or '')
-        with open(self.ann_file) as f:
-            img_ids = [line.strip() for line in f if line.strip()]
+        img_ids = [line.strip() for line in fileio.list_from_file(self.ann_file, backend_args=self.backend_args)
+                   if line.strip()]
         cls_index = {f'1000000{cid}': i for i, cid in enumerate(HRSC_CLASS_IDS)}
         data_list = []
         for img_id in img_ids:
             xml_path = osp.join(root, self.ann_subdir, f'{img_id}.xml')
             try:
-                tree = ET.parse(xml_path)
+                with fileio.get_local_path(xml_path, backend_args=self.backend_args) as local_path:
+                    tree = ET.parse(local_path)
             except FileNotFoundError:
                 raise FileNotFoundError(f'{self.ann_file}: annotation of image {img_id!r} not found: '
                                         f'{xml_path}') from None
             except ET.ParseError as err:
                 raise ValueError(f'{xml_path}: malformed XML ({err})') from None
             xml_root = tree.getroot()
-            info = dict(img_id=img_id, file_name=f'{img_id}.{self.img_suffix}',
-                        img_path=osp.join(root, self.img_subdir, f'{img_id}.{self.img_suffix}'),
-                        height=int(xml_root.findtext('Img_SizeHeight', '0')),
-                        width=int(xml_root.findtext('Img_SizeWidth', '0')), instances=[])
+            info = dict(img_id=img_id, file_name=f'{img_id}.{self.img_suffix}', xml_path=xml_path,
+                        img_path=osp.join(root, self.img_subdir, f'{img_id}.{self.img_suffix}'), instances=[])
             for k, obj in enumerate(xml_root.iter('HRSC_Object')):
                 try:
                     cx, cy, w, h, ang = (float(obj.findtext(t)) for t in
@@ -77,10 +87,32 @@ class HRSCDataset(BaseDataset):
                 corners = rbox2qbox(torch.tensor([cx, cy, w, h, ang], dtype=torch.float64)).tolist()
                 info['instances'].append(dict(bbox=corners, bbox_label=label,
                                               ignore_flag=int(obj.findtext('difficult', '0') == '1')))
+            info['width'], info['height'] = self._image_size(xml_root, xml_path, info['img_path'])
             data_list.append(info)
         return data_list
 
+    def _image_size(self, xml_root: ET.Element, xml_path: str, img_path: str) -> Tuple[int, int]:
+        """(width, height) from ``Img_SizeWidth``/``Img_SizeHeight``, else from the image itself (as mmrotate)."""
+        width, height = xml_root.findtext('Img_SizeWidth'), xml_root.findtext('Img_SizeHeight')
+        if width and height:
+            try:
+                return int(width), int(height)
+            except ValueError:
+                raise ValueError(f'{xml_path}: non-integer Img_SizeWidth/Img_SizeHeight '
+                                 f'{width!r}/{height!r}') from None
+        try:
+            img = mmcv.imfrombytes(fileio.get(img_path, backend_args=self.backend_args))
+        except FileNotFoundError:
+            raise FileNotFoundError(f'{xml_path} gives no Img_SizeWidth/Img_SizeHeight and its image '
+                                    f'{img_path} is missing') from None
+        if img is None:
+            raise ValueError(f'{xml_path} gives no image size and its image {img_path} cannot be decoded')
+        return img.shape[1], img.shape[0]
+
     def filter_data(self) -> List[dict]:
         """Images kept for training: :func:`~visiondiv.datasets.dota.filter_rotated_data`."""
-        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode)
+        return filter_rotated_data(self.data_list, self.filter_cfg, self.test_mode, self.ann_file)
 
+    def get_cat_ids(self, idx: int) -> List[int]:
+        """Labels of all objects (ignored ones too, as mmrotate) of image ``idx``, for ``ClassBalancedDataset``."""
+        return [inst['bbox_label'] for inst in self.get_data_info(idx)['instances']]

@@ -47,6 +47,29 @@ def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None
     return label
 
 
+def check_finite(vol: np.ndarray, path: str) -> np.ndarray:
+    """``vol`` if every voxel is finite; the error names ``path`` and counts the NaN / inf voxels.
+
+    One NaN would turn the whole volume NaN under per-volume normalisation.
+    """
+    bad = ~np.isfinite(vol)
+    if bad.any():
+        nan = int(np.isnan(vol).sum())
+        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} voxels are not finite '
+                         f'({nan} NaN, {int(bad.sum()) - nan} inf)')
+    return vol
+
+
+#: values of a dataset's ``domain`` (compared after :func:`normalize_domain`)
+DOMAINS = ('source', 'target')
+
+
+def normalize_domain(domain: Optional[str]) -> Optional[str]:
+    """``domain`` stripped and lower-cased (``' Source'`` -> ``'source'``), None kept: the one spelling that
+    the source-free checks compare."""
+    return domain.strip().lower() if isinstance(domain, str) else domain
+
+
 def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
     """Write a 3-D array (x, y, z order, as nibabel reads it back) with an axis-aligned affine of ``spacing``."""
     import nibabel as nib
@@ -108,13 +131,13 @@ class MedicalSliceDataset(BaseDataset):
         slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
         normalize (str, optional): ``zscore`` or ``percentile`` per volume, or None.
         suffix (str): file suffix.
-        domain (str, optional): ``source`` or ``target``, recorded in the metainfo;
+        domain (str, optional): ``source`` or ``target`` (any case, surrounding blanks ignored), or None;
             ``SourceFreeCheckHook`` refuses adaptation on training data marked ``source``.
 
     Each item has ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 if labelled, and the meta
     ``case_id``, ``slice_idx``, ``num_slices``, ``slice_axis`` and ``spacing`` (of the whole volume).
-    Errors name the file: unreadable volume, label shape differing from its image, non-integer labels,
-    labels outside [0, num_classes).
+    Errors name the file: unreadable volume, non-finite (NaN / inf) image voxels, label shape differing
+    from its image, non-integer labels, labels outside [0, num_classes).
     """
 
     METAINFO = dict(classes=('background', 'foreground'), palette=[(0, 0, 0), (255, 0, 0)])
@@ -129,6 +152,10 @@ class MedicalSliceDataset(BaseDataset):
             raise ValueError("slice_filter='foreground' needs labels (label_dir)")
         self.img_dir, self.label_dir, self.slice_axis = img_dir, label_dir, slice_axis
         self.slice_filter, self.normalize, self.percentiles = slice_filter, normalize, tuple(percentiles)
+        domain = normalize_domain(domain)
+        if domain is not None and domain not in DOMAINS:
+            raise ValueError(f'MedicalSliceDataset(img_dir={img_dir!r}): domain must be one of {DOMAINS} or None, '
+                             f'got {domain!r}')
         self.suffix, self.domain = suffix, domain
         kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
         super().__init__(**kwargs)
@@ -146,6 +173,7 @@ class MedicalSliceDataset(BaseDataset):
         for path in files:
             case = osp.basename(path)[:-len(self.suffix)]
             vol, spacing = load_nifti(path)
+            check_finite(vol, path)
             label = None
             if self.label_dir is not None:
                 label_path = osp.join(self._path(self.label_dir), case + self.suffix)

@@ -1,10 +1,14 @@
 """The command line that ``tools/train.py`` and ``tools/test.py`` share (mmdet 3.x's)."""
 import argparse
+import datetime
+import logging
 import os
 import os.path as osp
-from typing import Optional, Sequence
+import subprocess
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 
 
 def make_parser(description: str, config_help: str = 'config file path') -> argparse.ArgumentParser:
@@ -39,14 +43,69 @@ def parse_cli_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]
     return args
 
 
+_MISSING = object()
+
+
+def _lookup(cfg: Any, key: str) -> Any:
+    """The value at the dotted ``key`` (list items by index, as ``merge_from_dict`` allows), or ``_MISSING``."""
+    node = cfg
+    for part in key.split('.'):
+        if isinstance(node, (Mapping, Config)) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _expected(base: Any) -> Optional[Tuple[str, Tuple[type, ...]]]:
+    """(description, accepted types) of an override of ``base``; None when any value may replace it.
+
+    Only numbers and booleans are checked: they are what a typo turns into a
+    string (``max_epochs=abc``) and what mmengine converts without naming the
+    key; a number may replace an int (``max_norm=10.5``).
+    """
+    if isinstance(base, bool):
+        return 'bool (true/false)', (bool,)
+    if isinstance(base, (int, float)):
+        return f'a number like the config\'s {type(base).__name__} {base!r}', (int, float)
+    return None
+
+
+def check_cfg_options(cfg: Config, options: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` for a ``--cfg-options`` value of another type than the config's value it replaces.
+
+    The message names the key, the given value and the expected type, and the
+    config file. ``None`` is accepted everywhere (it disables an option), and
+    new keys are not checked.
+
+    Args:
+        cfg: the loaded config, before the options are merged.
+        options: the parsed ``--cfg-options`` (``key=value`` with dotted keys).
+    """
+    source = getattr(cfg, 'filename', None) or '<config>'
+    for key, value in options.items():
+        base = _lookup(cfg, key)
+        expected = None if base is _MISSING or value is None else _expected(base)
+        if expected is None:
+            continue
+        description, types = expected
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise TypeError(f'--cfg-options {key}={value!r}: expected {description} (as {key} in {source}), '
+                            f'got {type(value).__name__}')
+
+
 def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the shared overrides to ``cfg`` in place (and return it).
 
-    ``--launcher``, ``--cfg-options`` and ``--work-dir``; the work dir is, in
-    order, ``--work-dir``, the config's ``work_dir``, ``work_dirs/<config name>``.
+    ``--launcher``, ``--cfg-options`` (type-checked by :func:`check_cfg_options`)
+    and ``--work-dir``; the work dir is, in order, ``--work-dir``, the config's
+    ``work_dir``, ``work_dirs/<config name>``.
     """
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_cfg_options(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -58,3 +117,85 @@ def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
 def load_config(args: argparse.Namespace) -> Config:
     """``Config.fromfile(args.config)`` with :func:`apply_cli_args` applied."""
     return apply_cli_args(Config.fromfile(args.config), args)
+
+
+def add_compatibility_check(cfg: Config, complete_checkpoint: bool) -> Config:
+    """Add :class:`~visiondiv.engine.CompatibilityCheckHook` to ``cfg.custom_hooks`` (once) and return ``cfg``.
+
+    Args:
+        cfg: the config the runner is built from.
+        complete_checkpoint: the checkpoint must cover the whole model (test, resume)
+            rather than most of it (fine-tuning with ``load_from``).
+    """
+    hooks = [h for h in cfg.get('custom_hooks', None) or [] if h.get('type') != 'CompatibilityCheckHook']
+    hooks.append(dict(type='CompatibilityCheckHook', complete_checkpoint=complete_checkpoint))
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def _export_launcher_env(launcher: str) -> None:
+    """Set torch's ``env://`` variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT) from slurm's or MPI's.
+
+    torchrun (``launcher='pytorch'``) sets them itself. The mapping is the one
+    mmengine's ``init_dist`` uses for these launchers.
+    """
+    env = os.environ
+    if launcher == 'slurm':
+        env['RANK'], env['WORLD_SIZE'] = env['SLURM_PROCID'], env['SLURM_NTASKS']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if 'MASTER_ADDR' not in env:
+            env['MASTER_ADDR'] = subprocess.getoutput(f"scontrol show hostname {env['SLURM_NODELIST']} | head -n1")
+    elif launcher == 'mpi':
+        env['RANK'], env['WORLD_SIZE'] = env['OMPI_COMM_WORLD_RANK'], env['OMPI_COMM_WORLD_SIZE']
+        env['LOCAL_RANK'] = env['OMPI_COMM_WORLD_LOCAL_RANK']
+        if 'MASTER_ADDR' not in env:
+            raise KeyError('--launcher mpi needs the MASTER_ADDR environment variable')
+    env.setdefault('MASTER_PORT', '29500')
+
+
+def setup_distributed(cfg: Config) -> Config:
+    """Make ``--launcher pytorch|slurm|mpi`` work on a machine without CUDA; a no-op otherwise.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` whatever the
+    backend (``_init_dist_pytorch``, ``_init_dist_slurm``), which a CPU build
+    of torch does not have, and its default ``nccl`` backend needs CUDA. But
+    ``Runner.setup_env`` calls ``init_dist`` only when no process group exists
+    yet, so on CPU this function starts the group itself with ``gloo`` (and
+    records ``env_cfg.dist_cfg.backend='gloo'``), and sets the model wrapper's
+    ``device_ids`` to None (the runner passes ``[LOCAL_RANK]``, which
+    ``DistributedDataParallel`` refuses for a CPU module). Call it after the
+    config is final and before the runner is built.
+
+    Args:
+        cfg: the config; its ``launcher`` (set from ``--launcher``) decides.
+    """
+    import torch
+    import torch.distributed as torch_dist
+    from mmengine.registry import MODEL_WRAPPERS
+    from torch.nn.parallel import DistributedDataParallel
+
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') != 'gloo':
+        print_log(f"no CUDA: distributed backend 'gloo' instead of {dist_cfg.get('backend', 'nccl')!r}",
+                  logger='current', level=logging.WARNING)
+        dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:  # the runner's default wrapper, with its arguments
+        wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper_type = MODEL_WRAPPERS.get(wrapper.get('type', 'MMDistributedDataParallel'))
+    if isinstance(wrapper_type, type) and issubclass(wrapper_type, DistributedDataParallel):
+        wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        _export_launcher_env(launcher)
+        kwargs = {}
+        if dist_cfg.get('timeout') is not None:  # seconds, as mmengine's dist_cfg
+            kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+        torch_dist.init_process_group(backend='gloo', init_method='env://', rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']), **kwargs)
+    return cfg

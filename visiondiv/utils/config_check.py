@@ -2,12 +2,15 @@
 
 mmengine's own errors for an unknown ``type`` or a missing file come from
 deep inside the build and do not say where in the config the problem is.
+:func:`check_num_classes` checks the built model against the built dataset
+(run by ``CompatibilityCheckHook``: the dataset's classes are known once it is built).
 """
 import difflib
 import os.path as osp
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
+from torch import nn
 
 from visiondiv.registry import SCOPE, resolve, root_registries, scope_node, scopes_registering
 
@@ -16,7 +19,7 @@ _NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
 
 
 class ConfigCheckError(ValueError):
-    """A config names an unknown type or a file that does not exist."""
+    """A config names an unknown type or a file that does not exist, or its heads and data disagree."""
 
 
 def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, str]]:
@@ -97,3 +100,46 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
         for key, file_path in _walk_files(node.to_dict() if hasattr(node, 'to_dict') else node, section, None):
             if not osp.exists(file_path):
                 raise ConfigCheckError(f"{source}: '{key}' not found: {file_path}")
+
+
+#: heads whose ``num_classes`` must equal the number of dataset classes (mmdet one- and two-stage, mmseg);
+#: an RPN's single "object" class is not the dataset's
+_CLASS_HEADS = ('bbox_head', 'roi_head.bbox_head', 'roi_head.mask_head', 'decode_head', 'auxiliary_head')
+
+
+def _heads(model: Any) -> Iterator[Tuple[str, int]]:
+    """``(config key, num_classes)`` of the model's classifying heads (a ModuleList counts each member)."""
+    for path in _CLASS_HEADS:
+        node = model
+        for attr in path.split('.'):
+            node = getattr(node, attr, None)
+        members = list(node) if isinstance(node, nn.ModuleList) else [node]
+        for i, head in enumerate(members):
+            num = getattr(head, 'num_classes', None)
+            if isinstance(num, int):
+                yield (f'model.{path}[{i}]' if len(members) > 1 else f'model.{path}'), num
+
+
+def check_num_classes(model: Any, metainfo: Optional[dict], dataset_key: str, source: str) -> None:
+    """Raise :class:`ConfigCheckError` when a head's ``num_classes`` is not the dataset's number of classes.
+
+    A detector with more outputs than the dataset has classes trains without
+    error (the extra classes never get a positive) and one with fewer fails
+    deep inside a loss or a metric; both are a config mistake.
+
+    Args:
+        model: the built (unwrapped) model: heads are found under ``bbox_head``,
+            ``roi_head.bbox_head``/``mask_head``, ``decode_head`` and ``auxiliary_head``.
+        metainfo: the built dataset's ``metainfo`` (checked when it has ``classes``).
+        dataset_key: where the dataset is configured, e.g. ``'train_dataloader.dataset'``.
+        source: the config file, for the message.
+    """
+    classes = (metainfo or {}).get('classes')
+    if not classes:
+        return
+    for key, num in _heads(model):
+        if num != len(classes):
+            raise ConfigCheckError(
+                f'{source}: {dataset_key} has {len(classes)} classes (metainfo.classes = {tuple(classes)}) but '
+                f'{key}.num_classes = {num}: set {key}.num_classes={len(classes)}, or name the '
+                f'{num} classes in the dataset\'s metainfo')

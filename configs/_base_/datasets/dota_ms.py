@@ -7,7 +7,7 @@ train_pipeline = [
     dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
     dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
     dict(type='mmdet.RandomFlip', prob=0.75, direction=['horizontal', 'vertical', 'diagonal']),
-    dict(type='RandomRotate', prob=0.5, angle_range=180, rect_classes=[9, 11]),
+    dict(type='RandomRotate', prob=0.5, angle_range=180, rect_obj_labels=[9, 11]),
     dict(type='mmdet.PackDetInputs'),
 ]
 train_dataloader = dict(dataset=dict(data_root=data_root, pipeline=train_pipeline))

@@ -1,4 +1,4 @@
-# Rotated FCOS, R50-FPN, le90 (mmrotate's rotated-fcos-le90_r50_fpn), with a KLD box loss by default.
+# Rotated FCOS, R50-FPN, le90 (mmrotate's rotated-fcos-le90_r50_fpn), with its rotated IoU box loss.
 angle_version = 'le90'
 model = dict(
     type='mmdet.FCOS',
@@ -16,7 +16,7 @@ model = dict(
         centerness_on_reg=True, use_hbbox_loss=False, scale_angle=True, angle_version=angle_version,
         bbox_coder=dict(type='DistanceAnglePointCoder', angle_version=angle_version),
         loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
-        loss_bbox=dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False, loss_weight=1.0),
+        loss_bbox=dict(type='RotatedIoULoss', loss_weight=1.0),
         loss_angle=None,
         loss_centerness=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     train_cfg=None,

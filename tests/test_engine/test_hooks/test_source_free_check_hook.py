@@ -8,7 +8,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tests.script_loader import ROOT, load_script
-from visiondiv.engine import SourceFreeCheckHook
+from visiondiv.engine import SourceFreeCheckHook, check_source_free
+from visiondiv.engine.hooks.source_free_check_hook import check_adapts_a_checkpoint
 from visiondiv.registry import HOOKS
 
 SFDA = osp.join(ROOT, 'configs', 'sfda', 'sfda_unet-gn_200it_toy-shift.py')
@@ -70,3 +71,32 @@ def test_source_dataloader_key_is_refused_when_the_runner_runs(toy_root, tmp_pat
 def test_runner_without_config_is_an_error():
     with pytest.raises(ValueError, match='build it with Runner.from_cfg'):
         SourceFreeCheckHook().before_run(SimpleNamespace(cfg=Config()))
+
+
+@pytest.mark.parametrize('domain', ['Source', ' SOURCE ', 'source\n'])
+def test_source_domain_is_matched_in_any_case(toy_root, tmp_path, domain):
+    """``domain='Source'`` used to pass the check and adapt on source images."""
+    cfg = sfda_cfg(toy_root, tmp_path / 'work')
+    cfg.train_dataloader.dataset = dict(cfg.source_train, data_root=toy_root, label_dir=None, domain=domain)
+    with pytest.raises(ValueError, match=r"'train_dataloader\.dataset' is a source dataset"):
+        check_source_free(cfg)
+    cfg.train_dataloader.dataset.domain = ' Target'
+    check_source_free(cfg)
+
+
+def test_adaptation_without_load_from_is_refused_when_the_runner_runs(toy_root, tmp_path):
+    """With no load_from the run adapted a randomly initialised network."""
+    cfg = sfda_cfg(toy_root, tmp_path / 'work')
+    cfg.load_from = None
+    run_refused(cfg, r"sfda_unet-gn_200it_toy-shift\.py: source-free adaptation needs the source model: "
+                     r"set 'load_from'")
+
+
+def test_resume_needs_a_checkpoint_to_resume(tmp_path):
+    cfg = Config(dict(load_from=None, resume=True))
+    with pytest.raises(ValueError, match=r"resume=True but .* holds no checkpoint and 'load_from' is not set"):
+        check_adapts_a_checkpoint(cfg, str(tmp_path))
+    (tmp_path / 'iter_100.pth').write_bytes(b'')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_100.pth'))
+    check_adapts_a_checkpoint(cfg, str(tmp_path))                    # mmengine resumes from iter_100.pth
+    check_adapts_a_checkpoint(Config(dict(load_from='source.pth')), str(tmp_path / 'empty'))

@@ -1,21 +1,26 @@
-"""RotatedFCOSHead: the box input each loss declares, loss/predict and one training step."""
+"""RotatedFCOSHead: the box input each loss declares, loss/predict and one training step, with a rotated box
+loss (mmrotate's default RotatedIoULoss, GDLoss, KFLoss) and with ``use_hbbox_loss`` (horizontal IoU + angle loss)."""
 import pytest
 import torch
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from visiondiv.models.losses import GDLoss
+from visiondiv.models.losses import RotatedIoULoss
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
 from .head_checks import (GTS, IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas,
                           record_box_loss_inputs, rows_in, total)
 
 LOSSES = {
+    'riou': dict(type='RotatedIoULoss', loss_weight=1.0),
     'kld': dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1, sqrt=False, loss_weight=1.0),
     'gwd': dict(type='GDLoss', loss_type='gwd', loss_weight=5.0),
     'kfiou': dict(type='KFLoss', loss_weight=5.0),
     'l1': dict(type='mmdet.L1Loss', loss_weight=0.01),
+    'hiou': dict(type='mmdet.IoULoss', loss_weight=1.0),
 }
+#: mmrotate's rotated-fcos-hbox config: horizontal IoU loss on the distances, L1 on the angle
+HBOX = dict(use_hbbox_loss=True, loss_angle=dict(type='mmdet.L1Loss', loss_weight=0.2))
 
 
 def build_head(loss='kld', **kw):
@@ -36,17 +41,20 @@ def build_head(loss='kld', **kw):
     return MODELS.build(ConfigDict(cfg))     # test_cfg is read by attribute
 
 
-@pytest.mark.parametrize('loss,box_input', [('kld', 'decoded'), ('gwd', 'decoded'), ('kfiou', 'both'),
-                                            ('l1', 'decoded')])
+@pytest.mark.parametrize('loss,box_input', [('riou', 'decoded'), ('kld', 'decoded'), ('gwd', 'decoded'),
+                                            ('kfiou', 'both'), ('l1', 'decoded')])
 def test_box_input_comes_from_the_loss(loss, box_input):
     # a loss that declares nothing (mmdet's L1) gets decoded boxes, as in mmdet's FCOS
     assert build_head(loss).loss_box_input == box_input
 
 
-def test_default_loss_is_gdloss_kld():
-    head = build_head(None)
-    assert type(head.loss_bbox) is GDLoss and head.loss_bbox.loss_type == 'kld'
-    assert head.loss_box_input == 'decoded' and not hasattr(head, 'h_bbox_coder')
+def test_defaults_are_mmrotates():
+    # mmrotate's RotatedFCOSHead defaults: RotatedIoULoss (log mode), focal and centerness losses
+    head = MODELS.build(dict(type='RotatedFCOSHead', num_classes=3, in_channels=16))
+    assert type(head.loss_bbox) is RotatedIoULoss and head.loss_bbox.mode == 'log'
+    assert head.loss_bbox.loss_weight == 1.0 and type(head.loss_cls).__name__ == 'FocalLoss'
+    assert type(head.loss_centerness).__name__ == 'CrossEntropyLoss' and head.loss_centerness.use_sigmoid
+    assert head.loss_box_input == 'decoded' and not hasattr(head, 'h_bbox_coder') and head.loss_angle is None
 
 
 def _gt_index(rows, atol):
@@ -57,7 +65,7 @@ def _gt_index(rows, atol):
     return torch.where(best.values < atol, best.indices, torch.full_like(best.indices, -1))
 
 
-@pytest.mark.parametrize('loss', ['kld', 'kfiou'])
+@pytest.mark.parametrize('loss', ['riou', 'kld', 'kfiou'])
 def test_loss_gets_the_declared_input(loss, monkeypatch):
     # norm_on_bbox=False: the distances are in pixels, so decoded targets are the ground truth itself
     head = build_head(loss, norm_on_bbox=False)
@@ -72,7 +80,7 @@ def test_loss_gets_the_declared_input(loss, monkeypatch):
     points = head.prior_generator.grid_priors([(IMG // s, IMG // s) for s in STRIDES], device='cpu')
     points = torch.cat([p.repeat(2, 1) for p in points])
     decoded = head.bbox_coder.decode(points, encoded).tensor
-    if loss == 'kld':
+    if loss != 'kfiou':
         # decoded: the predictions are decoded boxes, the targets the ground-truth boxes themselves
         assert bool((_gt_index(target, 1e-3) >= 0).all()) and 'pred_decode' not in seen['kw'][0]
         assert rows_in(pred, decoded) and not rows_in(pred, encoded)
@@ -91,7 +99,7 @@ def test_loss_gets_the_declared_input(loss, monkeypatch):
                                atol=1e-3, rtol=1e-5)
 
 
-@pytest.mark.parametrize('loss', ['kld', 'gwd', 'kfiou'])
+@pytest.mark.parametrize('loss', ['riou', 'kld', 'gwd', 'kfiou'])
 def test_loss_predict_and_one_step(loss):
     head = build_head(loss)
     # the angle branch learns through the box loss; FCOS may predict zero-size boxes
@@ -105,3 +113,58 @@ def test_no_positive_point_gives_zero_box_loss():
     losses = total(head.loss_by_feat(*head(feats()), empty, img_metas()))
     assert losses['loss_bbox'].item() == 0 and losses['loss_centerness'].item() == 0
     assert losses['loss_cls'].item() > 0
+
+
+def test_hbbox_loss_predict_and_one_step():
+    head = build_head('hiou', **HBOX)
+    assert head.use_hbbox_loss and type(head.h_bbox_coder).__name__ == 'DistancePointBBoxCoder'
+    check_step_and_predict(head, {'loss_cls', 'loss_bbox', 'loss_angle', 'loss_centerness'},
+                           [head.conv_angle, head.conv_reg], positive_sides=False)
+
+
+def test_hbbox_loss_gets_horizontal_boxes_about_each_point(monkeypatch):
+    # norm_on_bbox=False: distances in pixels, so the target boxes have the ground truth's sides
+    head = build_head('hiou', norm_on_bbox=False, **HBOX)
+    seen = record_box_loss_inputs(head, monkeypatch)
+    outs = head(feats())
+    head.loss_by_feat(*outs, gt_instances(), img_metas())
+    pred, target = torch.cat(seen['pred']), torch.cat(seen['target'])
+    assert pred.shape[1] == 4 and len(target) > len(torch.cat(GTS))
+    # (x1, y1, x2, y2) = (px - l, py - t, px + r, py + b) for every point and its predicted distances
+    points = head.prior_generator.grid_priors([(IMG // s, IMG // s) for s in STRIDES], device='cpu')
+    points = torch.cat([p.repeat(2, 1) for p in points])
+    dist = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in outs[1]]).detach()
+    table = torch.cat([points - dist[:, :2], points + dist[:, 2:]], 1)
+    assert rows_in(pred, table)
+    # each target is a w x h box of a (le90) ground truth, axis-aligned, around a point inside that ground truth
+    gts = regularize_rboxes(torch.cat(GTS), 'le90')
+    sides = torch.stack([target[:, 2] - target[:, 0], target[:, 3] - target[:, 1]], 1)
+    assert rows_in(sides, gts[:, 2:4], atol=1e-3)
+
+
+def test_hbbox_angle_is_learnt_by_loss_angle_alone():
+    head = build_head('hiou', **HBOX)
+    losses = total(head.loss_by_feat(*head(feats()), gt_instances(), img_metas()))
+    weight = head.conv_angle.weight
+    box_grad = torch.autograd.grad(losses['loss_bbox'], weight, retain_graph=True, allow_unused=True)[0]
+    angle_grad = torch.autograd.grad(losses['loss_angle'], weight, retain_graph=True)[0]
+    assert box_grad is None or box_grad.abs().sum() == 0
+    assert angle_grad.abs().sum() > 0
+    # the rotated IoU loss, in contrast, trains the angle branch itself
+    head = build_head('riou')
+    losses = total(head.loss_by_feat(*head(feats()), gt_instances(), img_metas()))
+    assert torch.autograd.grad(losses['loss_bbox'], head.conv_angle.weight)[0].abs().sum() > 0
+
+
+def test_hbbox_loss_without_positives_is_zero():
+    head = build_head('hiou', **HBOX)
+    empty = [InstanceData(bboxes=RotatedBoxes(torch.zeros(0, 5)), labels=torch.zeros(0, dtype=torch.long))] * 2
+    losses = total(head.loss_by_feat(*head(feats()), empty, img_metas()))
+    assert losses['loss_bbox'].item() == 0 and losses['loss_angle'].item() == 0 and losses['loss_cls'].item() > 0
+
+
+def test_hbbox_loss_refuses_bad_settings():
+    with pytest.raises(ValueError, match='use_hbbox_loss=True needs loss_angle'):
+        build_head('hiou', use_hbbox_loss=True)
+    with pytest.raises(ValueError, match=r'RotatedIoULoss takes rotated boxes'):
+        build_head('riou', **HBOX)

@@ -84,6 +84,28 @@ def test_bad_priors_refused():
     assert loss.loss_name == 'loss_ratio_kl'
 
 
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), -float('inf')])
+def test_non_finite_priors_refused(bad):
+    """NaN passed every comparison of the old check, and adaptation then ran to loss: nan."""
+    with pytest.raises(ValueError, match=r'prior has non-finite entries \(NaN or inf\)'):
+        validate_prior([bad, 0.5, 0.5], 3)
+    with pytest.raises(ValueError, match='prior has non-finite entries'):
+        ClassRatioKLLoss([bad, 0.5, 0.5])
+    with pytest.raises(ValueError, match='bounds have non-finite entries'):
+        validate_bounds([[0.0, bad], [0.0, 1.0]])
+
+
+def test_nan_prior_in_the_sfda_config_stops_the_model_build():
+    from mmengine.config import Config
+
+    from tests.script_loader import ROOT
+    cfg = Config.fromfile(f'{ROOT}/configs/sfda/sfda_unet-gn_200it_toy-shift.py')
+    assert cfg.model.adapt_losses[1].type == 'ClassRatioKLLoss'
+    cfg.model.adapt_losses[1].prior = [float('nan'), 0.5, 0.5]
+    with pytest.raises(ValueError, match=r'ClassRatioKLLoss.*prior has non-finite entries'):
+        MODELS.build(cfg.model)
+
+
 def test_categorical_kl_zero_entries():
     p = torch.tensor([0.0, 1.0])
     q = torch.tensor([0.5, 0.5])

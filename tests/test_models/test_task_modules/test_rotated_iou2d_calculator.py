@@ -1,9 +1,11 @@
 import math
+import os.path as osp
 
 import pytest
 import torch
 
 from visiondiv.registry import TASK_UTILS
+from tests.script_loader import ROOT
 from visiondiv.structures.bbox import RotatedBoxes
 
 
@@ -45,3 +47,78 @@ def test_sparse_path_equals_dense_op():
         dense = box_iou_rotated(a, b, mode=mode)
         assert (dense > 0).sum() > 50            # the test exercises real overlaps
         torch.testing.assert_close(rbbox_overlaps(a, b, mode=mode), dense, rtol=0, atol=0)
+
+
+SQRT2 = math.sqrt(2)
+# (boxes1, boxes2, rotated IoU, envelope IoU), all by hand:
+# - a 2x2 square turned 45 degrees against the upright one: the overlap is a regular octagon of
+#   inradius 1, area 8 (sqrt2 - 1), so IoU = 8 (sqrt2 - 1) / (8 - 8 (sqrt2 - 1)) = 1/sqrt2; the
+#   diamond's envelope is the 2 sqrt2 square (area 8) holding the upright one (area 4): 4/8.
+# - a 4sqrt2 x sqrt2 box at 45 degrees and the same box moved by (2, -2) (2 sqrt2 across its axis,
+#   more than its width): no overlap; envelopes [-2.5, 2.5]^2 and [-0.5, 4.5] x [-4.5, 0.5] share 3 x 3.
+ENVELOPE_CASES = [
+    ([[0.0, 0.0, 2.0, 2.0, math.pi / 4]], [[0.0, 0.0, 2.0, 2.0, 0.0]], 1 / SQRT2, 0.5),
+    ([[0.0, 0.0, 4 * SQRT2, SQRT2, math.pi / 4]], [[2.0, -2.0, 4 * SQRT2, SQRT2, math.pi / 4]], 0.0, 9 / 41),
+]
+
+
+@pytest.mark.parametrize('boxes1,boxes2,rotated,envelope', ENVELOPE_CASES)
+def test_fake_calculator_is_envelope_iou(boxes1, boxes2, rotated, envelope):
+    fake = TASK_UTILS.build(dict(type='FakeRBboxOverlaps2D'))
+    exact = TASK_UTILS.build(dict(type='RBboxOverlaps2D'))
+    a, b = torch.tensor(boxes1), torch.tensor(boxes2)
+    assert exact(a, b).item() == pytest.approx(rotated, abs=1e-5)
+    assert fake(a, b).item() == pytest.approx(envelope, abs=1e-6)
+    assert fake(b, a).item() == pytest.approx(envelope, abs=1e-6)
+    # RotatedBoxes in, score column dropped, aligned mode
+    scored = torch.cat([b, torch.full((1, 1), 0.3)], 1)
+    assert fake(RotatedBoxes(a), scored, is_aligned=True).item() == pytest.approx(envelope, abs=1e-6)
+
+
+def test_fake_calculator_modes_and_inputs():
+    fake = TASK_UTILS.build(dict(type='FakeRBboxOverlaps2D'))
+    diamond = torch.tensor([[0.0, 0.0, 2.0, 2.0, math.pi / 4]])
+    upright = torch.tensor([[0.0, 0.0, 2.0, 2.0, 0.0], [10.0, 0.0, 2.0, 2.0, 0.0]])
+    # iof: intersection over the first box's envelope, 4/8 and 4/4
+    torch.testing.assert_close(fake(diamond, upright, mode='iof'), torch.tensor([[0.5, 0.0]]))
+    torch.testing.assert_close(fake(upright, diamond, mode='iof'), torch.tensor([[1.0], [0.0]]))
+    assert fake(diamond, torch.zeros(0, 5)).shape == (1, 0)
+    assert fake(torch.zeros(0, 6), diamond, is_aligned=False).shape == (0, 1)
+    assert fake(diamond.half(), upright).dtype == torch.float16
+    with pytest.raises(ValueError, match='bboxes2 must have 5'):
+        fake(diamond, torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="mode must be 'iou' or 'iof'"):
+        fake(diamond, upright, mode='giou')
+    assert repr(fake) == 'FakeRBboxOverlaps2D()'
+
+
+HBOX_CONFIGS = [
+    'configs/rotated_retinanet/rotated-retinanet-hbox-oc_r50_fpn_1x_dota.py',
+    'configs/gwd/rotated-retinanet-hbox-oc_r50_fpn_gwd_1x_dota.py',
+    'configs/kfiou/rotated-retinanet-hbox-oc_r50_fpn_kfiou_1x_dota.py',
+    'configs/kld/rotated-retinanet-hbox-oc_r50_fpn_kld-stable_1x_dota.py',
+]
+#: model.train_cfg.assigner of mmrotate 1.x's hbox-oc configs (dev-1.x, rotated_retinanet/gwd/kfiou/kld)
+MMROTATE_HBOX_ASSIGNER = dict(type='mmdet.MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0,
+                              ignore_iof_thr=-1, iou_calculator=dict(type='FakeRBboxOverlaps2D'))
+#: their bbox_coder (norm_factor None: the angle delta is not divided by pi)
+MMROTATE_HBOX_CODER = dict(type='DeltaXYWHTRBBoxCoder', angle_version='oc', norm_factor=None, edge_swap=False,
+                           proj_xy=False, target_means=(.0, .0, .0, .0, .0), target_stds=(1.0, 1.0, 1.0, 1.0, 1.0))
+
+
+@pytest.mark.parametrize('config', HBOX_CONFIGS)
+def test_hbox_configs_assign_by_envelope_iou(config):
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    assert cfg.model.train_cfg.assigner.to_dict() == MMROTATE_HBOX_ASSIGNER
+    coder = cfg.model.bbox_head.bbox_coder
+    assert {k: (tuple(v) if isinstance(v, list) else v) for k, v in coder.items() if k in MMROTATE_HBOX_CODER} \
+        == MMROTATE_HBOX_CODER
+    # the built assigner scores the diamond against the upright square by envelope IoU (1/2), not 1/sqrt2
+    assigner = TASK_UTILS.build(cfg.model.train_cfg.assigner)
+    gt = InstanceData(bboxes=torch.tensor([[0.0, 0.0, 2.0, 2.0, math.pi / 4]]), labels=torch.tensor([3]))
+    anchors = InstanceData(priors=torch.tensor([[0.0, 0.0, 2.0, 2.0, 0.0]]))
+    result = assigner.assign(anchors, gt)
+    assert result.max_overlaps.item() == pytest.approx(0.5, abs=1e-6)
+    assert result.gt_inds.tolist() == [1]       # 0.5 >= pos_iou_thr

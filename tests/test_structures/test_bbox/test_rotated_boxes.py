@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmdet.structures.bbox import convert_box_type, get_box_type
 
+from visiondiv.registry import TRANSFORMS
 from visiondiv.structures.bbox import (QuadriBoxes, RotatedBoxes, hbox2rbox, norm_angle, qbox2rbox,
                                        rbox2hbox, rbox2qbox, regularize_rboxes)
 
@@ -145,17 +146,49 @@ def test_find_inside_points_against_cv2():
                 assert bool(inside_q[i, j]) == (d > 0)
 
 
-def test_areas_and_clip():
-    boxes = torch.tensor([[10.0, 10.0, 8.0, 4.0, 0.3], [0.0, 0.0, 10.0, 10.0, 0.0]])
+def test_areas_and_clip_leaves_boxes_unchanged():
+    boxes = torch.tensor([[10.0, 10.0, 8.0, 4.0, 0.3], [0.0, 0.0, 10.0, 10.0, 0.0], [180.0, 180.0, 30.0, 10.0, 0.5]])
     rb = RotatedBoxes(boxes.clone())
-    torch.testing.assert_close(rb.areas, torch.tensor([32.0, 100.0]))
-    torch.testing.assert_close(QuadriBoxes(rbox2qbox(boxes)).areas, torch.tensor([32.0, 100.0]))
+    torch.testing.assert_close(rb.areas, torch.tensor([32.0, 100.0, 300.0]))
+    torch.testing.assert_close(QuadriBoxes(rbox2qbox(boxes)).areas, torch.tensor([32.0, 100.0, 300.0]))
+    # mmrotate 1.x: clipping never changes a rotated box, inside, across the border or outside
     rb.clip_((100, 100))
-    torch.testing.assert_close(rb.tensor[0], boxes[0])   # inside: unchanged
-    # the box centred on the corner keeps its in-image quarter: a 5 x 5 square at (2.5, 2.5)
-    torch.testing.assert_close(rb.areas[1], torch.tensor(25.0), rtol=1e-5, atol=1e-4)
-    torch.testing.assert_close(rb.centers[1], torch.tensor([2.5, 2.5]), rtol=1e-5, atol=1e-4)
-    assert bool(rb.is_inside((100, 100), all_inside=True).all())
+    torch.testing.assert_close(rb.tensor, boxes, rtol=0, atol=0)
+    # is_inside tests the centre (mmrotate); all_inside every corner
+    assert rb.is_inside((100, 100)).tolist() == [True, True, False]
+    assert rb.is_inside((100, 100), all_inside=True).tolist() == [True, False, False]
+
+
+def test_mmdet_resize_keeps_border_crossing_box():
+    """mmdet Resize (clip_object_border=True) at x0.5 on 200x200: the box is only scaled (mmrotate)."""
+    resize = TRANSFORMS.build(dict(type='mmdet.Resize', scale_factor=0.5, keep_ratio=True))
+    out = resize(dict(img=np.zeros((200, 200, 3), np.uint8),
+                      gt_bboxes=RotatedBoxes(torch.tensor([[195.0, 100.0, 40.0, 10.0, 0.5]]))))  # crosses x=200
+    assert out['img_shape'] == (100, 100)
+    torch.testing.assert_close(out['gt_bboxes'].tensor, torch.tensor([[97.5, 50.0, 20.0, 5.0, 0.5]]),  # mmrotate's
+                               rtol=0, atol=1e-5)
+
+
+# a 100x100 RandomCrop at the origin of a 200x200 image (mmdet's RandomCrop, offset forced to 0)
+CROP_RBOXES = [[180.0, 180.0, 30.0, 10.0, 0.5],     # wholly outside the crop
+               [95.0, 50.0, 30.0, 10.0, 0.5],       # centre inside, crosses x = 100
+               [50.0, 50.0, 20.0, 10.0, 0.3]]
+
+
+def random_crop_at_origin(boxes, monkeypatch):
+    monkeypatch.setattr(np.random, 'randint', lambda low, high=None, *a, **k: 0)
+    crop = TRANSFORMS.build(dict(type='mmdet.RandomCrop', crop_size=(100, 100)))
+    out = crop(dict(img=np.zeros((200, 200, 3), np.uint8), gt_bboxes=boxes,
+                    gt_bboxes_labels=np.array([3, 4, 5]), gt_ignore_flags=np.array([False, False, True])))
+    assert out['img_shape'] == (100, 100)
+    return out
+
+
+def test_mmdet_random_crop_drops_boxes_outside(monkeypatch):
+    """The box whose centre is outside the crop goes with its label; the border-crossing one is unchanged."""
+    out = random_crop_at_origin(RotatedBoxes(torch.tensor(CROP_RBOXES)), monkeypatch)
+    assert out['gt_bboxes_labels'].tolist() == [4, 5] and out['gt_ignore_flags'].tolist() == [False, True]
+    torch.testing.assert_close(out['gt_bboxes'].tensor, torch.tensor(CROP_RBOXES[1:]), rtol=0, atol=0)
 
 
 def test_from_instance_masks():

@@ -1,3 +1,3 @@
-from .transforms import ConvertBoxType, RandomRotate, RotatedAlbu
+from .transforms import ConvertBoxType, RandomRotate, Rotate, RotatedAlbu
 
-__all__ = ['ConvertBoxType', 'RandomRotate', 'RotatedAlbu']
+__all__ = ['ConvertBoxType', 'RandomRotate', 'Rotate', 'RotatedAlbu']

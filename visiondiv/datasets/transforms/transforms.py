@@ -1,8 +1,10 @@
 """Rotated-box transforms. mmdet's Resize, RandomFlip and RandomCrop already act on rboxes/qboxes
 through the box classes' own flip_/rescale_/translate_/clip_, so they are not re-implemented here."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import cv2
+import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -41,56 +43,61 @@ class ConvertBoxType(BaseTransform):
 
 
 def _keep_boxes_inside(results: dict, boxes: BaseBoxes, img_shape) -> None:
-    """Store ``boxes`` as gt_bboxes, dropping those whose centre left the image, with their labels and flags."""
+    """Store ``boxes`` as gt_bboxes, dropping those whose centre left the image, with their labels, flags, masks."""
     keep = boxes.is_inside(img_shape).numpy()
     results['gt_bboxes'] = boxes[keep]
     for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
         if key in results:
             results[key] = results[key][keep]
-
-
-def _rotate_image(img: np.ndarray, angle: float, border_value) -> np.ndarray:
-    h, w = img.shape[:2]
-    # cv2's positive angle turns the image counter-clockwise on screen; ours is clockwise
-    matrix = cv2.getRotationMatrix2D(((w - 1) * 0.5, (h - 1) * 0.5), -angle, 1.0)
-    return cv2.warpAffine(img, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=border_value)
+    if results.get('gt_masks') is not None:
+        results['gt_masks'] = results['gt_masks'][keep.nonzero()[0]]
 
 
 @TRANSFORMS.register_module()
-class RandomRotate(BaseTransform):
-    """Rotate image and boxes by a random angle about the image centre, keeping the image size.
+class Rotate(BaseTransform):
+    """Rotate image, boxes, masks and segmentation map by a fixed angle about the image centre.
+
+    mmrotate 1.x's ``Rotate`` (what ``RandomRotate``'s default ``rotate_type`` builds). The image
+    size is kept; boxes whose centre leaves the image are dropped with their labels and masks.
+    Boxes turn about the same centre as the pixels, ``((w - 1) / 2, (h - 1) / 2)``.
 
     Args:
-        prob (float): probability of rotating.
-        angle_range (float): angles are drawn uniformly in [-angle_range, angle_range] degrees.
-        rect_classes (Sequence[int], optional): labels of objects that must stay axis-aligned
-            (e.g. storage tanks, roundabouts in DOTA); if any is present, the angle is drawn
-            from {90, 180, -90} instead (mmrotate's ``rect_classes``).
-        border_value: fill of the uncovered image area.
+        rotate_angle (float): degrees, clockwise on screen for positive values.
+        img_border_value (int | float | tuple): fill of the uncovered image area.
+        mask_border_value (int): fill of the uncovered area of bitmap masks.
+        seg_ignore_label (int): fill of the uncovered area of ``gt_seg_map``.
+        interpolation (str): ``mmcv.imrotate`` interpolation of the image and masks.
     """
 
-    def __init__(self, prob: float = 0.5, angle_range: float = 180, rect_classes: Optional[Sequence[int]] = None,
-                 border_value: Union[int, tuple] = 0) -> None:
-        if not 0 <= prob <= 1:
-            raise ValueError(f'prob must be in [0, 1], got {prob}')
-        self.prob, self.angle_range = prob, angle_range
-        self.rect_classes = set(rect_classes or ())
-        self.border_value = border_value
-
-    def _angle(self, results: dict) -> float:
-        labels = results.get('gt_bboxes_labels')
-        if self.rect_classes and labels is not None and any(int(lb) in self.rect_classes for lb in labels):
-            return float(np.random.choice([90, 180, -90]))
-        return float(self.angle_range * (2 * np.random.rand() - 1))
+    def __init__(self, rotate_angle: float, img_border_value: Union[int, float, tuple] = 0,
+                 mask_border_value: int = 0, seg_ignore_label: int = 255, interpolation: str = 'bilinear') -> None:
+        if isinstance(img_border_value, (int, float)):
+            img_border_value = (float(img_border_value),) * 3   # cv2 fills only channel 0 with a scalar
+        elif isinstance(img_border_value, (tuple, list)) and len(img_border_value) == 3:
+            img_border_value = tuple(float(v) for v in img_border_value)
+        else:
+            raise ValueError(f'Rotate: img_border_value must be a number or a 3-tuple, got {img_border_value!r}')
+        self.rotate_angle = rotate_angle
+        self.img_border_value, self.mask_border_value = img_border_value, mask_border_value
+        self.seg_ignore_label, self.interpolation = seg_ignore_label, interpolation
 
     def transform(self, results: dict) -> dict:
-        if np.random.rand() >= self.prob:
-            return results
-        angle = self._angle(results)
-        img = results['img']
-        h, w = img.shape[:2]
-        results['img'] = _rotate_image(img, angle, self.border_value)
+        angle = float(self.rotate_angle)
+        h, w = results['img'].shape[:2]
         center = ((w - 1) * 0.5, (h - 1) * 0.5)
+        # mmcv/cv2 turn counter-clockwise for a positive angle; ours (and mmcv.imrotate's) is clockwise
+        matrix = np.vstack([cv2.getRotationMatrix2D(center, -angle, 1.0), [0, 0, 1]]).astype(np.float32)
+        prev = results.get('homography_matrix')
+        results['homography_matrix'] = matrix if prev is None else matrix @ prev
+        results['img'] = mmcv.imrotate(results['img'], angle, center=center, border_value=self.img_border_value,
+                                       interpolation=self.interpolation)
+        if results.get('gt_masks') is not None:
+            results['gt_masks'] = results['gt_masks'].rotate((h, w), angle, center=center,
+                                                             border_value=self.mask_border_value,
+                                                             interpolation=self.interpolation)
+        if results.get('gt_seg_map') is not None:
+            results['gt_seg_map'] = mmcv.imrotate(results['gt_seg_map'], angle, center=center,
+                                                  border_value=self.seg_ignore_label, interpolation='nearest')
         if isinstance(results.get('gt_bboxes'), BaseBoxes):
             boxes = results['gt_bboxes']
             boxes.rotate_(center, angle)
@@ -99,8 +106,66 @@ class RandomRotate(BaseTransform):
         return results
 
     def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(rotate_angle={self.rotate_angle}, '
+                f'img_border_value={self.img_border_value}, mask_border_value={self.mask_border_value}, '
+                f'seg_ignore_label={self.seg_ignore_label}, interpolation={self.interpolation!r})')
+
+
+@TRANSFORMS.register_module()
+class RandomRotate(BaseTransform):
+    """Rotate by a random angle about the image centre, keeping the image size (mmrotate 1.x's arguments).
+
+    Args:
+        prob (float): probability of rotating.
+        angle_range (float): angles are drawn uniformly in [-angle_range, angle_range) degrees, 0 < angle_range <= 180.
+        rect_obj_labels (Sequence[int], optional): labels of objects that are always axis-aligned
+            (e.g. DOTA's storage-tank 9 and roundabout 11); if any is present, the angle is drawn from
+            {90, 180, -90, -180} instead, so they stay axis-aligned.
+        rotate_type (str): the registered transform that does the turn; it is built with
+            ``rotate_angle=0`` and ``**rotate_kwargs`` and its ``rotate_angle`` set per call
+            (default :class:`Rotate`, as in mmrotate).
+        rect_classes (Sequence[int], optional): deprecated mmrotate 0.x name of ``rect_obj_labels``.
+        **rotate_kwargs: the other arguments of ``rotate_type``, e.g. ``img_border_value``.
+    """
+
+    horizontal_angles = (90, 180, -90, -180)
+
+    def __init__(self, prob: float = 0.5, angle_range: float = 180, rect_obj_labels: Optional[Sequence[int]] = None,
+                 rotate_type: str = 'Rotate', rect_classes: Optional[Sequence[int]] = None, **rotate_kwargs) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomRotate: prob must be in [0, 1], got {prob}')
+        if not 0 < angle_range <= 180:
+            raise ValueError(f'RandomRotate: angle_range must be in (0, 180], got {angle_range}')
+        if rect_classes is not None:
+            if rect_obj_labels is not None:
+                raise ValueError('RandomRotate: give rect_obj_labels only (rect_classes is its deprecated name)')
+            warnings.warn("RandomRotate: 'rect_classes' is deprecated (mmrotate 0.x); "
+                          "use 'rect_obj_labels' (mmrotate 1.x)", FutureWarning)
+            rect_obj_labels = rect_classes
+        if 'border_value' in rotate_kwargs:       # this class's own earlier name
+            warnings.warn("RandomRotate: 'border_value' is deprecated; use 'img_border_value'", FutureWarning)
+            rotate_kwargs['img_border_value'] = rotate_kwargs.pop('border_value')
+        self.prob, self.angle_range = prob, angle_range
+        self.rect_obj_labels = None if rect_obj_labels is None else [int(lb) for lb in rect_obj_labels]
+        self.rotate_cfg = dict(type=rotate_type, **rotate_kwargs)
+        self.rotate = TRANSFORMS.build(dict(self.rotate_cfg, rotate_angle=0))
+
+    def _angle(self, results: dict) -> float:
+        angle = self.angle_range * (2 * np.random.rand() - 1)
+        labels = results.get('gt_bboxes_labels')
+        if self.rect_obj_labels and labels is not None and np.isin(np.asarray(labels), self.rect_obj_labels).any():
+            angle = np.random.choice(self.horizontal_angles)
+        return float(angle)
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.prob:
+            return results
+        self.rotate.rotate_angle = self._angle(results)
+        return self.rotate(results)
+
+    def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, angle_range={self.angle_range}, '
-                f'rect_classes={sorted(self.rect_classes)})')
+                f'rect_obj_labels={self.rect_obj_labels}, rotate_cfg={self.rotate_cfg})')
 
 
 @TRANSFORMS.register_module()

@@ -5,10 +5,27 @@ Surfaces are the mask voxels with at least one face neighbour (6-connectivity in
 Euclidean in mm from the voxel ``spacing``. ASSD averages the concatenated
 distances of both directions (MONAI ``SurfaceDistanceMetric(symmetric=True)``);
 HD95 is the larger of the two directed 95th percentiles (MONAI
-``HausdorffDistanceMetric(percentile=95)``). An empty ground truth gives NaN for
-every metric, and an empty prediction against a non-empty ground truth gives
-Dice 0 and NaN distances (no surface to measure).
+``HausdorffDistanceMetric(percentile=95)``).
+
+Empty masks, as MONAI 1.6 (``compute_dice``, ``compute_hausdorff_distance``,
+``compute_average_surface_distance``):
+
+=====================  ==========================  =================
+ground truth           prediction                  Dice / distances
+=====================  ==========================  =================
+present                present                     measured
+present                empty (missed structure)    0 / ``inf``
+empty                  present (spurious)          NaN / ``inf``
+empty                  empty                       NaN / NaN
+=====================  ==========================  =================
+
+Dice is NaN whenever the ground truth is empty (MONAI's default ``ignore_empty=True``).
+A distance to a missing surface is ``inf``; averaging over volumes replaces it by a
+finite penalty (:func:`volume_diagonal`, see ``MedicalVolumeMetric``). MONAI's own
+HD95 of a missed structure comes out NaN only because ``torch.quantile`` of an all-``inf``
+tensor is NaN; its Hausdorff distance and ASSD there are ``inf``, which is what is kept here.
 """
+import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -16,7 +33,7 @@ from scipy import ndimage
 
 
 def dice_score(pred: np.ndarray, gt: np.ndarray) -> float:
-    """2|P ∩ G| / (|P| + |G|) of two boolean masks; NaN when the ground truth is empty."""
+    """2|P ∩ G| / (|P| + |G|) of two boolean masks; NaN when the ground truth is empty (MONAI ignore_empty)."""
     pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
     if not gt.any():
         return float('nan')
@@ -30,52 +47,85 @@ def mask_surface(mask: np.ndarray) -> np.ndarray:
     return mask & ~ndimage.binary_erosion(mask, structure=structure, border_value=0)
 
 
+def volume_diagonal(shape: Sequence[int], spacing: Optional[Sequence[float]] = None) -> float:
+    """Length in mm of the volume's diagonal, sqrt(sum_i (shape_i * spacing_i)^2).
+
+    No distance between two voxel centres of the volume exceeds it, so it is the finite penalty that
+    stands in for an ``inf`` distance (a missed or spurious structure) when distances are averaged.
+    """
+    spacing = tuple(spacing) if spacing is not None else (1.0,) * len(shape)
+    if len(spacing) != len(shape):
+        raise ValueError(f'spacing {spacing} does not match a {len(shape)}-D volume')
+    return math.sqrt(sum((n * s) ** 2 for n, s in zip(shape, spacing)))
+
+
 def _directed(surface_from: np.ndarray, surface_to: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     # distance of every voxel to the nearest voxel of surface_to, read at surface_from's voxels
     dist = ndimage.distance_transform_edt(~surface_to, sampling=spacing)
     return dist[surface_from]
 
 
-def surface_distances(pred: np.ndarray, gt: np.ndarray,
-                      spacing: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Distances (mm) from pred's surface to gt's surface, and from gt's to pred's."""
-    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+def _checked_spacing(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]]) -> Tuple[float, ...]:
     if pred.shape != gt.shape:
         raise ValueError(f'prediction shape {pred.shape} differs from ground truth {gt.shape}')
     spacing = tuple(spacing) if spacing is not None else (1.0,) * gt.ndim
     if len(spacing) != gt.ndim:
         raise ValueError(f'spacing {spacing} does not match a {gt.ndim}-D volume')
+    return spacing
+
+
+def surface_distances(pred: np.ndarray, gt: np.ndarray,
+                      spacing: Optional[Sequence[float]] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Distances (mm) from pred's surface to gt's surface, and from gt's to pred's (both masks non-empty)."""
+    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+    spacing = _checked_spacing(pred, gt, spacing)
     sp, sg = mask_surface(pred), mask_surface(gt)
     return _directed(sp, sg, spacing), _directed(sg, sp, spacing)
 
 
-def assd(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]] = None) -> float:
-    """Average symmetric surface distance in mm (NaN if either mask is empty)."""
-    if not np.any(pred) or not np.any(gt):
-        return float('nan')
+def _distances(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]]) -> Tuple[float, float]:
+    """(ASSD, HD95) of two boolean masks, with the empty-mask conventions of the module docstring."""
+    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+    has_pred, has_gt = pred.any(), gt.any()
+    if not (has_pred and has_gt):
+        _checked_spacing(pred, gt, spacing)    # the same errors as for a measured pair
+        undefined = float('nan') if not (has_pred or has_gt) else float('inf')
+        return undefined, undefined
     d_pg, d_gp = surface_distances(pred, gt, spacing)
-    return float(np.concatenate([d_pg, d_gp]).mean())
+    return (float(np.concatenate([d_pg, d_gp]).mean()),
+            float(max(np.percentile(d_pg, 95), np.percentile(d_gp, 95))))
+
+
+def assd(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]] = None) -> float:
+    """Average symmetric surface distance in mm; ``inf`` if exactly one mask is empty, NaN if both are."""
+    return _distances(pred, gt, spacing)[0]
 
 
 def hd95(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]] = None) -> float:
-    """95th-percentile Hausdorff distance in mm (NaN if either mask is empty)."""
-    if not np.any(pred) or not np.any(gt):
-        return float('nan')
-    d_pg, d_gp = surface_distances(pred, gt, spacing)
-    return float(max(np.percentile(d_pg, 95), np.percentile(d_gp, 95)))
+    """95th-percentile Hausdorff distance in mm; ``inf`` if exactly one mask is empty, NaN if both are."""
+    return _distances(pred, gt, spacing)[1]
 
 
 def volume_metrics(pred: np.ndarray, gt: np.ndarray, num_classes: int,
                    spacing: Optional[Sequence[float]] = None, include_background: bool = False) -> dict:
-    """Per-class Dice, ASSD and HD95 of one labelled volume: {'dice': [..], 'assd': [..], 'hd95': [..]}."""
+    """Per-class Dice, ASSD and HD95 of one labelled volume, and which classes each volume holds.
+
+    Returns:
+        dict: lists over the classes (from 1, or 0 with ``include_background``): ``dice``, ``assd``,
+        ``hd95`` (with the module's NaN / ``inf`` conventions), and ``in_gt`` / ``in_pred`` (bool: the
+        class has at least one voxel in the ground truth / the prediction).
+    """
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(f'prediction shape {pred.shape} differs from ground truth {gt.shape}')
     classes = range(0 if include_background else 1, num_classes)
-    out = dict(dice=[], assd=[], hd95=[])
+    out = dict(dice=[], assd=[], hd95=[], in_gt=[], in_pred=[])
     for c in classes:
         p, g = pred == c, gt == c
         out['dice'].append(dice_score(p, g))
-        out['assd'].append(assd(p, g, spacing))
-        out['hd95'].append(hd95(p, g, spacing))
+        a, h = _distances(p, g, spacing)
+        out['assd'].append(a)
+        out['hd95'].append(h)
+        out['in_gt'].append(bool(g.any()))
+        out['in_pred'].append(bool(p.any()))
     return out

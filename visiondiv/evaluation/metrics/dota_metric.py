@@ -4,6 +4,7 @@ import os.path as osp
 import re
 import zipfile
 from collections import OrderedDict, defaultdict
+from numbers import Real
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -26,6 +27,43 @@ def parse_patch_name(img_id: str) -> Tuple[str, int, int]:
         raise ValueError(f"image id {img_id!r} has no '__<x>___<y>' patch offset; "
                          'merge_patches needs patches named by tools/data/dota/split.py')
     return img_id.split('__')[0], int(match.group(1)), int(match.group(2))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def check_iou_thrs(iou_thrs: Union[float, Sequence[float]], owner: str = 'DOTAMetric') -> List[float]:
+    """``iou_thrs`` as a list of floats, each in (0, 1) and with its own ``AP<nn>`` key; else ValueError.
+
+    mmrotate takes a float or a list; anything else (a string, 50 for 0.5, 1.5)
+    would otherwise give wrong or all-zero APs without an error.
+    """
+    def bad(why: str) -> ValueError:
+        return ValueError(f'{owner}: iou_thrs must be a float or a sequence of floats in (0, 1), '
+                          f'got {iou_thrs!r} ({why})')
+
+    if _is_number(iou_thrs):
+        thrs = [iou_thrs]
+    elif isinstance(iou_thrs, (Sequence, np.ndarray)) and not isinstance(iou_thrs, str):
+        thrs = list(np.asarray(iou_thrs).ravel()) if isinstance(iou_thrs, np.ndarray) else list(iou_thrs)
+        if not thrs:
+            raise bad('empty')
+    else:
+        raise bad(f'a {type(iou_thrs).__name__}')
+    for v in thrs:
+        if not _is_number(v):
+            raise bad(f'{v!r} is not a number')
+        if not 0 < v < 1:
+            raise bad(f'{v!r} is outside (0, 1)')
+    keys = [_ap_key(v) for v in thrs]
+    if len(set(keys)) != len(keys):
+        raise bad(f'two thresholds share a result key: {keys}')
+    return [float(v) for v in thrs]
+
+
+def _ap_key(thr: float) -> str:
+    return f'AP{int(round(thr * 100)):02d}'
 
 
 def _boxes_as(boxes, box_type: str) -> np.ndarray:
@@ -64,7 +102,7 @@ class DOTAMetric(BaseMetric):
                  iou_thr: float = 0.1, eval_mode: str = '11points', collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.iou_thrs = [iou_thrs] if isinstance(iou_thrs, (int, float)) else list(iou_thrs)
+        self.iou_thrs = check_iou_thrs(iou_thrs, type(self).__name__)
         self.scale_ranges = scale_ranges
         metric = metric if isinstance(metric, str) else metric[0]
         if metric != 'mAP':
@@ -176,7 +214,7 @@ class DOTAMetric(BaseMetric):
                                         box_type=self.predict_box_type,
                                         dataset=list(self.dataset_meta['classes']), logger=logger)
             mean_aps.append(mean_ap)
-            eval_results[f'AP{int(round(thr * 100)):02d}'] = round(float(np.mean(mean_ap)), 4)
+            eval_results[_ap_key(thr)] = round(float(np.mean(mean_ap)), 4)
         eval_results['mAP'] = round(float(np.mean(mean_aps)), 4)
         eval_results.move_to_end('mAP', last=False)
         return eval_results

@@ -7,7 +7,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from visiondiv.registry import METRICS
-from ..functional import volume_metrics
+from ..functional import volume_diagonal, volume_metrics
 
 
 @METRICS.register_module()
@@ -17,6 +17,23 @@ class MedicalVolumeMetric(BaseMetric):
 
     Slices a dataset filtered out (e.g. background-only slices) count as predicted and labelled
     background, so filtered evaluation sets measure only the kept slices.
+
+    Empty structures follow MONAI (see :mod:`visiondiv.evaluation.functional.surface_distance`), and
+    every volume a mean leaves out or penalises is counted, so a mean never hides a miss. Per volume
+    and class, with ``diagonal`` the volume's diagonal in mm, sqrt(sum_i (shape_i * spacing_i)^2):
+
+    - class in the ground truth, not in the prediction (*missed*): Dice 0; ASSD and HD95 are
+      ``inf`` and enter the means as ``diagonal`` (no measured distance can exceed it);
+    - class in the prediction, not in the ground truth (*spurious*): Dice NaN, left out of the Dice
+      mean (MONAI ``ignore_empty=True``); ASSD and HD95 are ``inf`` and enter the means as ``diagonal``;
+    - class in neither (*absent*): every measure NaN, left out of every mean.
+
+    Keys (``<c>`` a class name; ``default_prefix`` ``med/`` before each):
+
+    - ``dice_<c>``, ``assd_<c>``, ``hd95_<c>``: mean over volumes (only the requested ``measures``);
+      NaN when every volume is left out;
+    - ``mdice``, ``massd``, ``mhd95``: mean over volumes and classes;
+    - ``missed_<c>``, ``spurious_<c>``, ``absent_<c>``: number of volumes of each kind above.
 
     Args:
         measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95`` (not ``metrics``: mmengine reads
@@ -59,15 +76,31 @@ class MedicalVolumeMetric(BaseMetric):
             for s in slices:
                 index[first['slice_axis']] = s['slice_idx']
                 pred[tuple(index)], gt[tuple(index)] = s['pred'], s['gt']
-            per_case.append(volume_metrics(pred, gt, len(classes), first['spacing'], self.include_background))
+            m = volume_metrics(pred, gt, len(classes), first['spacing'], self.include_background)
+            penalty = volume_diagonal(shape, first['spacing'])
+            for key in ('assd', 'hd95'):
+                m[key] = [penalty if v == float('inf') else v for v in m[key]]
+            per_case.append(m)
         start = 0 if self.include_background else 1
         out = OrderedDict()
         for metric in self.measures:
             values = np.array([c[metric] for c in per_case], float)   # (cases, classes)
             for k, name in enumerate(classes[start:]):
-                out[f'{metric}_{name}'] = float(np.nanmean(values[:, k])) if np.isfinite(values[:, k]).any() \
-                    else float('nan')
-            out[f'm{metric}'] = float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
+                out[f'{metric}_{name}'] = _mean_of_defined(values[:, k])
+            out[f'm{metric}'] = _mean_of_defined(values)
+        in_gt = np.array([c['in_gt'] for c in per_case], bool)
+        in_pred = np.array([c['in_pred'] for c in per_case], bool)
+        for kind, mask in (('missed', in_gt & ~in_pred), ('spurious', ~in_gt & in_pred),
+                           ('absent', ~in_gt & ~in_pred)):
+            for k, name in enumerate(classes[start:]):
+                out[f'{kind}_{name}'] = int(mask[:, k].sum())
         MMLogger.get_current_instance().info(
-            f'{len(per_case)} volumes: ' + ', '.join(f'{k}={v:.4f}' for k, v in out.items()))
+            f'{len(per_case)} volumes: ' + ', '.join(f'{k}={v}' if isinstance(v, int) else f'{k}={v:.4f}'
+                                                     for k, v in out.items()))
         return out
+
+
+def _mean_of_defined(values: np.ndarray) -> float:
+    """Mean of the non-NaN entries; NaN when there are none."""
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else float('nan')

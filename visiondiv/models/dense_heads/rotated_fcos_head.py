@@ -1,4 +1,4 @@
-"""Rotated FCOS head on mmdet's FCOSHead (module names as mmrotate's: ``conv_angle``, ``scale_angle``)."""
+"""Rotated FCOS head on mmdet's FCOSHead (module names and arguments as mmrotate's)."""
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -15,48 +15,73 @@ from visiondiv.registry import MODELS, TASK_UTILS
 from visiondiv.structures.bbox import regularize_rboxes
 from ..losses.utils import declared_box_input
 from ..task_modules.coders.distance_angle_point_coder import rbox_point_distances
+from ..utils import FP32LossMixin
 
 INF = 1e8
 
 
 @MODELS.register_module()
-class RotatedFCOSHead(FCOSHead):
+class RotatedFCOSHead(FP32LossMixin, FCOSHead):
     """Anchor-free FCOS head with an angle branch.
 
     Each location inside a rotated ground truth regresses its distances to
     the four edges in the box's own frame, plus the box angle. The box loss
     gets the input it declares (:func:`~visiondiv.models.losses.utils.declared_box_input`):
-    decoded rotated boxes (``GDLoss``: KLD, GWD...; and, as in mmdet's FCOS,
-    a loss that declares nothing), the encoded (l, t, r, b, angle) plus both
-    decoded boxes (``KFLoss``), or the encoded values alone (``'encoded'``).
+    decoded rotated boxes (``RotatedIoULoss``, ``GDLoss``: KLD, GWD...; and, as in mmdet's
+    FCOS, a loss that declares nothing), the encoded (l, t, r, b, angle) plus both decoded
+    boxes (``KFLoss``), or the encoded values alone (``'encoded'``).
+
+    With ``use_hbbox_loss=True`` (mmrotate's "separate angle" variant) the box loss is a
+    horizontal one (e.g. ``mmdet.IoULoss``) on the (l, t, r, b) distances decoded by
+    ``h_bbox_coder`` into axis-aligned boxes about each point, and the angle is learnt by
+    ``loss_angle`` alone; predictions are rotated boxes either way.
 
     Args:
+        num_classes (int): number of object classes.
+        in_channels (int): channels of the input feature maps.
         angle_version (str): oc, le90 or le135.
-        use_hbbox_loss (bool): not supported; mmrotate's option is refused loudly.
+        use_hbbox_loss (bool): horizontal box loss plus a separate angle loss (needs ``loss_angle``).
         scale_angle (bool): learnable scale on the angle output.
         angle_coder (dict): ``PseudoAngleCoder`` (direct regression).
+        h_bbox_coder (dict): decodes (l, t, r, b) to horizontal boxes; used with ``use_hbbox_loss``.
         bbox_coder (dict): ``DistanceAnglePointCoder``.
-        loss_bbox (dict): the rotated box loss (``GDLoss`` KLD by default).
-        loss_angle (dict, optional): extra loss on the angle alone.
+        loss_cls (dict): classification loss (``mmdet.FocalLoss``).
+        loss_bbox (dict): the box loss (``RotatedIoULoss`` by default, as in mmrotate).
+        loss_centerness (dict): centerness loss (``mmdet.CrossEntropyLoss``).
+        loss_angle (dict, optional): loss on the angle alone.
     """
 
     def __init__(self, num_classes: int, in_channels: int, angle_version: str = 'le90',
                  use_hbbox_loss: bool = False, scale_angle: bool = True,
                  angle_coder: ConfigType = dict(type='PseudoAngleCoder'),
+                 h_bbox_coder: ConfigType = dict(type='mmdet.DistancePointBBoxCoder'),
                  bbox_coder: ConfigType = dict(type='DistanceAnglePointCoder'),
-                 loss_bbox: ConfigType = dict(type='GDLoss', loss_type='kld', fun='log1p', tau=1.0),
+                 loss_cls: ConfigType = dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                             loss_weight=1.0),
+                 loss_bbox: ConfigType = dict(type='RotatedIoULoss', loss_weight=1.0),
+                 loss_centerness: ConfigType = dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                                                    loss_weight=1.0),
                  loss_angle: OptConfigType = None, **kwargs) -> None:
-        if use_hbbox_loss:
-            raise NotImplementedError('RotatedFCOSHead: use_hbbox_loss=True is not implemented in visiondiv; '
-                                      'use a rotated box loss (GDLoss, KFLoss)')
+        if use_hbbox_loss and loss_angle is None:
+            raise ValueError('RotatedFCOSHead: use_hbbox_loss=True needs loss_angle (the horizontal box loss '
+                             "does not see the angle), e.g. loss_angle=dict(type='mmdet.L1Loss', loss_weight=0.2)")
         self.angle_version = angle_version
+        self.use_hbbox_loss = use_hbbox_loss
         self.is_scale_angle = scale_angle
         self.angle_coder = TASK_UTILS.build(angle_coder)
         bbox_coder = dict(bbox_coder)
         bbox_coder.setdefault('angle_version', angle_version)
-        super().__init__(num_classes, in_channels, bbox_coder=bbox_coder, loss_bbox=loss_bbox, **kwargs)
+        super().__init__(num_classes, in_channels, bbox_coder=bbox_coder, loss_cls=loss_cls, loss_bbox=loss_bbox,
+                         loss_centerness=loss_centerness, **kwargs)
+        declared = declared_box_input(self.loss_bbox)
+        if use_hbbox_loss:
+            if declared is not None:
+                raise ValueError(f'RotatedFCOSHead: use_hbbox_loss=True gives loss_bbox horizontal boxes '
+                                 f'(x1, y1, x2, y2), but {type(self.loss_bbox).__name__} takes rotated boxes '
+                                 f"(box_input={declared!r}); use a horizontal loss such as mmdet.IoULoss")
+            self.h_bbox_coder = TASK_UTILS.build(h_bbox_coder)
         # mmdet's FCOS scores decoded boxes: that is the input of a loss that declares nothing
-        self.loss_box_input = declared_box_input(self.loss_bbox) or 'decoded'
+        self.loss_box_input = declared or 'decoded'
         self.loss_angle = MODELS.build(loss_angle) if loss_angle is not None else None
 
     def _init_layers(self) -> None:
@@ -112,21 +137,8 @@ class RotatedFCOSHead(FCOSHead):
         losses = dict(loss_cls=loss_cls)
         if len(pos) > 0:
             pos_points = flat_points[pos]
-            pred_enc = torch.cat([pos_bbox, self.angle_coder.decode(pos_angle, keepdim=True)], -1)
-            target_enc = torch.cat([pos_bbox_targets, pos_angle_targets], -1)
-            if self.loss_box_input == 'encoded':
-                losses['loss_bbox'] = self.loss_bbox(pred_enc, target_enc, weight=ctr_targets,
-                                                     avg_factor=ctr_denorm)
-            else:
-                pred_dec = get_box_tensor(self.bbox_coder.decode(pos_points, pred_enc))
-                target_dec = get_box_tensor(self.bbox_coder.decode(pos_points, target_enc))
-                if self.loss_box_input == 'both':
-                    losses['loss_bbox'] = self.loss_bbox(pred_enc, target_enc, weight=ctr_targets,
-                                                         avg_factor=ctr_denorm, pred_decode=pred_dec,
-                                                         targets_decode=target_dec)
-                else:
-                    losses['loss_bbox'] = self.loss_bbox(pred_dec, target_dec, weight=ctr_targets,
-                                                         avg_factor=ctr_denorm)
+            losses['loss_bbox'] = self._box_loss(pos_points, pos_bbox, pos_angle, pos_bbox_targets,
+                                                 pos_angle_targets, ctr_targets, ctr_denorm)
             if self.loss_angle is not None:
                 losses['loss_angle'] = self.loss_angle(pos_angle, self.angle_coder.encode(pos_angle_targets),
                                                        avg_factor=num_pos)
@@ -137,6 +149,25 @@ class RotatedFCOSHead(FCOSHead):
                 losses['loss_angle'] = pos_angle.sum()
             losses['loss_centerness'] = pos_ctr.sum()
         return losses
+
+    def _box_loss(self, points: Tensor, bbox: Tensor, angle: Tensor, bbox_targets: Tensor, angle_targets: Tensor,
+                  weight: Tensor, avg_factor: Tensor) -> Tensor:
+        """``loss_bbox`` of the positive points, on the box input it takes."""
+        if self.use_hbbox_loss:
+            # horizontal boxes about each point from the (l, t, r, b) distances; the angle has its own loss
+            return self.loss_bbox(get_box_tensor(self.h_bbox_coder.decode(points, bbox)),
+                                  get_box_tensor(self.h_bbox_coder.decode(points, bbox_targets)),
+                                  weight=weight, avg_factor=avg_factor)
+        pred_enc = torch.cat([bbox, self.angle_coder.decode(angle, keepdim=True)], -1)
+        target_enc = torch.cat([bbox_targets, angle_targets], -1)
+        if self.loss_box_input == 'encoded':
+            return self.loss_bbox(pred_enc, target_enc, weight=weight, avg_factor=avg_factor)
+        pred_dec = get_box_tensor(self.bbox_coder.decode(points, pred_enc))
+        target_dec = get_box_tensor(self.bbox_coder.decode(points, target_enc))
+        if self.loss_box_input == 'both':
+            return self.loss_bbox(pred_enc, target_enc, weight=weight, avg_factor=avg_factor,
+                                  pred_decode=pred_dec, targets_decode=target_dec)
+        return self.loss_bbox(pred_dec, target_dec, weight=weight, avg_factor=avg_factor)
 
     def get_targets(self, points: List[Tensor], batch_gt_instances: InstanceList
                     ) -> Tuple[List[Tensor], List[Tensor], List[Tensor]]:

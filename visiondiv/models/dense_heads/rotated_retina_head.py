@@ -7,13 +7,14 @@ from torch import Tensor
 
 from visiondiv.registry import MODELS
 from ..losses.utils import box_loss_input
+from ..utils import FP32LossMixin
 
 #: mmrotate's ``loss_bbox_type`` values and the box input each one means
 LOSS_BBOX_TYPES = {'normal': ('encoded', 'decoded'), 'kfiou': ('both',)}
 
 
 @MODELS.register_module()
-class RotatedRetinaHead(RetinaHead):
+class RotatedRetinaHead(FP32LossMixin, RetinaHead):
     """RetinaNet head that regresses rotated boxes.
 
     mmdet's anchor head is box-type generic (the coder decodes to

@@ -16,10 +16,14 @@ from .utils import compute_dtype
 
 
 def validate_prior(prior: Sequence[float], num_classes: int, name: str = 'prior', atol: float = 1e-4) -> Tensor:
-    """A class-ratio prior as a tensor, refusing a wrong length, negative entries or a sum other than 1."""
+    """A class-ratio prior as a tensor, refusing a wrong length, non-finite or negative entries or a sum
+    other than 1 (the one check of a prior: ``ClassRatioKLLoss`` and ``tools/sfda/estimate_prior.py``)."""
     t = torch.as_tensor(prior, dtype=torch.float32).flatten()
     if t.numel() != num_classes:
         raise ValueError(f'{name} has {t.numel()} entries but there are {num_classes} classes: {list(prior)}')
+    # before the comparisons below, which NaN passes
+    if not torch.isfinite(t).all():
+        raise ValueError(f'{name} has non-finite entries (NaN or inf): {t.tolist()}')
     if (t < 0).any():
         raise ValueError(f'{name} has negative entries: {list(prior)}')
     if abs(float(t.sum()) - 1.0) > atol:
@@ -126,7 +130,7 @@ class ClassRatioKLLoss(nn.Module):
             raise ValueError(f"direction must be 'pred_prior' or 'prior_pred', got {direction!r}")
         check_ratio_method(ratio)
         prior_t = torch.as_tensor(prior, dtype=torch.float32).flatten()
-        validate_prior(prior_t.tolist(), prior_t.numel())
+        validate_prior(prior_t.tolist(), prior_t.numel(), name='ClassRatioKLLoss prior')
         self.register_buffer('prior', prior_t.double(), persistent=False)
         self.mode, self.direction, self.ratio = mode, direction, ratio
         self.loss_weight = resolve_loss_weight(loss_weight, weight, 'ClassRatioKLLoss')
@@ -150,6 +154,8 @@ def validate_bounds(bounds: Sequence[Sequence[float]], name: str = 'bounds') -> 
     t = torch.as_tensor(bounds, dtype=torch.float64)
     if t.dim() != 2 or t.size(1) != 2:
         raise ValueError(f'{name} must be a list of [low, high] pairs, one per class: {bounds}')
+    if not torch.isfinite(t).all():
+        raise ValueError(f'{name} have non-finite entries (NaN or inf): {t.tolist()}')
     if (t < 0).any() or (t > 1).any() or (t[:, 0] > t[:, 1]).any():
         raise ValueError(f'{name} need 0 <= low <= high <= 1 for every class: {bounds}')
     if t[:, 0].sum() > 1 or t[:, 1].sum() < 1:
@@ -178,7 +184,7 @@ class ClassRatioBoundLoss(nn.Module):
                  loss_name: str = 'loss_ratio_bound', weight: Optional[float] = None) -> None:
         super().__init__()
         check_ratio_method(ratio)
-        self.register_buffer('bounds', validate_bounds(bounds), persistent=False)
+        self.register_buffer('bounds', validate_bounds(bounds, 'ClassRatioBoundLoss bounds'), persistent=False)
         self.ratio, self._loss_name = ratio, loss_name
         self.loss_weight = resolve_loss_weight(loss_weight, weight, 'ClassRatioBoundLoss')
 

@@ -2,10 +2,11 @@
 from mmdet.structures.bbox import register_box_converter
 
 from .angle import ANGLE_VERSIONS, norm_angle, regularize_rboxes
-from .bbox_overlaps import rbbox_overlaps
+from .bbox_overlaps import fake_rbbox_overlaps, rbbox_overlaps
 from .gaussian import Gaussian2D, gaussian2rbox, rbox2gaussian
 from .quadri_boxes import QuadriBoxes
 from .rotated_boxes import RotatedBoxes
+from .rotated_iou import rotated_iou
 from .transforms import (hbox2qbox, hbox2rbox, qbox2hbox, qbox2rbox, rbox2hbox,
                          rbox2qbox)
 
@@ -20,5 +21,5 @@ register_box_converter('hbox', 'qbox', hbox2qbox)
 __all__ = [
     'RotatedBoxes', 'QuadriBoxes', 'rbox2qbox', 'qbox2rbox', 'rbox2hbox', 'hbox2rbox',
     'qbox2hbox', 'hbox2qbox', 'norm_angle', 'regularize_rboxes', 'ANGLE_VERSIONS',
-    'Gaussian2D', 'rbox2gaussian', 'gaussian2rbox', 'rbbox_overlaps'
+    'Gaussian2D', 'rbox2gaussian', 'gaussian2rbox', 'rbbox_overlaps', 'fake_rbbox_overlaps', 'rotated_iou'
 ]

@@ -5,7 +5,7 @@
 - ``le135``: long edge first (w >= h), theta in [-pi/4, 3pi/4).
 """
 import math
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -37,14 +37,35 @@ def norm_angle(angle: Tensor, angle_version: str) -> Tensor:
     return torch.remainder(angle - start, math.pi) + start
 
 
-def regularize_rboxes(boxes: Tensor, angle_version: str = 'le90') -> Tensor:
-    """Return (cx, cy, w, h, t) boxes in the unique form of ``angle_version``.
+def regularize_rboxes(boxes: Tensor, pattern: Optional[str] = None, width_longer: bool = True,
+                      start_angle: float = -90) -> Tensor:
+    """Return (cx, cy, w, h, t) boxes in one unique form, with mmrotate's signature.
 
-    ``le90``/``le135`` put the long edge first and wrap the angle into a
-    period of pi; ``oc`` wraps the angle into [-pi/2, 0) and swaps w/h
-    where a quarter turn is taken off.
+    A box has four parameterisations ((w, h, t + k pi) and (h, w, t + pi/2 + k pi));
+    this picks one:
+
+    - ``width_longer=True``: w > h (swapped when h >= w), t in
+      [start_angle, start_angle + 180) degrees;
+    - ``width_longer=False``: t in [start_angle, start_angle + 90) degrees,
+      swapping w/h where a quarter turn is taken off.
+
+    Args:
+        boxes (Tensor): (..., 5) rotated boxes, t in radians.
+        pattern (str, optional): a preset that overrides the other two
+            arguments: 'oc' (False, -90), 'le90' (True, -90) or 'le135'
+            (True, -45). None (the default) uses them.
+        width_longer (bool): put the longer edge first.
+        start_angle (float): start of the angle range, in degrees.
+
+    Returns:
+        Tensor: the regularised boxes (..., 5), the same rectangles.
     """
-    width_longer, start = _check_version(angle_version)
+    if pattern is not None:
+        if pattern not in ANGLE_VERSIONS:
+            raise ValueError(f'pattern must be one of {sorted(ANGLE_VERSIONS)} or None, got {pattern!r}')
+        width_longer, start = ANGLE_VERSIONS[pattern]
+    else:
+        start = start_angle / 180 * math.pi   # as mmrotate computes it: -90 gives -pi/2 exactly
     x, y, w, h, t = boxes.unbind(dim=-1)
     if width_longer:
         swap = h >= w

@@ -1,11 +1,30 @@
-"""Rotated IoU on mmcv's compiled ``box_iou_rotated``."""
+"""Rotated IoU on mmcv's compiled ``box_iou_rotated``, and IoU of the rotated boxes' envelopes."""
 import torch
+from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
-from .transforms import rbox2hbox
+from .transforms import hbox2rbox, rbox2hbox
 
 #: below this many pairs the dense op is cheaper than finding candidate pairs first
 _SPARSE_MIN_PAIRS = 4096
+#: box sides are raised to this before an overlap (mmrotate: zero-size boxes give NaN otherwise)
+MIN_IOU_SIDE = 1e-3
+#: box centres are clamped to +-this before an overlap (mmrotate: mmcv's polygon code
+#: returns IoUs far outside [0, 1] for centres around 1e8)
+MAX_IOU_CENTRE = 1e7
+
+
+def clamp_for_overlaps(boxes: Tensor) -> Tensor:
+    """Rotated boxes (n, 5) as mmrotate feeds them to an overlap: sides >= 1e-3, centres in +-1e7."""
+    return torch.cat([boxes[:, :2].clamp(-MAX_IOU_CENTRE, MAX_IOU_CENTRE),
+                      boxes[:, 2:4].clamp(min=MIN_IOU_SIDE), boxes[:, 4:5]], dim=1)
+
+
+def _check_mode(mode: str, rows: int, cols: int, is_aligned: bool) -> None:
+    if mode not in ('iou', 'iof'):
+        raise ValueError(f"mode must be 'iou' or 'iof', got {mode!r}")
+    if is_aligned and rows != cols:
+        raise ValueError(f'aligned overlaps need equal counts, got {rows} and {cols}')
 
 
 def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
@@ -13,25 +32,23 @@ def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     """IoU or IoF of rotated boxes (n, 5) x (m, 5); extra score columns are dropped.
 
     Computed in fp32 (the op has no fp16 kernel) and returned in ``bboxes1``'s dtype.
-    Sides below 1e-3 are clamped there, so zero-size boxes give IoU 0, not NaN.
+    As in mmrotate, boxes go through :func:`clamp_for_overlaps` first: sides
+    below 1e-3 are raised (zero-size boxes give IoU 0, not NaN) and centres
+    are clamped to +-1e7 (beyond, mmcv's op returns values far outside [0, 1]).
 
     For large n x m (anchors against ground truth), the exact polygon
     intersection runs only on pairs whose horizontal envelopes overlap:
     any other pair has IoU exactly 0, and in a detector that is nearly all
     of them.
     """
-    if mode not in ('iou', 'iof'):
-        raise ValueError(f"mode must be 'iou' or 'iof', got {mode!r}")
     from mmcv.ops import box_iou_rotated
     b1 = bboxes1[..., :5].float()
     b2 = bboxes2[..., :5].float()
     rows, cols = b1.shape[0], b2.shape[0]
-    if is_aligned and rows != cols:
-        raise ValueError(f'aligned overlaps need equal counts, got {rows} and {cols}')
+    _check_mode(mode, rows, cols, is_aligned)
     if rows * cols == 0:
         return b1.new_zeros((rows,) if is_aligned else (rows, cols)).to(bboxes1.dtype)
-    b1 = torch.cat([b1[:, :2], b1[:, 2:4].clamp(min=1e-3), b1[:, 4:]], dim=1)
-    b2 = torch.cat([b2[:, :2], b2[:, 2:4].clamp(min=1e-3), b2[:, 4:]], dim=1)
+    b1, b2 = clamp_for_overlaps(b1), clamp_for_overlaps(b2)
     if is_aligned or rows * cols < _SPARSE_MIN_PAIRS:
         return box_iou_rotated(b1, b2, mode=mode, aligned=is_aligned).to(bboxes1.dtype)
     h1, h2 = rbox2hbox(b1), rbox2hbox(b2)
@@ -42,3 +59,24 @@ def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     if len(i):
         out[i, j] = box_iou_rotated(b1[i], b2[j], mode=mode, aligned=True)
     return out.to(bboxes1.dtype)
+
+
+def fake_rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
+                        is_aligned: bool = False) -> Tensor:
+    """IoU or IoF of the horizontal envelopes of rotated boxes (n, 5) x (m, 5) (mmrotate's name).
+
+    Each box is replaced by its axis-aligned bounding box (:func:`rbox2hbox`),
+    clamped as in :func:`rbbox_overlaps` (mmrotate clamps the envelope, in
+    (cx, cy, w, h) form), and the overlap is mmdet's ``bbox_overlaps``.
+    Computed in fp32 and returned in ``bboxes1``'s dtype; extra score
+    columns are dropped.
+    """
+    b1 = bboxes1[..., :5].float()
+    b2 = bboxes2[..., :5].float()
+    rows, cols = b1.shape[0], b2.shape[0]
+    _check_mode(mode, rows, cols, is_aligned)
+    if rows * cols == 0:
+        return b1.new_zeros((rows,) if is_aligned else (rows, cols)).to(bboxes1.dtype)
+    h1 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b1))))
+    h2 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b2))))
+    return bbox_overlaps(h1, h2, mode, is_aligned).to(bboxes1.dtype)

@@ -54,9 +54,11 @@ class QuadriBoxes(BaseBoxes):
         self.tensor += self.tensor.new_tensor(distances).repeat(4)
 
     def clip_(self, img_shape: Tuple[int, int]) -> None:
-        """Clamp every corner into the image."""
-        self.tensor[..., 0::2] = self.tensor[..., 0::2].clamp(0, img_shape[1])
-        self.tensor[..., 1::2] = self.tensor[..., 1::2].clamp(0, img_shape[0])
+        """Leave the quads unchanged (mmrotate 1.x), as :meth:`RotatedBoxes.clip_` does.
+
+        Clamping corners would deform a border-crossing object; boxes whose
+        centre left the image are dropped by ``is_inside`` instead.
+        """
 
     def rotate_(self, center: Tuple[float, float], angle: float) -> None:
         """Rotate about ``center`` by ``angle`` degrees, clockwise for positive values."""
@@ -85,6 +87,7 @@ class QuadriBoxes(BaseBoxes):
 
     def is_inside(self, img_shape: Tuple[int, int], all_inside: bool = False,
                   allowed_border: int = 0) -> BoolTensor:
+        """Quads whose centre (or, with ``all_inside``, every corner) lies inside the image."""
         h, w = img_shape
         pts = self.points if all_inside else self.centers[..., None, :]
         ok = (pts[..., 0] >= -allowed_border) & (pts[..., 0] <= w + allowed_border) & \

@@ -13,21 +13,6 @@ from .bbox_overlaps import rbbox_overlaps
 from .transforms import min_area_rect, qbox2rbox, rbox2qbox
 
 
-def _clip_polygons(corners: np.ndarray, img_shape: Tuple[int, int]) -> np.ndarray:
-    """Intersect (n, 4, 2) convex quads with the image rectangle; one (k, 2) polygon per quad."""
-    h, w = img_shape
-    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    out = []
-    for quad in corners.astype(np.float32):
-        area, poly = cv2.intersectConvexConvex(quad, rect)
-        if poly is None or area <= 0:
-            # nothing inside: collapse onto the nearest point of the image
-            pt = np.clip(quad.mean(0), [0, 0], [w, h])
-            poly = np.repeat(pt[None], 4, 0)
-        out.append(poly.reshape(-1, 2))
-    return out
-
-
 @register_box('rbox')
 class RotatedBoxes(BaseBoxes):
     """Rotated boxes with ``box_dim`` 5: (cx, cy, w, h, t).
@@ -38,9 +23,15 @@ class RotatedBoxes(BaseBoxes):
 
     box_dim = 5
 
-    def regularize_boxes(self, pattern: Optional[str] = 'le90') -> Tensor:
-        """Make each box's parameters unique under an angle version ('oc', 'le90', 'le135')."""
-        self.tensor = regularize_rboxes(self.tensor, pattern)
+    def regularize_boxes(self, pattern: Optional[str] = None, width_longer: bool = True,
+                         start_angle: float = -90) -> Tensor:
+        """Make each box's parameters unique, in place; mmrotate's signature.
+
+        ``pattern`` ('oc', 'le90', 'le135') overrides ``width_longer`` and
+        ``start_angle`` (degrees); the defaults give 'le90'. See
+        :func:`~visiondiv.structures.bbox.regularize_rboxes`.
+        """
+        self.tensor = regularize_rboxes(self.tensor, pattern, width_longer, start_angle)
         return self.tensor
 
     @property
@@ -77,20 +68,13 @@ class RotatedBoxes(BaseBoxes):
         self.tensor[..., :2] += self.tensor.new_tensor(distances)
 
     def clip_(self, img_shape: Tuple[int, int]) -> None:
-        """Replace each box by the minimum-area rbox of its part inside the image."""
-        if self.tensor.numel() == 0:
-            return
-        inside = self.is_inside(img_shape, all_inside=True)
-        if bool(inside.all()):
-            return
-        flat = self.tensor.reshape(-1, 5)
-        outside = (~inside).reshape(-1)
-        corners = rbox2qbox(flat[outside]).reshape(-1, 4, 2).detach().cpu().numpy()
-        polys = _clip_polygons(corners, img_shape)
-        clipped = [rbox_from_points(p) for p in polys]
-        new = flat.clone()
-        new[outside] = flat.new_tensor(np.stack(clipped))
-        self.tensor = new.reshape(self.tensor.shape)
+        """Leave the boxes unchanged (mmrotate 1.x): a rotated box is not cut at the image border.
+
+        Shrinking a border-crossing box to its in-image part would change the
+        ground truth that mmdet's ``Resize``/``RandomCrop`` hand on (they call
+        ``clip_`` when ``clip_object_border``/``bbox_clip_border`` is set);
+        boxes whose centre left the image are dropped by ``is_inside`` instead.
+        """
 
     def rotate_(self, center: Tuple[float, float], angle: float) -> None:
         """Rotate about ``center`` by ``angle`` degrees, clockwise for positive values."""
@@ -141,7 +125,11 @@ class RotatedBoxes(BaseBoxes):
 
     def is_inside(self, img_shape: Tuple[int, int], all_inside: bool = False,
                   allowed_border: int = 0) -> BoolTensor:
-        """Boxes whose centre (or, with ``all_inside``, every corner) lies inside the image."""
+        """Boxes whose centre (or, with ``all_inside``, every corner) lies inside the image.
+
+        The centre test is mmrotate's (what ``RandomCrop``/``RandomRotate`` keep);
+        mmrotate ignores ``all_inside``, here it keeps mmdet's meaning.
+        """
         h, w = img_shape
         pts = rbox2qbox(self.tensor).reshape(*self.tensor.shape[:-1], 4, 2) if all_inside \
             else self.tensor[..., None, :2]

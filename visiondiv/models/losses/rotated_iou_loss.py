@@ -1,0 +1,73 @@
+"""IoU loss of rotated boxes, mmrotate's ``RotatedIoULoss``, on a differentiable rotated IoU that runs on CPU."""
+import warnings
+from typing import Optional
+
+from torch import Tensor, nn
+
+from visiondiv.registry import MODELS
+from visiondiv.structures.bbox import rotated_iou
+from .utils import compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss, resolve_reduction
+
+MODES = ('linear', 'square', 'log')
+
+
+def rotated_iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float = 1e-6) -> Tensor:
+    """Per-box loss from the IoU of rotated boxes (n, 5), clamped below at ``eps``.
+
+    ``linear``: 1 - IoU; ``square``: 1 - IoU^2; ``log``: -ln IoU.
+    """
+    if mode not in MODES:
+        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+    ious = rotated_iou(pred, target).clamp(min=eps)
+    if mode == 'linear':
+        return 1 - ious
+    if mode == 'square':
+        return 1 - ious * ious
+    return -ious.log()
+
+
+@MODELS.register_module()
+class RotatedIoULoss(nn.Module):
+    """IoU loss between rotated boxes, mmrotate's ``RotatedIoULoss`` with its arguments and values.
+
+    mmrotate computes the IoU with mmcv's CUDA-only ``diff_iou_rotated_2d``; here it is
+    :func:`~visiondiv.structures.bbox.rotated_iou`, which gives the same values on CPU and GPU.
+
+    Args:
+        linear (bool): deprecated spelling of ``mode='linear'`` (warns, as mmrotate).
+        eps (float): lower clamp of the IoU (keeps ``log`` finite).
+        reduction (str): none, mean or sum.
+        loss_weight (float): multiplier.
+        mode (str): linear (1 - IoU), square (1 - IoU^2) or log (-ln IoU).
+
+    Inputs are decoded boxes (n, 5); ``weight`` is (n,) or per coordinate (n, 5) (its mean
+    is used). Half-precision inputs are computed in fp32 and returned in the input dtype.
+    Targets with a side <= 1e-6 get zero loss, as in the other box losses (mmrotate#301).
+    """
+
+    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): decoded boxes
+    box_input = 'decoded'
+
+    def __init__(self, linear: bool = False, eps: float = 1e-6, reduction: str = 'mean',
+                 loss_weight: float = 1.0, mode: str = 'log') -> None:
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError(f'RotatedIoULoss: mode must be one of {MODES}, got {mode!r}')
+        if linear:
+            mode = 'linear'
+            warnings.warn('RotatedIoULoss: linear=True is deprecated, use mode="linear"', DeprecationWarning)
+        resolve_reduction(reduction, None)
+        self.mode, self.linear, self.eps = mode, linear, eps
+        self.reduction, self.loss_weight = reduction, loss_weight
+
+    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
+                **kwargs) -> Tensor:
+        """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5)."""
+        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
+        if zero is not None:
+            return zero
+        dtype = compute_dtype(pred.dtype)
+        target, valid, _ = mask_degenerate_targets(target.to(dtype))
+        loss = rotated_iou_loss(pred.to(dtype), target, self.mode, self.eps)
+        return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
