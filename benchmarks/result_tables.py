@@ -40,9 +40,10 @@ MARKER = re.compile(r'<!-- results:(?P<study>[\w-]+)(?: rows=(?P<rows>[^>]*?))? 
 
 
 def mean_std(values: Sequence[float], fmt: str = '.3f') -> str:
-    """``'mean ± std'`` (sample std; 0 for one value)."""
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):{fmt}} ± {sd:{fmt}}'
+    """``'mean ± std'`` (sample std); one value alone, with no spread to show."""
+    if len(values) == 1:
+        return f'{values[0]:{fmt}}'
+    return f'{statistics.mean(values):{fmt}} ± {statistics.stdev(values):{fmt}}'
 
 
 def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> str:
