@@ -1,5 +1,6 @@
 """benchmarks/result_tables.py: the README result regions match runs.json; --check catches stale ones."""
 import json
+import re
 import shutil
 
 import pytest
@@ -68,7 +69,13 @@ def test_regions_are_rewritten_and_check_fails_when_stale(tmp_path, capsys):
     (results / 'loss_study' / 'runs.json').write_text(json.dumps(runs), encoding='utf-8')
     assert tables.main(args + ['--check']) == 1
     tables.main(args)
-    assert '| KLD | 0.500 ± 0.000 |' in readme.read_text(encoding='utf-8')
+    assert re.search(r'\| KLD \| 0\.500( ± 0\.000)? \|', readme.read_text(encoding='utf-8'))
+
+
+def test_mean_std_shows_no_spread_for_one_run():
+    tables = load()
+    assert tables.mean_std([0.5]) == '0.500'
+    assert tables.mean_std([0.4, 0.6]) == '0.500 ± 0.141'
 
 
 def test_errors_name_the_file(tmp_path):
