@@ -11,4 +11,4 @@ model = dict(
                               strides=[8, 16, 32, 64, 128]),
         bbox_coder=dict(type='DeltaXYWHTRBBoxCoder', angle_version=angle_version, norm_factor=None,
                         edge_swap=False, proj_xy=False)),
-    train_cfg=dict(assigner=dict(iou_calculator=dict(type='FakeRBboxOverlaps2D'))))
+    train_cfg=dict(assigner=dict(iou_calculator=dict(_delete_=True, type='FakeRBboxOverlaps2D'))))

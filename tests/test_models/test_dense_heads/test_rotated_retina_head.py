@@ -210,3 +210,28 @@ def test_use_box_type_matches_the_tensor_path(name):
         assert torch.equal(a.bboxes, b.bboxes) and torch.equal(a.scores, b.scores) and torch.equal(a.labels, b.labels)
         # rescale=True maps the boxes to the original (2x) image: some centre lies beyond the input size
         assert a.bboxes[:, :2].max() > IMG
+
+
+@pytest.mark.parametrize('name', ['kld', 'smooth_l1'])
+def test_skip_below_gives_the_same_losses(name):
+    """The toy configs' ``RBboxOverlaps2D(skip_below=0.4)`` against the full IoU matrix, same weights."""
+    torch.manual_seed(0)
+    fast = toy_detector(name, use_box_type=True)
+    assert fast.bbox_head.assigner.iou_calculator.skip_below == 0.4
+    full = toy_detector(name, use_box_type=True)
+    full.load_state_dict(fast.state_dict())
+    full.bbox_head.assigner.iou_calculator.skip_below = None
+    inputs, samples = toy_batch()
+    l_fast = total(fast.loss(inputs, copy.deepcopy(samples)))
+    l_full = total(full.loss(inputs, copy.deepcopy(samples)))
+    for key in l_full:
+        assert torch.equal(l_fast[key], l_full[key]), key
+
+
+def test_skip_below_above_the_assigner_thresholds_is_refused():
+    cfg = head_cfg('kld')
+    cfg['train_cfg'] = dict(assigner=dict(type='mmdet.MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
+                                          min_pos_iou=0, iou_calculator=dict(type='RBboxOverlaps2D', skip_below=0.4)),
+                            sampler=dict(type='mmdet.PseudoSampler'), allowed_border=-1, pos_weight=-1, debug=False)
+    with pytest.raises(ValueError, match=r'skip_below=0.4.*neg_iou_thr=0.3'):
+        MODELS.build(ConfigDict(cfg))

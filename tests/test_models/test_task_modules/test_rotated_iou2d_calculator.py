@@ -122,3 +122,51 @@ def test_hbox_configs_assign_by_envelope_iou(config):
     result = assigner.assign(anchors, gt)
     assert result.max_overlaps.item() == pytest.approx(0.5, abs=1e-6)
     assert result.gt_inds.tolist() == [1]       # 0.5 >= pos_iou_thr
+
+
+def _scene(seed, gts=12, anchors=3000, size=384.0):
+    g = torch.Generator().manual_seed(seed)
+    def boxes(n, lo, hi):
+        xy = torch.rand(n, 2, generator=g) * size
+        wh = lo + torch.rand(n, 2, generator=g) * (hi - lo)
+        t = (torch.rand(n, 1, generator=g) - 0.5) * math.pi
+        return torch.cat([xy, wh, t], 1)
+    return boxes(gts, 8.0, 90.0), boxes(anchors, 8.0, 64.0)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_skip_below_keeps_every_max_iou_assignment(seed):
+    """Exact where it matters: every entry that is not 0 equals the full matrix, every skipped pair
+    has IoU below skip_below and below its row's best, and mmdet's MaxIoUAssigner gives the same result."""
+    from mmdet.models.task_modules.assigners import MaxIoUAssigner
+    from mmengine.structures import InstanceData
+    gts, anchors = _scene(seed)
+    gts[0] = anchors[5]  # an exact match, and a ground truth with no overlapping anchor
+    gts[1, :2] = torch.tensor([-500.0, -500.0])
+    full = TASK_UTILS.build(dict(type='RBboxOverlaps2D'))(gts, anchors)
+    fast = TASK_UTILS.build(dict(type='RBboxOverlaps2D', skip_below=0.4))(gts, anchors)
+    kept = fast > 0
+    assert torch.equal(fast[kept], full[kept])
+    skipped = ~kept & (full > 0)
+    assert skipped.sum() > 100                               # the point: most overlapping pairs are skipped
+    assert (full[skipped] < 0.4).all()
+    assert (full[skipped] < full.max(1, keepdim=True).values.expand_as(full)[skipped]).all()
+    results = []
+    for calc in (dict(type='RBboxOverlaps2D'), dict(type='RBboxOverlaps2D', skip_below=0.4)):
+        assigner = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0, iou_calculator=calc)
+        res = assigner.assign(InstanceData(priors=RotatedBoxes(anchors)),
+                              InstanceData(bboxes=RotatedBoxes(gts), labels=torch.arange(len(gts)) % 3))
+        results.append(res)
+    assert torch.equal(results[0].gt_inds, results[1].gt_inds)
+    assert torch.equal(results[0].labels, results[1].labels)
+    assert (results[0].gt_inds > 0).sum() >= len(gts) - 1   # positives exist (all but the far-away ground truth)
+
+
+def test_skip_below_is_validated_and_other_modes_stay_exact():
+    with pytest.raises(ValueError, match='skip_below'):
+        TASK_UTILS.build(dict(type='RBboxOverlaps2D', skip_below=0.0))
+    gts, anchors = _scene(3, anchors=200)
+    calc = TASK_UTILS.build(dict(type='RBboxOverlaps2D', skip_below=0.4))
+    full = TASK_UTILS.build(dict(type='RBboxOverlaps2D'))
+    assert torch.equal(calc(gts, anchors, mode='iof'), full(gts, anchors, mode='iof'))
+    assert torch.equal(calc(gts, gts, is_aligned=True), full(gts, gts, is_aligned=True))

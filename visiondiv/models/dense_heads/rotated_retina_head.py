@@ -7,6 +7,7 @@ from torch import Tensor
 
 from visiondiv.registry import MODELS
 from ..losses.utils import box_loss_input
+from ..task_modules.rotated_iou2d_calculator import check_assigner_skip_below
 from ..utils import FP32LossMixin
 
 #: mmrotate's ``loss_bbox_type`` values and the box input each one means
@@ -46,6 +47,8 @@ class RotatedRetinaHead(FP32LossMixin, RetinaHead):
         self.loss_bbox_type = loss_bbox_type
         # mmdet's target assignment encodes the targets unless reg_decoded_bbox
         self.reg_decoded_bbox = self.loss_box_input == 'decoded'
+        if self.train_cfg:
+            check_assigner_skip_below(self.assigner)
 
     def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, labels: Tensor,
                             label_weights: Tensor, bbox_targets: Tensor, bbox_weights: Tensor,

@@ -1,12 +1,12 @@
 """IoU calculators for assigners on rotated boxes (mmrotate's ``RBboxOverlaps2D``, ``FakeRBboxOverlaps2D``)."""
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 from mmdet.structures.bbox import BaseBoxes, get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
 from visiondiv.structures.bbox import rbbox_overlaps
-from visiondiv.structures.bbox.bbox_overlaps import fake_rbbox_overlaps
+from visiondiv.structures.bbox.bbox_overlaps import fake_rbbox_overlaps, rbbox_overlaps_for_assignment
 
 BoxesLike = Union[Tensor, BaseBoxes]
 
@@ -22,15 +22,54 @@ def _rbox_tensors(bboxes1: BoxesLike, bboxes2: BoxesLike) -> Tuple[Tensor, Tenso
 
 @TASK_UTILS.register_module()
 class RBboxOverlaps2D:
-    """IoU/IoF between rotated boxes (n, 5|6) and (m, 5|6), on mmcv's ``box_iou_rotated``."""
+    """IoU/IoF between rotated boxes (n, 5|6) and (m, 5|6), on mmcv's ``box_iou_rotated``.
+
+    Args:
+        skip_below (float, optional): for a max-IoU assigner whose ``neg_iou_thr`` and
+            ``pos_iou_thr`` are >= this value: the (n, m) IoU matrix gets the exact IoU only where
+            it can change the assignment and 0 elsewhere
+            (:func:`~visiondiv.structures.bbox.bbox_overlaps.rbbox_overlaps_for_assignment`),
+            which spares most of the rotated-IoU work of a training step. None (mmrotate's
+            behaviour): every entry exact. :func:`check_assigner_skip_below` refuses an assigner
+            whose thresholds are below it.
+    """
+
+    def __init__(self, skip_below: Optional[float] = None) -> None:
+        if skip_below is not None and not 0 < skip_below <= 1:
+            raise ValueError(f'RBboxOverlaps2D: skip_below must be in (0, 1] or None, got {skip_below!r}')
+        self.skip_below = skip_below
 
     def __call__(self, bboxes1: BoxesLike, bboxes2: BoxesLike, mode: str = 'iou',
                  is_aligned: bool = False) -> Tensor:
         """(n, m) overlaps, or (n,) with ``is_aligned``; ``mode`` is 'iou' or 'iof'."""
-        return rbbox_overlaps(*_rbox_tensors(bboxes1, bboxes2), mode, is_aligned)
+        b1, b2 = _rbox_tensors(bboxes1, bboxes2)
+        if self.skip_below is not None and mode == 'iou' and not is_aligned:
+            return rbbox_overlaps_for_assignment(b1, b2, self.skip_below)
+        return rbbox_overlaps(b1, b2, mode, is_aligned)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}()'
+        return f'{self.__class__.__name__}(skip_below={self.skip_below})'
+
+
+def check_assigner_skip_below(assigner) -> None:
+    """Refuse an assigner whose IoU calculator skips pairs its thresholds still need.
+
+    ``RBboxOverlaps2D(skip_below=t)`` is exact for the assignment only when the assigner calls
+    every IoU under ``t`` negative, i.e. ``neg_iou_thr`` (each, if a range) and ``pos_iou_thr`` >= t.
+    """
+    skip = getattr(getattr(assigner, 'iou_calculator', None), 'skip_below', None)
+    if skip is None:
+        return
+    neg = getattr(assigner, 'neg_iou_thr', None)
+    pos = getattr(assigner, 'pos_iou_thr', None)
+    if neg is None or pos is None:
+        raise ValueError(f'RBboxOverlaps2D(skip_below={skip}) needs a max-IoU assigner (neg_iou_thr, '
+                         f'pos_iou_thr), got {type(assigner).__name__}')
+    negs = neg if isinstance(neg, (tuple, list)) else (neg,)
+    if min(list(negs) + [pos]) < skip:
+        raise ValueError(f'RBboxOverlaps2D(skip_below={skip}) would change the assignment of '
+                         f'{type(assigner).__name__}(neg_iou_thr={neg}, pos_iou_thr={pos}): '
+                         'set skip_below <= both thresholds, or None')
 
 
 @TASK_UTILS.register_module()

@@ -80,3 +80,45 @@ def fake_rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     h1 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b1))))
     h2 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b2))))
     return bbox_overlaps(h1, h2, mode, is_aligned).to(bboxes1.dtype)
+
+
+def rbbox_overlaps_for_assignment(bboxes1: Tensor, bboxes2: Tensor, skip_below: float) -> Tensor:
+    """Rotated IoU (n, m) with the exact op run only where it can change a max-IoU assignment.
+
+    An upper bound of each pair's IoU comes from its horizontal envelopes:
+    the intersection is at most ``min(envelope intersection, area1, area2)``,
+    and IoU grows with the intersection. The exact IoU is computed for pairs
+    whose bound reaches ``skip_below`` and, for each row (a ground truth),
+    for pairs whose bound reaches that row's best exact IoU; every other
+    entry is 0. Such a pair's IoU is below ``skip_below`` and below its row's
+    best, so an assigner that calls anything under ``skip_below`` negative
+    (mmdet's ``MaxIoUAssigner`` with ``neg_iou_thr`` and ``pos_iou_thr`` >=
+    ``skip_below``) assigns exactly as with the full matrix; only the
+    stored ``max_overlaps`` of negatives differ. A small slack on both tests
+    absorbs fp32 rounding between the bound and mmcv's polygon IoU.
+    """
+    from mmcv.ops import box_iou_rotated
+    b1 = clamp_for_overlaps(bboxes1[..., :5].float())
+    b2 = clamp_for_overlaps(bboxes2[..., :5].float())
+    rows, cols = b1.shape[0], b2.shape[0]
+    out = b1.new_zeros(rows, cols)
+    if rows * cols == 0:
+        return out.to(bboxes1.dtype)
+    h1, h2 = rbox2hbox(b1), rbox2hbox(b2)
+    iw = (torch.minimum(h1[:, None, 2], h2[None, :, 2]) - torch.maximum(h1[:, None, 0], h2[None, :, 0])).clamp(min=0)
+    ih = (torch.minimum(h1[:, None, 3], h2[None, :, 3]) - torch.maximum(h1[:, None, 1], h2[None, :, 1])).clamp(min=0)
+    area1, area2 = b1[:, 2] * b1[:, 3], b2[:, 2] * b2[:, 3]
+    inter = torch.minimum(iw * ih, torch.minimum(area1[:, None], area2[None, :]))
+    bound = inter / (area1[:, None] + area2[None, :] - inter)
+    slack = 1e-4
+
+    def exact(mask: Tensor) -> None:
+        i, j = mask.nonzero(as_tuple=True)
+        if len(i):
+            out[i, j] = box_iou_rotated(b1[i], b2[j], aligned=True)
+
+    done = bound >= skip_below - slack
+    exact(done)
+    best = out.max(dim=1, keepdim=True).values
+    exact(~done & (bound > 0) & (bound >= best - slack))
+    return out.to(bboxes1.dtype)
