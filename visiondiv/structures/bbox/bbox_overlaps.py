@@ -27,6 +27,24 @@ def _check_mode(mode: str, rows: int, cols: int, is_aligned: bool) -> None:
         raise ValueError(f'aligned overlaps need equal counts, got {rows} and {cols}')
 
 
+def _fp32_boxes(bboxes1: Tensor, bboxes2: Tensor, mode: str, is_aligned: bool):
+    """Both inputs as fp32 (n, 5) boxes (score columns dropped), checked; plus the result when there is no
+    pair (zeros in ``bboxes1``'s dtype), else None."""
+    b1, b2 = bboxes1[..., :5].float(), bboxes2[..., :5].float()
+    rows, cols = b1.shape[0], b2.shape[0]
+    _check_mode(mode, rows, cols, is_aligned)
+    empty = b1.new_zeros((rows,) if is_aligned else (rows, cols)).to(bboxes1.dtype) if rows * cols == 0 else None
+    return b1, b2, empty
+
+
+def _exact_on_pairs(out: Tensor, b1: Tensor, b2: Tensor, pairs: Tensor, mode: str = 'iou') -> None:
+    """Write mmcv's exact overlap of the (row, column) pairs set in the bool matrix ``pairs`` into ``out``."""
+    from mmcv.ops import box_iou_rotated
+    i, j = pairs.nonzero(as_tuple=True)
+    if len(i):
+        out[i, j] = box_iou_rotated(b1[i], b2[j], mode=mode, aligned=True)
+
+
 def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
                    is_aligned: bool = False) -> Tensor:
     """IoU or IoF of rotated boxes (n, 5) x (m, 5); extra score columns are dropped.
@@ -42,22 +60,17 @@ def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     of them.
     """
     from mmcv.ops import box_iou_rotated
-    b1 = bboxes1[..., :5].float()
-    b2 = bboxes2[..., :5].float()
-    rows, cols = b1.shape[0], b2.shape[0]
-    _check_mode(mode, rows, cols, is_aligned)
-    if rows * cols == 0:
-        return b1.new_zeros((rows,) if is_aligned else (rows, cols)).to(bboxes1.dtype)
+    b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, mode, is_aligned)
+    if empty is not None:
+        return empty
     b1, b2 = clamp_for_overlaps(b1), clamp_for_overlaps(b2)
-    if is_aligned or rows * cols < _SPARSE_MIN_PAIRS:
+    if is_aligned or b1.shape[0] * b2.shape[0] < _SPARSE_MIN_PAIRS:
         return box_iou_rotated(b1, b2, mode=mode, aligned=is_aligned).to(bboxes1.dtype)
     h1, h2 = rbox2hbox(b1), rbox2hbox(b2)
     touch = (h1[:, None, 0] < h2[None, :, 2]) & (h2[None, :, 0] < h1[:, None, 2]) & \
             (h1[:, None, 1] < h2[None, :, 3]) & (h2[None, :, 1] < h1[:, None, 3])
-    i, j = touch.nonzero(as_tuple=True)
-    out = b1.new_zeros(rows, cols)
-    if len(i):
-        out[i, j] = box_iou_rotated(b1[i], b2[j], mode=mode, aligned=True)
+    out = b1.new_zeros(b1.shape[0], b2.shape[0])
+    _exact_on_pairs(out, b1, b2, touch, mode)
     return out.to(bboxes1.dtype)
 
 
@@ -71,12 +84,9 @@ def fake_rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     Computed in fp32 and returned in ``bboxes1``'s dtype; extra score
     columns are dropped.
     """
-    b1 = bboxes1[..., :5].float()
-    b2 = bboxes2[..., :5].float()
-    rows, cols = b1.shape[0], b2.shape[0]
-    _check_mode(mode, rows, cols, is_aligned)
-    if rows * cols == 0:
-        return b1.new_zeros((rows,) if is_aligned else (rows, cols)).to(bboxes1.dtype)
+    b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, mode, is_aligned)
+    if empty is not None:
+        return empty
     h1 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b1))))
     h2 = rbox2hbox(clamp_for_overlaps(hbox2rbox(rbox2hbox(b2))))
     return bbox_overlaps(h1, h2, mode, is_aligned).to(bboxes1.dtype)
@@ -97,13 +107,11 @@ def rbbox_overlaps_for_assignment(bboxes1: Tensor, bboxes2: Tensor, skip_below: 
     stored ``max_overlaps`` of negatives differ. A small slack on both tests
     absorbs fp32 rounding between the bound and mmcv's polygon IoU.
     """
-    from mmcv.ops import box_iou_rotated
-    b1 = clamp_for_overlaps(bboxes1[..., :5].float())
-    b2 = clamp_for_overlaps(bboxes2[..., :5].float())
-    rows, cols = b1.shape[0], b2.shape[0]
-    out = b1.new_zeros(rows, cols)
-    if rows * cols == 0:
-        return out.to(bboxes1.dtype)
+    b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, 'iou', False)
+    if empty is not None:
+        return empty
+    b1, b2 = clamp_for_overlaps(b1), clamp_for_overlaps(b2)
+    out = b1.new_zeros(b1.shape[0], b2.shape[0])
     h1, h2 = rbox2hbox(b1), rbox2hbox(b2)
     iw = (torch.minimum(h1[:, None, 2], h2[None, :, 2]) - torch.maximum(h1[:, None, 0], h2[None, :, 0])).clamp(min=0)
     ih = (torch.minimum(h1[:, None, 3], h2[None, :, 3]) - torch.maximum(h1[:, None, 1], h2[None, :, 1])).clamp(min=0)
@@ -111,14 +119,8 @@ def rbbox_overlaps_for_assignment(bboxes1: Tensor, bboxes2: Tensor, skip_below: 
     inter = torch.minimum(iw * ih, torch.minimum(area1[:, None], area2[None, :]))
     bound = inter / (area1[:, None] + area2[None, :] - inter)
     slack = 1e-4
-
-    def exact(mask: Tensor) -> None:
-        i, j = mask.nonzero(as_tuple=True)
-        if len(i):
-            out[i, j] = box_iou_rotated(b1[i], b2[j], aligned=True)
-
     done = bound >= skip_below - slack
-    exact(done)
+    _exact_on_pairs(out, b1, b2, done)
     best = out.max(dim=1, keepdim=True).values
-    exact(~done & (bound > 0) & (bound >= best - slack))
+    _exact_on_pairs(out, b1, b2, ~done & (bound > 0) & (bound >= best - slack))
     return out.to(bboxes1.dtype)
