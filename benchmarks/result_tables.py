@@ -167,8 +167,72 @@ def sfda_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
     return out
 
 
+#: crossmodal-study rows (segmentation arms) in table order (runs.json keys are ``'<row>/<seed>'``)
+CROSSMODAL_STUDY_ROWS = ('MR only', 'MR + standard aug.', 'MR + raw CT', 'MR + histogram-matched CT',
+                         'MR + pseudo-MR, CycleGAN', 'MR + pseudo-MR, tumour-aware')
+#: crossmodal-study columns: (runs.json key, header); the KL only for arms that add CT-derived images
+CROSSMODAL_KEYS = (('intensity_kl', 'intensity KL to real MR (nats)'), ('dice_tumour', 'Dice'),
+                   ('hd95_tumour', 'HD95 (mm)'), ('volume_ratio_tumour', 'volume ratio'))
+
+
+def _seed_means(runs: Dict[str, dict], row: str, key: str) -> float:
+    vals = [v[key] for k, v in runs.items() if k.rsplit('/', 1)[0] == row and key in v]
+    if not vals:
+        raise KeyError(f'crossmodal study: no {key!r} for row {row!r}')
+    return statistics.mean(vals)
+
+
+def crossmodal_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The CT->MR augmentation study: per arm, the intensity KL of its CT-derived images to real MR and the
+    tumour Dice, HD95 (mm; a missed tumour counts the volume diagonal) and volume ratio on the MR test set,
+    mean ± std over seeds, plus the missed tumours over all seeds and the issue's acceptance checks.
+
+    Args:
+        runs: ``{'<row>/<seed>': {metric: value}}`` (``MedicalVolumeMetric`` keys plus ``intensity_kl``).
+        rows: rows to show, in this order; default ``CROSSMODAL_STUDY_ROWS``.
+    """
+    rows = list(rows or CROSSMODAL_STUDY_ROWS)
+    seeds = _sfda_seeds(runs)
+    missing = [f'{row}/{s}' for row in rows for s in seeds if f'{row}/{s}' not in runs]
+    if missing:
+        raise KeyError(f'crossmodal study: runs.json has no {sorted(missing)}')
+    header = ['training set', *(h for _, h in CROSSMODAL_KEYS), 'missed tumours']
+    table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
+    for row in rows:
+        vals = [runs[f'{row}/{s}'] for s in seeds]
+        cells = [_sfda_cell([v[k] for v in vals]) if all(k in v for v in vals) else '–' for k, _ in CROSSMODAL_KEYS]
+        table.append(f'| {row} | ' + ' | '.join(cells + [_sfda_missed_cell(vals, 'tumour') or '–']) + ' |')
+    table.append('')
+    table.append(f'Seeds {seeds} (each seed trains its own translators and segmenters).')
+    full = set(CROSSMODAL_STUDY_ROWS) <= {k.rsplit('/', 1)[0] for k in runs}
+    if full:
+        ta, plain = 'MR + pseudo-MR, tumour-aware', 'MR + pseudo-MR, CycleGAN'
+        kl_ratio = _seed_means(runs, 'MR + raw CT', 'intensity_kl') / _seed_means(runs, ta, 'intensity_kl')
+        gain = _seed_means(runs, ta, 'dice_tumour') - _seed_means(runs, 'MR only', 'dice_tumour')
+        over_plain = _seed_means(runs, ta, 'dice_tumour') - _seed_means(runs, plain, 'dice_tumour')
+        table.append(f'Acceptance (means over seeds): raw-CT KL / tumour-aware pseudo-MR KL = {kl_ratio:.1f} '
+                     f'(goal ≥ 5); tumour-aware pseudo-MR Dice − MR-only Dice = {gain:+.3f} (goal ≥ +0.05); '
+                     f'tumour-aware − plain CycleGAN Dice = {over_plain:+.3f} (goal > 0).')
+    return '\n'.join(table) + '\n'
+
+
+#: metafile metric names of the crossmodal study -> runs.json keys
+CROSSMODAL_METRICS = {'Dice tumour': 'dice_tumour', 'HD95 tumour': 'hd95_tumour', 'volume ratio': 'volume_ratio_tumour',
+                      'intensity KL': 'intensity_kl'}
+
+
+def crossmodal_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
+    """Seed means of one arm, rounded as in the table, keyed by the metafiles' metric names."""
+    vals = [v for k, v in runs.items() if k.rsplit('/', 1)[0] == row]
+    if not vals:
+        raise KeyError(f'crossmodal study: no runs for {row!r}')
+    return {name: round(statistics.mean(v[key] for v in vals), 3) for name, key in CROSSMODAL_METRICS.items()
+            if all(key in v for v in vals)}
+
+
 #: study name (folder under benchmarks/results) -> its table function
-STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table}
+STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table,
+                                'crossmodal_study': crossmodal_study_table}
 
 
 def load_runs(study: str, results_dir: str = RESULTS_DIR):
@@ -219,6 +283,17 @@ def update(files: Sequence[str], check: bool = False, results_dir: str = RESULTS
                 with open(path, 'w', encoding='utf-8') as f:
                     f.write(new)
     return stale
+
+
+def publish(text: str, out_dir: str, update_readmes: bool) -> None:
+    """A study's last step: write its table to ``out_dir/table.md``, print it, and with ``update_readmes``
+    (the default results folder, which the READMEs quote) regenerate the README regions."""
+    with open(osp.join(out_dir, 'table.md'), 'w', encoding='utf-8') as f:
+        f.write(text)
+    print(text)
+    if update_readmes:
+        for path in update(default_files()):
+            print(f'updated {osp.relpath(path, ROOT)}')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

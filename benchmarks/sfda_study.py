@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file, also when loaded by path
-from result_tables import SFDA_STUDY_ROWS, default_files, sfda_study_table, update  # noqa: E402
+from result_tables import SFDA_STUDY_ROWS, publish, sfda_study_table  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # {method}: source and oracle train 600 iterations, the adaptation methods 200
@@ -95,12 +95,8 @@ def main() -> None:
         print(f'seed {seed}: {time.time() - t0:.0f} s', flush=True)
         json.dump(runs, open(runs_path, 'w'), indent=1)
 
-    text = sfda_study_table(runs)
-    open(osp.join(ROOT, args.out, 'table.md'), 'w').write(text)
-    print(text)
-    if args.out == parser.get_default('out'):  # the READMEs quote the default results only
-        for path in update(default_files()):
-            print(f'updated {osp.relpath(path, ROOT)}')
+    # the READMEs quote the default results only
+    publish(sfda_study_table(runs), osp.join(ROOT, args.out), update_readmes=args.out == parser.get_default('out'))
 
 
 if __name__ == '__main__':

@@ -134,6 +134,8 @@ def _study_means(runs_rel: str, row: str) -> dict:
     runs = tables.load_runs(study, osp.join(ROOT, osp.dirname(osp.dirname(runs_rel))))
     if study == 'loss_study':
         return tables.loss_study_means(runs, row)
+    if study == 'crossmodal_study':
+        return tables.crossmodal_study_means(runs, row)
     means = tables.sfda_study_means(runs, row)
     return {name: means[key] for name, key in SFDA_METRICS.items() if key in means}
 

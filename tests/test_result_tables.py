@@ -30,7 +30,8 @@ def test_study_tables_match_their_table_md():
 
 
 def test_study_scripts_format_with_the_shared_functions():
-    for script, fn in (('loss_study.py', 'loss_study_table'), ('sfda_study.py', 'sfda_study_table')):
+    for script, fn in (('loss_study.py', 'loss_study_table'), ('sfda_study.py', 'sfda_study_table'),
+                       ('crossmodal_study.py', 'crossmodal_study_table')):
         study = load_script('benchmarks', script)
         assert getattr(study, fn).__code__.co_filename.endswith('benchmarks/result_tables.py'), script
         assert not hasattr(study, 'fmt')            # no second copy of the cell formatting
@@ -106,3 +107,29 @@ def test_sfda_cells_count_empty_seeds():
     assert text.endswith('Seeds [0, 1]. Fraction of the mean-Dice gap (source only → oracle) closed: AdaEnt -60%.\n')
     assert tables.sfda_study_means(runs, 'AdaEnt') == {'mdice': 0.0, 'dice_organ': 0.0, 'dice_lesion': 0.0,
                                                        'massd': 7.0}
+
+
+def test_crossmodal_table_acceptance_line_closed_form():
+    """Two seeds of made-up runs: the cells are mean ± sample std and the acceptance line's ratio and
+    differences are computed from the seed means."""
+    tables = load()
+    dice = {'MR only': (0.5, 0.6), 'MR + standard aug.': (0.5, 0.5), 'MR + raw CT': (0.4, 0.4),
+            'MR + histogram-matched CT': (0.6, 0.6), 'MR + pseudo-MR, CycleGAN': (0.6, 0.62),
+            'MR + pseudo-MR, tumour-aware': (0.7, 0.66)}
+    kl = {'MR + raw CT': (0.8, 1.0), 'MR + pseudo-MR, tumour-aware': (0.1, 0.2)}
+    runs = {}
+    for row, values in dice.items():
+        for seed, d in enumerate(values):
+            runs[f'{row}/{seed}'] = dict(dice_tumour=d, hd95_tumour=10.0, volume_ratio_tumour=1.0,
+                                         missed_tumour=seed, volumes=12)
+            if row in kl:
+                runs[f'{row}/{seed}']['intensity_kl'] = kl[row][seed]
+    text = tables.crossmodal_study_table(runs)
+    assert '| MR + pseudo-MR, tumour-aware | 0.150 ± 0.071 | 0.680 ± 0.028 | 10.000 ± 0.000 |' in text
+    assert '| MR only | – | 0.550 ± 0.071 |' in text and '| 1 / 24 |' in text
+    assert 'KL = 6.0 (goal ≥ 5)' in text                       # 0.9 / 0.15
+    assert 'Dice = +0.130 (goal ≥ +0.05)' in text              # 0.68 - 0.55
+    assert 'CycleGAN Dice = +0.070 (goal > 0)' in text         # 0.68 - 0.61
+    assert tables.crossmodal_study_means(runs, 'MR + raw CT') == {
+        'Dice tumour': 0.4, 'HD95 tumour': 10.0, 'volume ratio': 1.0, 'intensity KL': 0.9}
+

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from visiondiv.datasets import normalize_volume
 from visiondiv.evaluation import MedicalVolumeMetric, volume_metrics
 from visiondiv.registry import DATASETS
 
@@ -113,3 +114,33 @@ def test_domain_is_case_insensitive_and_checked(tmp_path):
     assert build(tmp_path).domain is None
     with pytest.raises(ValueError, match=r"domain must be one of \('source', 'target'\) or None, got 'sorce'"):
         build(tmp_path, domain='sorce')
+
+
+def test_ct_window_normalisation_closed_form(tmp_path):
+    """Clip to the HU window, then (v - lo) / (hi - lo): -1000 -> 0, -300 -> 0.5, 400 -> 1, beyond clipped."""
+    from visiondiv.datasets import normalize_volume
+    hu = np.array([-3000.0, -1000.0, -650.0, -300.0, 50.0, 400.0, 2000.0], np.float32)
+    np.testing.assert_allclose(normalize_volume(hu, 'window'), [0, 0, 0.25, 0.5, 0.75, 1, 1], atol=1e-7)
+    np.testing.assert_allclose(normalize_volume(hu, 'window', window=(-300, 50)), [0, 0, 0, 0, 1, 1, 1])
+    for bad in [(400, -1000), (0, 0), (np.nan, 1), (0, np.inf), (1,), 'ab']:
+        with pytest.raises(ValueError, match='window must be'):
+            normalize_volume(hu, 'window', window=bad)
+    (tmp_path / 'images').mkdir()
+    ct = np.full((4, 4, 2), -1000.0, np.float32)
+    ct[1:3, 1:3, 1] = 50.0                                   # soft tissue in slice 1
+    save(tmp_path / 'images' / 'ct0.nii.gz', ct)
+    ds = build(tmp_path, label_dir=None, normalize='window', window=(-1000, 400))
+    expected = (50.0 + 1000.0) / 1400.0
+    np.testing.assert_allclose(ds[1]['img'][1:3, 1:3], expected, rtol=1e-6)
+    assert ds[0]['img'].max() == 0.0 and ds[1]['img'][0, 0] == 0.0
+    with pytest.raises(ValueError, match=r"MedicalSliceDataset\(img_dir='images'\): window must be two finite"):
+        build(tmp_path, label_dir=None, normalize='window', window=(400, -1000))
+
+
+def test_percentile_normalisation_keeps_float32_and_closed_form():
+    """Values 0..99 with percentiles (10, 90): clipped to [9.9, 89.1] (numpy's linear interpolation) and scaled."""
+    vol = np.arange(100, dtype=np.float32).reshape(4, 5, 5)
+    out = normalize_volume(vol, 'percentile', percentiles=(10, 90))
+    assert out.dtype == np.float32
+    expected = (np.clip(np.arange(100.0), 9.9, 89.1) - 9.9) / (89.1 - 9.9)
+    np.testing.assert_allclose(out.ravel(), expected, atol=1e-6)

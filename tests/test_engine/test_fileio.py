@@ -126,3 +126,26 @@ def test_every_config_saves_checkpoints_atomically(config):
     cfg = Config.fromfile(config)
     assert cfg.default_hooks.checkpoint.get('backend_args') == ATOMIC, config
     assert 'runner_type' not in cfg, config
+
+
+def test_write_folder_atomically(tmp_path):
+    """The folder appears whole under its name or not at all; a failure also removes the parents it made."""
+    from visiondiv.engine.fileio import write_folder_atomically
+
+    def write(folder):
+        (tmp_path / 'seen').write_text(folder)
+        with open(os.path.join(folder, 'a.txt'), 'w') as f:
+            f.write('x')
+        return 1
+    out = tmp_path / 'new' / 'out'
+    assert write_folder_atomically(str(out), write) == 1
+    assert (out / 'a.txt').read_text() == 'x' and (tmp_path / 'seen').read_text() != str(out)
+
+    def fail(folder):
+        open(os.path.join(folder, 'half.txt'), 'w').close()
+        raise RuntimeError('disk full')
+    with pytest.raises(RuntimeError, match='disk full'):
+        write_folder_atomically(str(tmp_path / 'p1' / 'p2' / 'out'), fail)
+    assert not (tmp_path / 'p1').exists()
+    with pytest.raises(FileExistsError, match='exists and is not an empty folder'):
+        write_folder_atomically(str(out), write)

@@ -112,3 +112,30 @@ def test_two_classes_and_the_logged_line_the_study_reads(tmp_path):
                                    ['source only', 'oracle'])
     row = next(ln for ln in text.splitlines() if ln.startswith('| source only |'))
     assert row.endswith(f"| {parsed['mhd95']:.3f} | 0 / 2 | 1 / 2 |") and 'measured before' not in text
+
+
+def test_volume_ratio_closed_form():
+    """Volume ratio = predicted / ground-truth voxels per volume, averaged: a 4x5x4 organ predicted as 4x5x2
+    (ratio 0.5) and as 4x5x6 on a 6-voxel-deep volume (ratio 1.5); a missed organ counts 0, an empty ground
+    truth is left out."""
+    metric = MedicalVolumeMetric(measures=('volume_ratio',))
+    metric.dataset_meta = dict(classes=('background', 'organ'))
+    gt = organ()                       # organ at [2:6, 3:8, 1:5]: 4 * 5 * 4 voxels
+    half, big = np.zeros_like(gt), np.zeros_like(gt)
+    half[2:6, 3:8, 1:3] = 1
+    big[2:6, 3:8, 0:6] = 1
+    size = feed(metric, 'half', half, gt, (1.0, 1.0, 1.0)) + feed(metric, 'big', big, gt, (1.0, 1.0, 1.0))
+    res = metric.evaluate(size)
+    assert res['med/volume_ratio_organ'] == pytest.approx((0.5 + 1.5) / 2, rel=1e-12)
+    assert res['med/mvolume_ratio'] == pytest.approx(1.0, rel=1e-12)
+
+    metric = MedicalVolumeMetric(measures=('volume_ratio',))
+    metric.dataset_meta = dict(classes=('background', 'organ'))
+    size = (feed(metric, 'missed', np.zeros_like(gt), gt, (1.0, 1.0, 1.0))
+            + feed(metric, 'empty', half, np.zeros_like(gt), (1.0, 1.0, 1.0)))
+    assert metric.evaluate(size)['med/volume_ratio_organ'] == 0.0
+
+
+def test_unknown_measure_is_named():
+    with pytest.raises(KeyError, match="unknown measures \\['volume'\\]"):
+        MedicalVolumeMetric(measures=('dice', 'volume'))

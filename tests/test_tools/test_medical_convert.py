@@ -2,38 +2,22 @@ import os
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
+from tests.dicom_fixtures import write_ct_series, write_rtstruct, write_seg
 from tests.script_loader import load_script
-from visiondiv.datasets import MedicalSliceDataset, load_nifti, read_metaimage, save_nifti
+from visiondiv.datasets import MedicalSliceDataset, load_nifti, save_nifti
 
 
 def load():
     return load_script('tools', 'data', 'medical', 'convert.py')
 
 
-def write_mhd(path, vol_xyz, spacing, element='MET_SHORT', dtype='<i2', msb=False):
-    raw = os.path.basename(path)[:-4] + '.raw'
-    with open(path, 'w') as f:
-        f.write(f'ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = {msb}\n'
-                f'CompressedData = False\nElementSpacing = {" ".join(map(str, spacing))}\n'
-                f'DimSize = {" ".join(map(str, vol_xyz.shape))}\nElementType = {element}\nElementDataFile = {raw}\n')
-    # MetaImage: x varies fastest
-    np.ascontiguousarray(vol_xyz.transpose(2, 1, 0)).astype(dtype).tofile(os.path.join(os.path.dirname(path), raw))
-
-
-def test_read_metaimage_axis_order_spacing_and_errors(tmp_path):
-    vol = np.arange(2 * 3 * 4, dtype=np.int16).reshape(2, 3, 4)        # (x, y, z)
-    write_mhd(str(tmp_path / 'a.mhd'), vol, (0.5, 0.6, 3.0))
-    got, spacing = read_metaimage(str(tmp_path / 'a.mhd'))
-    np.testing.assert_array_equal(got, vol)
-    assert spacing == (0.5, 0.6, 3.0)
-    write_mhd(str(tmp_path / 'b.mhd'), vol, (1, 1, 1), dtype='>i2', msb=True)
-    np.testing.assert_array_equal(read_metaimage(str(tmp_path / 'b.mhd'))[0], vol)
-    (tmp_path / 'c.mhd').write_text('NDims = 3\nDimSize = 2 3 4\nElementDataFile = c.raw\n')
-    with pytest.raises(ValueError, match=r"c\.mhd: MetaImage header has no 'ElementType' field"):
-        read_metaimage(str(tmp_path / 'c.mhd'))
-    with pytest.raises(FileNotFoundError, match='missing.mhd'):
-        read_metaimage(str(tmp_path / 'missing.mhd'))
+def write_mhd(path, vol_xyz, spacing):
+    """MetaImage header + raw file written by SimpleITK (its arrays are (z, y, x))."""
+    image = sitk.GetImageFromArray(np.ascontiguousarray(vol_xyz.transpose(2, 1, 0)))
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, path)
 
 
 def test_ivdm3seg_layout(tmp_path):
@@ -68,7 +52,7 @@ def test_promise12_layout(tmp_path):
         seg = np.zeros((6, 5, 3), np.uint8)
         seg[1:3, 1:3, 1] = 1
         write_mhd(str(part / f'Case{case}.mhd'), img, (0.6, 0.6, 3.6))
-        write_mhd(str(part / f'Case{case}_segmentation.mhd'), seg, (0.6, 0.6, 3.6), 'MET_UCHAR', 'u1')
+        write_mhd(str(part / f'Case{case}_segmentation.mhd'), seg, (0.6, 0.6, 3.6))
     out = tmp_path / 'out'
     load().main(['promise12', str(tmp_path), '--out', str(out), '--num-test', '1'])
     img, spacing = load_nifti(str(out / 'prostate' / 'test' / 'images' / 'case_01.nii.gz'))
@@ -142,3 +126,89 @@ def _umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def corners(x0, x1, y0, y1, z, spacing=(0.7, 0.8, 2.5), origin=(-10.0, -20.0, 30.0)):
+    """Contour (mm) around voxels x0..x1, y0..y1 of slice z of write_ct_series' axis-aligned grid."""
+    pts = [(x0 - .5, y0 - .5, z), (x1 + .5, y0 - .5, z), (x1 + .5, y1 + .5, z), (x0 - .5, y1 + .5, z)]
+    return np.asarray(origin) + np.asarray(spacing) * np.asarray(pts)
+
+
+def test_nsclc_dicom_rtstruct_seg_and_nifti(tmp_path):
+    root = tmp_path / 'NSCLC'
+    rng = np.random.default_rng(0)
+    hu = {p: rng.integers(-1000, 1000, (10, 8, 4)) for p in ('LUNG1-001', 'LUNG1-002')}
+    write_ct_series(str(root / 'LUNG1-001' / 'study' / '1-CT'), hu['LUNG1-001'], series_uid='1.2.3.1')
+    (root / 'LUNG1-001' / 'study' / '2-RTSTRUCT').mkdir()
+    write_rtstruct(str(root / 'LUNG1-001' / 'study' / '2-RTSTRUCT' / '1-1.dcm'),
+                   {'Heart': [corners(0, 9, 0, 7, 0)], 'GTV-1': [corners(2, 5, 1, 4, 1), corners(3, 4, 2, 3, 2)]})
+    write_ct_series(str(root / 'LUNG1-002' / 'ct'), hu['LUNG1-002'], series_uid='1.2.3.2')
+    tumour = np.zeros((10, 8), np.uint8)
+    tumour[4:7, 2:5] = 1
+    write_seg(str(root / 'LUNG1-002' / 'seg.dcm'), [tumour, 1 - tumour], [(-10.0, -20.0, 35.0)] * 2, [1, 2])
+    (root / 'LUNG1-003').mkdir()
+    label = np.zeros((6, 6, 3), np.int16)
+    label[1:3, 1:4, 1] = 2
+    save_nifti(str(root / 'LUNG1-003' / 'image.nii.gz'), np.full((6, 6, 3), -500.0, np.float32), (1.0, 1.0, 3.0))
+    save_nifti(str(root / 'LUNG1-003' / 'label.nii'), label, (1.0, 1.0, 3.0))
+    out = tmp_path / 'out'
+    load().main(['nsclc', str(root), '--out', str(out)])
+    folder = out / 'ct' / 'train'
+    assert sorted(os.listdir(folder / 'labels')) == [f'ct_LUNG1-00{i}.nii.gz' for i in (1, 2, 3)]
+    img, spacing = load_nifti(str(folder / 'images' / 'ct_LUNG1-001.nii.gz'))
+    np.testing.assert_array_equal(img, hu['LUNG1-001'])
+    assert spacing == pytest.approx((0.7, 0.8, 2.5))
+    lab = load_nifti(str(folder / 'labels' / 'ct_LUNG1-001.nii.gz'))[0]
+    expected = np.zeros((10, 8, 4), np.uint8)
+    expected[2:6, 1:5, 1] = expected[3:5, 2:4, 2] = 1                     # GTV-1 only, not Heart
+    np.testing.assert_array_equal(lab, expected)
+    lab = load_nifti(str(folder / 'labels' / 'ct_LUNG1-002.nii.gz'))[0]
+    assert lab.sum() == 9 and lab[4:7, 2:5, 2].all()                      # z = 35 mm is slice 2
+    lab, spacing = load_nifti(str(folder / 'labels' / 'ct_LUNG1-003.nii.gz'))
+    assert lab.sum() == 6 and set(np.unique(lab)) == {0, 1} and spacing == (1.0, 1.0, 3.0)
+    ds = MedicalSliceDataset(data_root=str(folder), normalize='window', window=(-1000, 400), pipeline=[],
+                             metainfo=dict(classes=('background', 'tumour')))
+    assert len(ds) == 4 + 4 + 3
+
+
+def test_nsclc_errors_leave_nothing(tmp_path):
+    root = tmp_path / 'NSCLC'
+    write_ct_series(str(root / 'P1' / 'ct'), np.zeros((4, 4, 2)))
+    with pytest.raises(FileNotFoundError, match=r'P1: no RTSTRUCT or SEG file next to the CT series'):
+        load().main(['nsclc', str(root), '--out', str(tmp_path / 'out')])
+    for name in ('a.dcm', 'b.dcm'):
+        write_rtstruct(str(root / 'P1' / name), {'GTV-1': [corners(1, 2, 1, 2, 0)]})
+    with pytest.raises(ValueError, match=r'P1: 2 RTSTRUCT files, expected one: .*a\.dcm.*b\.dcm'):
+        load().main(['nsclc', str(root), '--out', str(tmp_path / 'out')])
+    (root / 'P1' / 'b.dcm').unlink()
+    with pytest.raises(ValueError, match=r"a\.dcm: no ROIName .* matches 'GTV-2'; available: \['GTV-1'\]"):
+        load().main(['nsclc', str(root), '--out', str(tmp_path / 'out'), '--roi', 'GTV-2'])
+    write_ct_series(str(root / 'P1' / 'ct2'), np.zeros((4, 4, 2)), series_uid='1.2.3.77')
+    with pytest.raises(ValueError, match=r'P1: expected one CT series .*found 2'):
+        load().main(['nsclc', str(root), '--out', str(tmp_path / 'out')])
+    assert sorted(os.listdir(tmp_path)) == ['NSCLC']
+
+
+def test_t2mr_layout(tmp_path):
+    root = tmp_path / 'mr'
+    (root / 'images').mkdir(parents=True)
+    (root / 'labels').mkdir()
+    for i, case in enumerate(('a', 'b', 'c', 'd')):
+        save_nifti(str(root / 'images' / f'{case}.nii{".gz" if i % 2 else ""}'), np.full((5, 4, 3), 10.0 * i),
+                   (2.0, 2.0, 4.0))
+        if case != 'd':
+            lab = np.zeros((5, 4, 3), np.uint8)
+            lab[1:3, 1:3, i] = 255
+            save_nifti(str(root / 'labels' / f'{case}.nii.gz'), lab, (2.0, 2.0, 4.0))
+    out = tmp_path / 'out'
+    load().main(['t2mr', str(root), '--out', str(out), '--num-test', '1'])
+    listing = {sub: sorted(os.listdir(out / 'mr' / sub)) for sub in ('train/images', 'train/labels', 'test/labels',
+                                                                      'unlabelled/images')}
+    assert listing == {'train/images': ['mr_a.nii.gz', 'mr_b.nii.gz'], 'train/labels': ['mr_a.nii.gz', 'mr_b.nii.gz'],
+                       'test/labels': ['mr_c.nii.gz'], 'unlabelled/images': ['mr_d.nii.gz']}
+    assert not (out / 'mr' / 'unlabelled' / 'labels').exists()
+    lab, spacing = load_nifti(str(out / 'mr' / 'test' / 'labels' / 'mr_c.nii.gz'))
+    assert lab.sum() == 4 and lab[1:3, 1:3, 2].all() and spacing == (2.0, 2.0, 4.0)
+    assert np.all(load_nifti(str(out / 'mr' / 'unlabelled' / 'images' / 'mr_d.nii.gz'))[0] == 30.0)
+    with pytest.raises(ValueError, match='--num-test 3 must be >= 0 and smaller than the 3 cases of the labelled'):
+        load().main(['t2mr', str(root), '--out', str(tmp_path / 'out2'), '--num-test', '3'])

@@ -114,3 +114,15 @@ def test_head_num_classes_must_match_the_dataset(heads, key):
           for k, v in heads.items()}
     check_num_classes(heads_model(**ok), dict(classes=classes), 'train_dataloader.dataset', 'cfg.py')
     check_num_classes(heads_model(**heads), dict(), 'train_dataloader.dataset', 'cfg.py')   # no classes named
+
+
+def test_albumentations_configs_inside_slice_albu_are_not_registry_types(tmp_path):
+    """SliceAlbu builds its ``transforms`` itself (albumentations names); a typo in SliceAlbu's own type is
+    still named, and registry types outside NON_REGISTRY_ARGS are still checked."""
+    aug = dict(type='SliceAlbu', transforms=[dict(type='Affine', rotate=(-15, 15)),
+                                             dict(type='OneOf', transforms=[dict(type='GridDistortion')])])
+    cfg, _ = make_cfg(tmp_path, train_pipeline=[aug])
+    check_config(cfg)
+    cfg.train_pipeline[0].type = 'SliceAlbus'
+    with pytest.raises(ConfigCheckError, match=r"train_pipeline\[0\]\.type"):
+        check_config(cfg)

@@ -9,9 +9,25 @@ from mmengine.dataset import BaseDataset
 from visiondiv.registry import DATASETS
 
 
-def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[float, float] = (0.5, 99.5)
-                     ) -> np.ndarray:
-    """Per-volume intensity normalisation: ``zscore``, ``percentile`` (clip then scale to [0, 1]) or None."""
+#: default CT window (HU) of ``normalize_volume(vol, 'window')``: air to soft tissue / bone edge
+CT_WINDOW = (-1000.0, 400.0)
+
+
+def check_window(window: Sequence[float], where: str = 'window') -> Tuple[float, float]:
+    """``window`` as ``(lo, hi)`` floats if it is two finite numbers with lo < hi; the error names ``where``."""
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f'{where} must be two numbers (lo, hi), got {window!r}') from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f'{where} must be two finite numbers with lo < hi, got {window!r}')
+    return lo, hi
+
+
+def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[float, float] = (0.5, 99.5),
+                     window: Sequence[float] = CT_WINDOW) -> np.ndarray:
+    """Per-volume intensity normalisation: ``zscore``, ``percentile`` (clip then scale to [0, 1]),
+    ``window`` (CT: clip to ``window`` = (lo, hi) in HU, then (v - lo) / (hi - lo) in [0, 1]) or None."""
     vol = vol.astype(np.float32)
     if method is None:
         return vol
@@ -19,8 +35,13 @@ def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[
         return (vol - vol.mean()) / max(float(vol.std()), 1e-6)
     if method == 'percentile':
         lo, hi = np.percentile(vol, percentiles)
-        return (np.clip(vol, lo, hi) - lo) / max(float(hi - lo), 1e-6)
-    raise ValueError(f"normalize must be 'zscore', 'percentile' or None, got {method!r}")
+        # numpy's percentiles are float64 and would promote the volume
+        return ((np.clip(vol, lo, hi) - lo) / max(float(hi - lo), 1e-6)).astype(np.float32)
+    if method == 'window':
+        lo, hi = check_window(window)
+        # float64 arithmetic: a float32 window edge of e.g. 400.1 would not clip to exactly 1
+        return ((np.clip(vol.astype(np.float64), lo, hi) - lo) / (hi - lo)).astype(np.float32)
+    raise ValueError(f"normalize must be 'zscore', 'percentile', 'window' or None, got {method!r}")
 
 
 def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
@@ -47,15 +68,15 @@ def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None
     return label
 
 
-def check_finite(vol: np.ndarray, path: str) -> np.ndarray:
-    """``vol`` if every voxel is finite; the error names ``path`` and counts the NaN / inf voxels.
+def check_finite(vol: np.ndarray, path: str, what: str = 'voxels') -> np.ndarray:
+    """``vol`` if every value is finite; the error names ``path`` and counts the NaN / inf ``what``.
 
     One NaN would turn the whole volume NaN under per-volume normalisation.
     """
     bad = ~np.isfinite(vol)
     if bad.any():
         nan = int(np.isnan(vol).sum())
-        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} voxels are not finite '
+        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} {what} are not finite '
                          f'({nan} NaN, {int(bad.sum()) - nan} inf)')
     return vol
 
@@ -78,47 +99,6 @@ def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
     nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), np.diag([*map(float, spacing), 1.0])), path)
 
 
-#: MetaImage element types (``ElementType``) and their numpy dtypes
-_MET_TYPES = {'MET_UCHAR': 'u1', 'MET_CHAR': 'i1', 'MET_USHORT': 'u2', 'MET_SHORT': 'i2', 'MET_UINT': 'u4',
-              'MET_INT': 'i4', 'MET_ULONG': 'u8', 'MET_LONG': 'i8', 'MET_FLOAT': 'f4', 'MET_DOUBLE': 'f8'}
-
-
-def read_metaimage(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
-    """Array (x, y, z order) and spacing of an uncompressed 3-D MetaImage (``.mhd`` + raw file, PROMISE12's format).
-
-    Errors name the header file and the field.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'MetaImage header not found: {path}')
-    header = {}
-    with open(path, encoding='latin-1') as f:
-        for line in f:
-            if '=' in line:
-                key, value = line.split('=', 1)
-                header[key.strip()] = value.strip()
-    for key in ('NDims', 'DimSize', 'ElementType', 'ElementDataFile'):
-        if key not in header:
-            raise ValueError(f'{path}: MetaImage header has no {key!r} field')
-    if header['NDims'] != '3':
-        raise ValueError(f"{path}: NDims is {header['NDims']}, expected 3")
-    if header.get('CompressedData', 'False').lower() == 'true':
-        raise ValueError(f'{path}: CompressedData = True is not supported (use uncompressed .raw)')
-    if header['ElementType'] not in _MET_TYPES:
-        raise ValueError(f"{path}: unsupported ElementType {header['ElementType']!r}")
-    dims = [int(v) for v in header['DimSize'].split()]
-    spacing = tuple(float(v) for v in header.get('ElementSpacing', header.get('ElementSize', '1 1 1')).split())
-    order = '>' if header.get('BinaryDataByteOrderMSB', header.get('ElementByteOrderMSB', 'False')).lower() == 'true' \
-        else '<'
-    raw = osp.join(osp.dirname(path), header['ElementDataFile'])
-    if not osp.isfile(raw):
-        raise FileNotFoundError(f'{path}: ElementDataFile {raw} not found')
-    data = np.fromfile(raw, dtype=order + _MET_TYPES[header['ElementType']])
-    if data.size != int(np.prod(dims)):
-        raise ValueError(f'{raw}: {data.size} elements, DimSize {dims} in {path} needs {int(np.prod(dims))}')
-    # MetaImage stores x fastest: C order (z, y, x) read, returned as (x, y, z) like nibabel
-    return data.reshape(dims[::-1]).transpose(2, 1, 0), spacing
-
-
 @DATASETS.register_module()
 class MedicalSliceDataset(BaseDataset):
     """Serve 2-D slices of NIfTI volumes: ``data_root/img_dir/<case>.nii.gz`` (+ ``label_dir`` for labels).
@@ -129,7 +109,9 @@ class MedicalSliceDataset(BaseDataset):
             (e.g. the target domain during source-free adaptation).
         slice_axis (int): axis along which volumes are cut into slices.
         slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
-        normalize (str, optional): ``zscore`` or ``percentile`` per volume, or None.
+        normalize (str, optional): ``zscore`` or ``percentile`` per volume, ``window`` (CT: clip to
+            ``window`` in HU and scale to [0, 1]), or None.
+        window (Sequence[float]): (lo, hi) HU window of ``normalize='window'``; two finite numbers, lo < hi.
         suffix (str): file suffix.
         domain (str, optional): ``source`` or ``target`` (any case, surrounding blanks ignored), or None;
             ``SourceFreeCheckHook`` refuses adaptation on training data marked ``source``.
@@ -145,13 +127,14 @@ class MedicalSliceDataset(BaseDataset):
     def __init__(self, img_dir: str = 'images', label_dir: Optional[str] = 'labels', slice_axis: int = 2,
                  slice_filter: str = 'all', normalize: Optional[str] = 'zscore',
                  percentiles: Sequence[float] = (0.5, 99.5), suffix: str = '.nii.gz', domain: Optional[str] = None,
-                 **kwargs) -> None:
+                 window: Sequence[float] = CT_WINDOW, **kwargs) -> None:
         if slice_filter not in ('all', 'foreground'):
             raise ValueError(f"slice_filter must be 'all' or 'foreground', got {slice_filter!r}")
         if slice_filter == 'foreground' and label_dir is None:
             raise ValueError("slice_filter='foreground' needs labels (label_dir)")
         self.img_dir, self.label_dir, self.slice_axis = img_dir, label_dir, slice_axis
         self.slice_filter, self.normalize, self.percentiles = slice_filter, normalize, tuple(percentiles)
+        self.window = check_window(window, f'MedicalSliceDataset(img_dir={img_dir!r}): window')
         domain = normalize_domain(domain)
         if domain is not None and domain not in DOMAINS:
             raise ValueError(f'MedicalSliceDataset(img_dir={img_dir!r}): domain must be one of {DOMAINS} or None, '
@@ -181,7 +164,7 @@ class MedicalSliceDataset(BaseDataset):
                 if raw.shape != vol.shape:
                     raise ValueError(f'{label_path}: label shape {raw.shape} differs from image {vol.shape} ({path})')
                 label = check_labels(raw, label_path, num_classes).astype(np.uint8)
-            vol = normalize_volume(vol, self.normalize, self.percentiles)
+            vol = normalize_volume(vol, self.normalize, self.percentiles, self.window)
             n = vol.shape[self.slice_axis]
             for k in range(n):
                 lab = None if label is None else np.take(label, k, axis=self.slice_axis)

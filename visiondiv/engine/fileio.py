@@ -1,4 +1,4 @@
-"""An mmengine file backend that writes local files atomically.
+"""Atomic local writes: an mmengine file backend for files, and :func:`write_folder_atomically` for folders.
 
 Registered as ``atomic_local``. mmengine's ``save_checkpoint`` writes through
 ``get_file_backend(filename, backend_args).put``, so a config selects it for
@@ -11,12 +11,17 @@ so use it only with local ``work_dir``/``out_dir`` paths.
 """
 import os
 import os.path as osp
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
-from typing import Union
+from typing import Callable, TypeVar, Union
 
 import mmengine
 from mmengine.fileio import LocalBackend, register_backend
+
+
+T = TypeVar('T')
 
 
 @register_backend('atomic_local')
@@ -78,3 +83,33 @@ def _fsync_dir(dirname: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_folder_atomically(out: str, write: Callable[[str], T]) -> T:
+    """``write(folder)`` into a new folder beside ``out``, renamed to ``out`` once it has succeeded.
+
+    On any failure the folder is removed, so ``out`` is either complete or absent. ``out`` must not
+    exist or be an empty folder (a rename cannot merge into existing files).
+    """
+    out = osp.abspath(out)
+    if osp.exists(out) and (not osp.isdir(out) or os.listdir(out)):
+        raise FileExistsError(f'{out} exists and is not an empty folder; remove it or choose another')
+    parent, created = osp.dirname(out), []
+    while not osp.exists(parent):              # folders made here, removed again on failure
+        created.append(parent)
+        parent = osp.dirname(parent)
+    os.makedirs(osp.dirname(out), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.partial-', dir=osp.dirname(out))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)              # mkdtemp's 0o700 would stay on the renamed folder
+    try:
+        result = write(tmp)
+        os.replace(tmp, out)                   # one rename on one file system; replaces an empty out
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:
+            if osp.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        raise
+    return result

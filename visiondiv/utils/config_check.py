@@ -22,15 +22,25 @@ class ConfigCheckError(ValueError):
     """A config names an unknown type or a file that does not exist, or its heads and data disagree."""
 
 
+def _resolved(type_name: str, scope: str) -> Optional[type]:
+    return next((c for c in (resolve(root, type_name, scope) for root in root_registries()) if c is not None), None)
+
+
 def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, str]]:
-    """Yield ``(key, type, scope)``; a ``_scope_`` key switches the scope of its subtree, as in mmengine."""
+    """Yield ``(key, type, scope)``; a ``_scope_`` key switches the scope of its subtree, as in mmengine.
+
+    A class whose ``NON_REGISTRY_ARGS`` names some of its arguments (e.g. ``SliceAlbu``'s ``transforms``:
+    albumentations configs, built by the class itself) keeps the walk out of them.
+    """
     if isinstance(node, dict):
         scope = node.get('_scope_') or scope
         t = node.get('type')
+        skip = set()
         if isinstance(t, str) and path.rsplit('.', 1)[-1] not in _NON_REGISTRY_PARENTS:
             yield path, t, scope
+            skip = set(getattr(_resolved(t, scope), 'NON_REGISTRY_ARGS', ()))
         for k, v in node.items():
-            if k != 'type':
+            if k != 'type' and k not in skip:
                 yield from _walk_types(v, f'{path}.{k}' if path else str(k), scope)
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):

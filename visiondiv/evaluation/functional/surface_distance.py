@@ -106,26 +106,34 @@ def hd95(pred: np.ndarray, gt: np.ndarray, spacing: Optional[Sequence[float]] = 
     return _distances(pred, gt, spacing)[1]
 
 
+def volume_ratio(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Predicted over ground-truth volume (voxel counts; the spacing cancels); NaN if the ground truth is empty."""
+    n_gt = int(np.count_nonzero(gt))
+    return float(np.count_nonzero(pred)) / n_gt if n_gt else float('nan')
+
+
 def volume_metrics(pred: np.ndarray, gt: np.ndarray, num_classes: int,
                    spacing: Optional[Sequence[float]] = None, include_background: bool = False) -> dict:
     """Per-class Dice, ASSD and HD95 of one labelled volume, and which classes each volume holds.
 
     Returns:
         dict: lists over the classes (from 1, or 0 with ``include_background``): ``dice``, ``assd``,
-        ``hd95`` (with the module's NaN / ``inf`` conventions), and ``in_gt`` / ``in_pred`` (bool: the
-        class has at least one voxel in the ground truth / the prediction).
+        ``hd95`` (with the module's NaN / ``inf`` conventions), ``volume_ratio`` (:func:`volume_ratio`),
+        and ``in_gt`` / ``in_pred`` (bool: the class has at least one voxel in the ground truth / the
+        prediction).
     """
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(f'prediction shape {pred.shape} differs from ground truth {gt.shape}')
     classes = range(0 if include_background else 1, num_classes)
-    out = dict(dice=[], assd=[], hd95=[], in_gt=[], in_pred=[])
+    out = dict(dice=[], assd=[], hd95=[], volume_ratio=[], in_gt=[], in_pred=[])
     for c in classes:
         p, g = pred == c, gt == c
         out['dice'].append(dice_score(p, g))
         a, h = _distances(p, g, spacing)
         out['assd'].append(a)
         out['hd95'].append(h)
+        out['volume_ratio'].append(volume_ratio(p, g))
         out['in_gt'].append(bool(g.any()))
         out['in_pred'].append(bool(p.any()))
     return out

@@ -1,4 +1,5 @@
 from .dota_metric import DOTAMetric, HRSCMetric, parse_patch_name
+from .intensity_kl_metric import IntensityKL
 from .medical_metric import MedicalVolumeMetric
 
-__all__ = ["DOTAMetric", "HRSCMetric", "parse_patch_name", "MedicalVolumeMetric"]
+__all__ = ["DOTAMetric", "HRSCMetric", "parse_patch_name", "MedicalVolumeMetric", "IntensityKL"]

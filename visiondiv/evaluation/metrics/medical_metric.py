@@ -1,4 +1,4 @@
-"""Per-volume segmentation metric (Dice, ASSD, HD95 in mm), averaged over volumes."""
+"""Per-volume segmentation metric (Dice, ASSD, HD95 in mm, volume ratio), averaged over volumes."""
 from collections import OrderedDict, defaultdict
 from typing import Dict, Optional, Sequence
 
@@ -10,10 +10,15 @@ from visiondiv.registry import METRICS
 from ..functional import volume_diagonal, volume_metrics
 
 
+#: what MedicalVolumeMetric can report
+MEASURES = ('dice', 'assd', 'hd95', 'volume_ratio')
+
+
 @METRICS.register_module()
 class MedicalVolumeMetric(BaseMetric):
     """Reassemble predicted slices into volumes (by ``case_id`` / ``slice_idx`` / ``slice_axis``),
-    then Dice, ASSD and HD95 per class and volume in mm (``spacing``), reported as the mean over volumes.
+    then Dice, ASSD and HD95 per class and volume in mm (``spacing``) and the volume ratio (predicted over
+    ground-truth volume, 1 is exact), reported as the mean over volumes.
 
     Slices a dataset filtered out (e.g. background-only slices) count as predicted and labelled
     background, so filtered evaluation sets measure only the kept slices.
@@ -28,15 +33,18 @@ class MedicalVolumeMetric(BaseMetric):
       mean (MONAI ``ignore_empty=True``); ASSD and HD95 are ``inf`` and enter the means as ``diagonal``;
     - class in neither (*absent*): every measure NaN, left out of every mean.
 
+    The volume ratio is NaN (left out) when the ground truth is empty, 0 for a missed structure.
+
     Keys (``<c>`` a class name; ``default_prefix`` ``med/`` before each):
 
-    - ``dice_<c>``, ``assd_<c>``, ``hd95_<c>``: mean over volumes (only the requested ``measures``);
+    - ``dice_<c>``, ``assd_<c>``, ``hd95_<c>``, ``volume_ratio_<c>``: mean over volumes (only the requested
+      ``measures``);
       NaN when every volume is left out;
-    - ``mdice``, ``massd``, ``mhd95``: mean over volumes and classes;
+    - ``mdice``, ``massd``, ``mhd95``, ``mvolume_ratio``: mean over volumes and classes;
     - ``missed_<c>``, ``spurious_<c>``, ``absent_<c>``: number of volumes of each kind above.
 
     Args:
-        measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95`` (not ``metrics``: mmengine reads
+        measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95``, ``volume_ratio`` (not ``metrics``: mmengine reads
             that key as an Evaluator config).
         include_background (bool): also report class 0.
     """
@@ -46,9 +54,9 @@ class MedicalVolumeMetric(BaseMetric):
     def __init__(self, measures: Sequence[str] = ('dice', 'assd', 'hd95'), include_background: bool = False,
                  collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        unknown = set(measures) - {'dice', 'assd', 'hd95'}
+        unknown = set(measures) - set(MEASURES)
         if unknown:
-            raise KeyError(f'unknown measures {sorted(unknown)}; use dice, assd, hd95')
+            raise KeyError(f'MedicalVolumeMetric: unknown measures {sorted(unknown)}; use {", ".join(MEASURES)}')
         self.measures, self.include_background = tuple(measures), include_background
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:

@@ -1,0 +1,101 @@
+"""Load a trained CT -> MR translator from a checkpoint and translate slices with it.
+
+A translator checkpoint is an ordinary mmengine checkpoint of a ``CycleGAN`` written by
+``tools/train.py``: its ``meta['cfg']`` holds the config text, its ``state_dict`` the weights under
+``generators.<target domain>.*``. Only the generator to the target domain is built and loaded.
+"""
+import os.path as osp
+from typing import Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+
+from visiondiv.engine.checkpoint import CheckpointMismatchError, checkpoint_state_dict, load_from_local, \
+    match_state_dict
+from visiondiv.registry import MODELS
+
+#: generators output H, W at the input size for multiples of this (two stride-2 stages)
+SIZE_DIVISOR = 4
+
+
+def _translator_config(checkpoint: str, ckpt: dict, config: Union[None, str, Config]) -> Config:
+    if config is None:
+        text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt.get('meta'), dict) else None
+        if not text:
+            raise ValueError(f'{checkpoint}: no config in meta.cfg (not written by tools/train.py?); '
+                             'pass the translator config as config=')
+        return Config.fromstring(text, '.py')
+    return config if isinstance(config, Config) else Config.fromfile(config)
+
+
+def load_translator(checkpoint: str, target_domain: str = 'mr', device: str = 'cpu',
+                    config: Union[None, str, Config] = None) -> nn.Module:
+    """The generator translating to ``target_domain``, with its trained weights, in eval mode on ``device``.
+
+    Args:
+        checkpoint: a ``CycleGAN`` checkpoint written by ``tools/train.py``.
+        target_domain: the key of ``generators`` to load (``'mr'``: CT -> MR).
+        device: ``'cpu'``, ``'cuda'``...
+        config: the translator config (path or Config) when the checkpoint has none in ``meta['cfg']``.
+
+    Raises:
+        FileNotFoundError: ``checkpoint`` does not exist.
+        CheckpointMismatchError: the file holds no ``generators.<target_domain>`` weights (another
+            architecture: its top-level modules are named), or they do not fit the configured generator
+            (missing / unexpected keys, other shapes), naming the file.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'translator checkpoint not found: {checkpoint}')
+    ckpt = load_from_local(checkpoint, map_location='cpu')
+    if not isinstance(ckpt, dict):
+        raise CheckpointMismatchError(f'{checkpoint}: not an mmengine checkpoint (a {type(ckpt).__name__})')
+    state = checkpoint_state_dict(ckpt)
+    prefix = f'generators.{target_domain}.'
+    weights = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        held = sorted({k.split('.')[0] if not k.startswith('generators.') else '.'.join(k.split('.')[:2])
+                       for k in state})
+        raise CheckpointMismatchError(f"{checkpoint}: no '{prefix}*' weights, so not a translator to "
+                                      f"'{target_domain}'; the file holds {held}")
+    cfg = _translator_config(checkpoint, ckpt, config)
+    model_cfg = cfg.get('model', {})
+    if 'generator' not in model_cfg:
+        raise CheckpointMismatchError(f"{checkpoint}: its config's model ({model_cfg.get('type')}) has no "
+                                      "'generator' entry")
+    generator = MODELS.build(model_cfg['generator'])
+    match = match_state_dict(generator.state_dict(), weights)
+    if match.missing or match.unexpected or match.mismatched:
+        raise CheckpointMismatchError(f"{checkpoint}: the '{prefix}*' weights do not fit the configured "
+                                      f"{model_cfg['generator'].get('type')}: {match.summary()}")
+    generator.load_state_dict(weights)
+    return generator.to(device).eval()
+
+
+@torch.no_grad()
+def translate_slices(generator: nn.Module, slices: np.ndarray, batch_size: int = 16,
+                     device: Union[str, torch.device, None] = None) -> np.ndarray:
+    """Translate (N, H, W) slices with values in [0, 1]; returns (N, H, W) float32 in [0, 1].
+
+    H and W are padded (edge values) to a multiple of ``SIZE_DIVISOR`` and cropped back. The generator
+    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor.
+    """
+    arr = np.asarray(slices, dtype=np.float32)
+    if arr.ndim != 3:
+        raise ValueError(f'translate_slices: slices must be (N, H, W), got shape {arr.shape}')
+    if not np.isfinite(arr).all():
+        raise ValueError('translate_slices: slices contain NaN or inf')
+    if device is None:
+        device = next(generator.parameters()).device
+    n, h, w = arr.shape
+    ph, pw = -h % SIZE_DIVISOR, -w % SIZE_DIVISOR
+    out = np.empty_like(arr)
+    for start in range(0, n, batch_size):
+        x = torch.from_numpy(arr[start:start + batch_size]).unsqueeze(1).to(device) * 2 - 1
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode='replicate')
+        y = generator(x)[:, 0, :h, :w]
+        out[start:start + batch_size] = ((y.float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+    return out

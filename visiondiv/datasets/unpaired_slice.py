@@ -1,0 +1,107 @@
+"""Unpaired 2-D slices of two imaging domains (e.g. CT and MR) for image-to-image translation (CycleGAN)."""
+import inspect
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from visiondiv.registry import DATASETS
+from .medical import MedicalSliceDataset
+
+#: ``normalize`` methods whose values lie in [0, 1], as the translator's data preprocessor expects
+_UNIT_RANGE = ('window', 'percentile')
+#: per-domain meta copied into the result as ``<key>_<domain>``
+_META = ('case_id', 'slice_idx', 'img_path', 'spacing')
+
+
+def _domain_keys() -> set:
+    params = inspect.signature(MedicalSliceDataset.__init__).parameters
+    return {'name'} | {k for k, p in params.items() if k != 'self' and p.kind == p.POSITIONAL_OR_KEYWORD}
+
+
+@DATASETS.register_module()
+class UnpairedSliceDataset(BaseDataset):
+    """Slice ``i`` of domain A with a slice of domain B, each domain a :class:`MedicalSliceDataset`.
+
+    mmagic's ``UnpairedImageDataset`` on NIfTI volumes. The length is the number of domain-A slices;
+    domain B's slice is drawn with ``np.random.randint`` in training (mmengine seeds it per worker) and
+    is ``i % len(B)`` in test mode.
+
+    Args:
+        domain_a (dict): ``name`` (e.g. ``'ct'``; used in the result keys), ``img_dir``, ``normalize``
+            (``'window'`` or ``'percentile'``: values in [0, 1]), optional ``label_dir`` (default None:
+            unlabelled), ``window``, ``percentiles``, ``slice_axis``, ``slice_filter``, ``suffix``:
+            the arguments of :class:`MedicalSliceDataset`.
+        domain_b (dict): the same for domain B.
+        data_root (str): root of both domains' relative folders.
+        pipeline (list): transforms, typically ending with ``PackTranslationInputs``.
+        test_mode (bool): pair slice ``i`` of A with slice ``i % len(B)`` of B (deterministic).
+        indices (int | Sequence[int], optional): subset of domain-A slices (mmengine's meaning).
+
+    A result holds ``img_<a>``, ``img_<b>`` (float32 (H, W) in [0, 1]), ``mask_<a>`` / ``mask_<b>``
+    (uint8 (H, W)) for a labelled domain, and ``case_id_<d>``, ``slice_idx_<d>``, ``img_path_<d>``,
+    ``spacing_<d>`` for both domains. Slices of different shapes are refused, naming both files.
+    """
+
+    METAINFO = dict(classes=('background', 'tumour'))
+
+    def __init__(self, domain_a: dict, domain_b: dict, data_root: str = '', pipeline: Sequence = (),
+                 test_mode: bool = False, indices: Optional[Sequence[int]] = None, **kwargs) -> None:
+        self.domain_cfgs = [self._check_domain(domain_a, 'domain_a'), self._check_domain(domain_b, 'domain_b')]
+        self.names = tuple(cfg['name'] for cfg in self.domain_cfgs)
+        if self.names[0] == self.names[1]:
+            raise ValueError(f'UnpairedSliceDataset: domain_a and domain_b have the same name {self.names[0]!r}')
+        metainfo = dict(kwargs.pop('metainfo', None) or {}, domains=self.names)
+        kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
+        super().__init__(data_root=data_root, pipeline=list(pipeline), test_mode=test_mode, indices=indices,
+                         metainfo=metainfo, **kwargs)
+
+    @staticmethod
+    def _check_domain(cfg: dict, where: str) -> dict:
+        if not isinstance(cfg, dict):
+            raise TypeError(f'UnpairedSliceDataset: {where} must be a dict, got {type(cfg).__name__}')
+        unknown = sorted(set(cfg) - _domain_keys())
+        if unknown:
+            raise ValueError(f'UnpairedSliceDataset: unknown key(s) {unknown} in {where}; '
+                             f'allowed: {sorted(_domain_keys())}')
+        for key in ('name', 'img_dir', 'normalize'):
+            if key not in cfg:
+                raise ValueError(f'UnpairedSliceDataset: {where} needs {key!r}')
+        if not isinstance(cfg['name'], str) or not cfg['name'].isidentifier():
+            raise ValueError(f"UnpairedSliceDataset: {where}['name'] must be an identifier such as 'ct', "
+                             f"got {cfg['name']!r}")
+        if cfg['normalize'] not in _UNIT_RANGE:
+            raise ValueError(f"UnpairedSliceDataset: {where}['normalize'] must be one of {_UNIT_RANGE} "
+                             f"(values in [0, 1]), got {cfg['normalize']!r}")
+        return dict(dict(label_dir=None), **cfg)
+
+    def load_data_list(self) -> List[dict]:
+        built = []
+        for cfg in self.domain_cfgs:
+            args = {k: v for k, v in cfg.items() if k != 'name'}
+            built.append(MedicalSliceDataset(data_root=self.data_root, pipeline=[], test_mode=self.test_mode, **args))
+        if len(built[1]) == 0:
+            raise ValueError(f"UnpairedSliceDataset: domain_b ({self.names[1]!r}, img_dir="
+                             f"{self.domain_cfgs[1]['img_dir']!r}) has no slices")
+        self.dataset_b = built[1]
+        # domain A's slices become this dataset's own items (so ``indices`` selects among them)
+        return [built[0].get_data_info(i) for i in range(len(built[0]))]
+
+    def _pair_index(self, idx: int) -> int:
+        n = len(self.dataset_b)
+        return idx % n if self.test_mode else int(np.random.randint(n))
+
+    def prepare_data(self, idx: int) -> dict:
+        """Slice ``idx`` of domain A and a slice of domain B, through the pipeline."""
+        items = (self.get_data_info(idx), self.dataset_b.get_data_info(self._pair_index(idx)))
+        if items[0]['img'].shape != items[1]['img'].shape:
+            raise ValueError(f"UnpairedSliceDataset: slice {items[0]['slice_idx']} of {items[0]['img_path']} has "
+                             f"shape {items[0]['img'].shape}, slice {items[1]['slice_idx']} of "
+                             f"{items[1]['img_path']} has {items[1]['img'].shape}; both domains need one shape")
+        results = dict(sample_idx=idx)
+        for name, item in zip(self.names, items):
+            results[f'img_{name}'] = item['img']
+            if 'gt_seg_map' in item:
+                results[f'mask_{name}'] = item['gt_seg_map']
+            results.update({f'{key}_{name}': item[key] for key in _META})
+        return self.pipeline(results)

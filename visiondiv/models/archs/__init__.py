@@ -1,0 +1,3 @@
+from .patch_disc import PatchDiscriminator
+
+__all__ = ['PatchDiscriminator']

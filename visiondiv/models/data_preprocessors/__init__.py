@@ -1,0 +1,3 @@
+from .translation_data_preprocessor import TranslationDataPreprocessor
+
+__all__ = ['TranslationDataPreprocessor']

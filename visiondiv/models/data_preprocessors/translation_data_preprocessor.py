@@ -1,0 +1,75 @@
+"""Data preprocessor of image-to-image translation: stack, move to the device, map [0, 1] images to [-1, 1]."""
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+from torch import Tensor
+
+from visiondiv.registry import MODELS
+
+
+@MODELS.register_module()
+class TranslationDataPreprocessor(BaseDataPreprocessor):
+    """Stack every ``inputs`` key to (N, C, H, W) on the model's device; ``img_*`` keys become (x - mean) / std.
+
+    With the defaults, images in [0, 1] (``PackTranslationInputs``) map to [-1, 1], the range of a tanh
+    generator; ``mask_*`` keys are stacked unchanged. :meth:`destruct` maps generator outputs back.
+
+    Args:
+        mean (float): subtracted from ``img_*`` keys.
+        std (float): divisor of ``img_*`` keys; finite and > 0.
+        data_keys (Sequence[str], optional): the ``inputs`` keys to keep (each must be present);
+            None keeps all.
+        non_blocking (bool): asynchronous host-to-device copies.
+
+    Errors name the key: a key that is neither ``img_*`` nor ``mask_*``, a missing ``data_keys`` entry,
+    items of different shapes, NaN or inf values.
+    """
+
+    def __init__(self, mean: float = 0.5, std: float = 0.5, data_keys: Optional[Sequence[str]] = None,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+            raise ValueError(f'TranslationDataPreprocessor: mean must be finite and std finite and > 0, '
+                             f'got mean={mean}, std={std}')
+        self.mean, self.std = float(mean), float(std)
+        self.data_keys = None if data_keys is None else tuple(data_keys)
+
+    def _stack(self, key: str, value: Union[Tensor, List[Tensor]]) -> Tensor:
+        if isinstance(value, Tensor):
+            batch = value
+        else:
+            shapes = {tuple(v.shape) for v in value}
+            if len(shapes) > 1:
+                raise ValueError(f'TranslationDataPreprocessor: items of {key!r} differ in shape: {sorted(shapes)}')
+            batch = torch.stack(list(value))
+        if batch.ndim != 4:
+            raise ValueError(f'TranslationDataPreprocessor: {key!r} must stack to (N, C, H, W), '
+                             f'got {tuple(batch.shape)}')
+        batch = batch.to(self.device, dtype=torch.float32, non_blocking=self._non_blocking)
+        if not torch.isfinite(batch).all():
+            raise ValueError(f'TranslationDataPreprocessor: {key!r} holds '
+                             f'{int((~torch.isfinite(batch)).sum())} NaN / inf values')
+        return batch
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """``dict(inputs=dict key -> (N, C, H, W), data_samples=list)`` from a collated batch."""
+        inputs: Dict[str, Union[Tensor, List[Tensor]]] = data['inputs']
+        keys = self.data_keys if self.data_keys is not None else tuple(inputs)
+        out = {}
+        for key in keys:
+            if key not in inputs:
+                raise KeyError(f'TranslationDataPreprocessor: data key {key!r} is not in the inputs; '
+                               f'present: {sorted(inputs)}')
+            if not key.startswith(('img_', 'mask_')):
+                raise ValueError(f"TranslationDataPreprocessor: input key {key!r} must start with 'img_' (image, "
+                                 "normalised) or 'mask_' (mask, kept as it is)")
+            batch = self._stack(key, inputs[key])
+            out[key] = (batch - self.mean) / self.std if key.startswith('img_') else batch
+        samples = data.get('data_samples')
+        return dict(inputs=out, data_samples=self.cast_data(samples) if samples is not None else None)
+
+    def destruct(self, tensor: Tensor) -> Tensor:
+        """Inverse of the image normalisation, clamped: a [-1, 1] generator output -> [0, 1]."""
+        return (tensor * self.std + self.mean).clamp(0, 1)

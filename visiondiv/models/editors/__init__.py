@@ -1,0 +1,1 @@
+from .cyclegan import *  # noqa: F401,F403

@@ -1,0 +1,5 @@
+from .cyclegan import CycleGAN, ImagePool
+from .cyclegan_generator import ResnetGenerator
+from .tumour_segmentor import FrozenSegmentor, TumourSegmentor
+
+__all__ = ['CycleGAN', 'ImagePool', 'ResnetGenerator', 'TumourSegmentor', 'FrozenSegmentor']

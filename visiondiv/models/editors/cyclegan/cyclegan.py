@@ -1,0 +1,247 @@
+"""CycleGAN (Zhu et al., ICCV 2017) for unpaired CT -> MR translation, with an optional tumour-aware term.
+
+mmagic's layout and names (``generators`` / ``discriminators`` keyed by the target domain, one
+optimizer wrapper per submodule, discriminators then generators in ``train_step``); mmagic itself
+cannot be a dependency here (it imports torchvision).
+"""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel, ModuleDict
+from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
+from mmengine.structures import BaseDataElement
+from torch import Tensor
+
+from visiondiv.registry import MODELS
+
+
+class ImagePool:
+    """History of generated images (Shrivastava et al. 2017): the discriminator sees older fakes half the time.
+
+    Args:
+        size (int): images kept; 0 returns every query unchanged.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size, self.images = int(size), []
+
+    def query(self, images: Tensor) -> Tensor:
+        """A batch of the same size: each image, or (once the pool is full, with probability 1/2) an older one
+        that it replaces. Uses torch's global generator, so runs are reproducible under a seed."""
+        if self.size == 0:
+            return images
+        out = []
+        for image in images.detach():
+            image = image.unsqueeze(0)
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif torch.rand(1).item() < 0.5:
+                k = int(torch.randint(len(self.images), (1,)).item())
+                out.append(self.images[k].clone())
+                self.images[k] = image
+            else:
+                out.append(image)
+        return torch.cat(out, 0)
+
+
+def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+@MODELS.register_module()
+class CycleGAN(BaseModel):
+    """Unpaired image translation between ``domains = (a, b)`` (default CT -> MR), mmagic's ``CycleGAN`` layout.
+
+    ``generators[b]`` translates a -> b and ``generators[a]`` b -> a; ``discriminators[d]`` judges domain d.
+    Losses: LSGAN adversarial (``gan_loss``), cycle L1 (``cycle_loss``), identity L1 (``id_loss``, None to
+    leave out) and, with ``tumour_loss`` and ``segmentor``, the tumour-aware term on the pseudo-b images
+    (:class:`~visiondiv.models.losses.TumourAwareLoss`) using the masks ``inputs[mask_key]`` of domain a.
+
+    Inputs (after ``data_preprocessor``): ``inputs`` is a dict with ``img_<a>``, ``img_<b>`` (N, C, H, W) in
+    [-1, 1] and, for the tumour-aware term, ``mask_<a>`` (N, 1, H, W) 0/1.
+
+    ``optim_wrapper`` must be an ``OptimWrapperDict`` with ``generators``, ``discriminators`` (and
+    ``segmentor`` when the segmentor has trainable parameters): ``MultiOptimWrapperConstructor``.
+    Single-process training only for now: mmengine's ``MMDistributedDataParallel`` runs
+    ``forward(mode='loss')`` (refused here) instead of this ``train_step``, and
+    ``MMSeparateDistributedDataParallel`` would wrap the ``ModuleDict`` s themselves.
+
+    Args:
+        generator (dict): config of both generators (e.g. ``ResnetGenerator``).
+        discriminator (dict): config of both discriminators (e.g. ``PatchDiscriminator``).
+        domains (tuple[str, str]): source and target domain names.
+        gan_loss, cycle_loss, id_loss (dict): loss configs (``id_loss`` may be None).
+        tumour_loss (dict, optional): ``TumourAwareLoss`` config; needs ``segmentor``.
+        segmentor (dict, optional): the tumour segmentation net applied to pseudo-b images: ``FrozenSegmentor``
+            (a trained b-domain segmenter, frozen; our configs) or ``TumourSegmentor`` (trained jointly).
+        buffer_size (int): image pool size of each discriminator (50 in CycleGAN; 0: none).
+        data_preprocessor (dict): ``TranslationDataPreprocessor`` by default ([0, 1] -> [-1, 1]).
+    """
+
+    def __init__(self, generator: dict, discriminator: dict, domains: Sequence[str] = ('ct', 'mr'),
+                 gan_loss: dict = dict(type='GANLoss', gan_type='lsgan'),
+                 cycle_loss: dict = dict(type='mmdet.L1Loss', loss_weight=10.0),
+                 id_loss: Optional[dict] = dict(type='mmdet.L1Loss', loss_weight=5.0),
+                 tumour_loss: Optional[dict] = None, segmentor: Optional[dict] = None, buffer_size: int = 50,
+                 data_preprocessor: Optional[dict] = dict(type='TranslationDataPreprocessor'),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        domains = tuple(domains)
+        if len(domains) != 2 or domains[0] == domains[1]:
+            raise ValueError(f'CycleGAN: domains must be two different names, got {domains!r}')
+        if (tumour_loss is None) != (segmentor is None):
+            raise ValueError('CycleGAN: tumour_loss and segmentor go together (the tumour-aware term segments '
+                             f'the pseudo-{domains[1]} images); got tumour_loss={tumour_loss!r}, '
+                             f'segmentor={segmentor!r}')
+        self.domains = domains
+        a, b = domains
+        # mmengine's ModuleDict (a BaseModule): init_weights reaches the networks' init_cfg (N(0, 0.02))
+        self.generators = ModuleDict({b: MODELS.build(generator), a: MODELS.build(generator)})
+        self.discriminators = ModuleDict({b: MODELS.build(discriminator), a: MODELS.build(discriminator)})
+        self.segmentor = MODELS.build(segmentor) if segmentor is not None else None
+        self.gan_loss = MODELS.build(gan_loss)
+        self.cycle_loss = MODELS.build(cycle_loss)
+        self.id_loss = MODELS.build(id_loss) if id_loss is not None else None
+        self.tumour_loss = MODELS.build(tumour_loss) if tumour_loss is not None else None
+        self.mask_key = f'mask_{a}'
+        self.pools = {d: ImagePool(buffer_size) for d in domains}
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _take(inputs: Dict[str, Tensor], key: str) -> Tensor:
+        if not isinstance(inputs, dict) or key not in inputs:
+            present = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+            raise KeyError(f"CycleGAN: the batch has no '{key}' (inputs: {present}); the dataset's pipeline must "
+                           f"pack it (PackTranslationInputs(keys=...))")
+        return inputs[key]
+
+    def translate(self, x: Tensor, target_domain: Optional[str] = None) -> Tensor:
+        """``x`` in [-1, 1] translated to ``target_domain`` (default: the second domain, e.g. MR)."""
+        target = target_domain or self.domains[1]
+        if target not in self.generators:
+            raise KeyError(f'CycleGAN: no generator to {target!r}; domains are {self.domains}')
+        return self.generators[target](x)
+
+    def _translate_all(self, inputs: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        a, b = self.domains
+        out = {}
+        if f'img_{a}' in inputs:
+            out[f'img_{a}'] = inputs[f'img_{a}']
+            out[f'fake_{b}'] = self.generators[b](inputs[f'img_{a}'])
+            out[f'rec_{a}'] = self.generators[a](out[f'fake_{b}'])
+        if f'img_{b}' in inputs:
+            out[f'img_{b}'] = inputs[f'img_{b}']
+            out[f'fake_{a}'] = self.generators[a](inputs[f'img_{b}'])
+            out[f'rec_{b}'] = self.generators[b](out[f'fake_{a}'])
+        if not out:
+            self._take(inputs, f'img_{a}')          # raises, naming the keys present
+        if self.mask_key in inputs:
+            out[self.mask_key] = inputs[self.mask_key]
+        return out
+
+    # -- mmengine interface -----------------------------------------------------------------------------------
+    def forward(self, inputs: Dict[str, Tensor], data_samples: Optional[List[BaseDataElement]] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], List[BaseDataElement]]:
+        """``tensor``: dict of ``img_<a>``, ``fake_<b>``, ``rec_<a>`` (and ``img_<b>``, ``fake_<a>``, ``rec_<b>``
+        when the batch has domain b) in [-1, 1]; ``predict``: one ``BaseDataElement`` per sample with those
+        fields (``real_<b>`` = ``img_<b>``) and the sample's metainfo, for metrics such as ``IntensityKL``."""
+        if mode == 'loss':
+            raise RuntimeError("CycleGAN optimises in train_step (discriminators, then generators); "
+                               "forward(mode='loss') has no single loss to return")
+        out = self._translate_all(inputs)
+        if mode == 'tensor':
+            return out
+        if mode != 'predict':
+            raise ValueError(f"CycleGAN: mode must be 'tensor' or 'predict', got {mode!r}")
+        b = self.domains[1]
+        if f'img_{b}' in out:
+            out[f'real_{b}'] = out[f'img_{b}']
+        n = next(iter(out.values())).shape[0]
+        results = []
+        for i in range(n):
+            sample = BaseDataElement(metainfo=data_samples[i].metainfo if data_samples else {})
+            for key, value in out.items():
+                sample.set_field(value[i].detach(), key)
+            results.append(sample)
+        return results
+
+    def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
+        """One discriminator update on both domains, then one generator (and segmentor) update."""
+        trains_segmentor = self.segmentor is not None and any(p.requires_grad for p in self.segmentor.parameters())
+        wanted = ['generators', 'discriminators'] + (['segmentor'] if trains_segmentor else [])
+        missing = [k for k in wanted if k not in getattr(optim_wrapper, 'optim_wrappers', {})]
+        if missing:
+            raise KeyError(f'CycleGAN: optim_wrapper needs entries {wanted} (MultiOptimWrapperConstructor); '
+                           f'missing {missing}')
+        # the segmentor's gradients come from the generators' backward pass, so it accumulates as they do
+        counts = {k: optim_wrapper[k]._accumulative_counts for k in ('generators', 'segmentor') if k in wanted}
+        if len(set(counts.values())) > 1:
+            raise ValueError('CycleGAN: optim_wrapper accumulative_counts of the segmentor and the generators '
+                             f'must be equal (one backward pass); got {counts}')
+        if trains_segmentor and any(isinstance(w, AmpOptimWrapper) for w in optim_wrapper.values()):
+            raise NotImplementedError('CycleGAN with a segmentor (tumour-aware term) does not support --amp: '
+                                      'the generators and the segmentor share one backward pass')
+        data = self.data_preprocessor(data, True)
+        inputs = data['inputs']
+        a, b = self.domains
+        real = {a: self._take(inputs, f'img_{a}'), b: self._take(inputs, f'img_{b}')}
+        mask = self._take(inputs, self.mask_key) if self.tumour_loss is not None else None
+
+        gen_wrapper, disc_wrapper = optim_wrapper['generators'], optim_wrapper['discriminators']
+        with gen_wrapper.optim_context(self.generators):
+            fake = {b: self.generators[b](real[a]), a: self.generators[a](real[b])}
+
+        # discriminators: real vs (pooled) fake, each domain
+        set_requires_grad(self.discriminators, True)
+        with disc_wrapper.optim_context(self.discriminators):
+            disc_losses = {}
+            for d in (b, a):
+                pooled = self.pools[d].query(fake[d].detach())
+                disc_losses[f'loss_gan_d_{d}'] = 0.5 * (
+                    self.gan_loss(self.discriminators[d](real[d]), True, is_disc=True)
+                    + self.gan_loss(self.discriminators[d](pooled), False, is_disc=True))
+            loss_d, log_vars = self.parse_losses(disc_losses)
+        disc_wrapper.update_params(loss_d)
+
+        # generators (and segmentor) against the updated, frozen discriminators
+        set_requires_grad(self.discriminators, False)
+        with gen_wrapper.optim_context(self.generators):
+            gen_losses = {}
+            rec = {a: self.generators[a](fake[b]), b: self.generators[b](fake[a])}
+            for d in (b, a):
+                gen_losses[f'loss_gan_g_{d}'] = self.gan_loss(self.discriminators[d](fake[d]), True, is_disc=False)
+            for d in (a, b):
+                gen_losses[f'loss_cycle_{d}'] = self.cycle_loss(rec[d], real[d])
+                if self.id_loss is not None:
+                    gen_losses[f'loss_id_{d}'] = self.id_loss(self.generators[d](real[d]), real[d])
+            if self.tumour_loss is not None:
+                gen_losses.update(self.tumour_loss(self.segmentor(fake[b]), mask, rec[a], real[a]))
+            loss_g, log_g = self.parse_losses(gen_losses)
+        gen_wrapper.update_params(loss_g)
+        if trains_segmentor and gen_wrapper.should_update():      # same backward pass: step with the generators
+            optim_wrapper['segmentor'].step()
+            optim_wrapper['segmentor'].zero_grad()
+        set_requires_grad(self.discriminators, True)
+        log_vars.pop('loss', None)
+        log_g.pop('loss', None)
+        log_vars.update(log_g)
+        log_vars.update(loss_d=loss_d, loss_g=loss_g)
+        return {k: v.detach() for k, v in log_vars.items()}
+
+    def val_step(self, data: Union[dict, tuple, list]) -> List[BaseDataElement]:
+        data = self.data_preprocessor(data, False)
+        with torch.no_grad():
+            return self(**data, mode='predict')
+
+    def test_step(self, data: Union[dict, tuple, list]) -> List[BaseDataElement]:
+        return self.val_step(data)
+
+    def segment(self, x: Tensor) -> Tensor:
+        """Tumour probabilities (N, 1, H, W) of the segmentor on domain-b images ``x`` in [-1, 1]."""
+        if self.segmentor is None:
+            raise RuntimeError('CycleGAN: this model has no segmentor (no tumour-aware term)')
+        return torch.sigmoid(self.segmentor(x))
+

@@ -1,0 +1,97 @@
+"""Segmentation networks for the tumour-aware term: a trained, frozen target-domain segmenter
+(``FrozenSegmentor``, used by our configs) or a small net trained jointly (``TumourSegmentor``)."""
+import os.path as osp
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from visiondiv.registry import MODELS
+
+
+@MODELS.register_module()
+class TumourSegmentor(BaseModule):
+    """Foreground logits (N, num_classes, H, W) from the backbone feature map ``in_index`` at full resolution.
+
+    Args:
+        backbone (dict): config of a backbone returning a list/tuple of feature maps (``mmseg.UNet``) or one map.
+        in_channels (int): channels of the chosen feature map.
+        in_index (int): which feature map (UNet: -1, the last decoder stage, at the input resolution).
+        num_classes (int): output channels (1: binary tumour logits).
+    """
+
+    def __init__(self, backbone: dict, in_channels: int, in_index: int = -1, num_classes: int = 1,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.in_index = in_index
+        self.head = nn.Conv2d(in_channels, num_classes, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        feats = self.backbone(x)
+        if isinstance(feats, (list, tuple)):
+            feats = feats[self.in_index]
+        if feats.shape[-2:] != x.shape[-2:]:
+            raise ValueError(f'TumourSegmentor: feature map {self.in_index} has size {tuple(feats.shape[-2:])}, '
+                             f'the input {tuple(x.shape[-2:])}; choose in_index of a full-resolution map')
+        return self.head(feats)
+
+
+@MODELS.register_module()
+class FrozenSegmentor(nn.Module):
+    """A trained segmentation model of the target domain, frozen: the tumour-aware term's judge (as CyCADA's
+    semantic-consistency loss uses a fixed classifier).
+
+    The pseudo-MR must be segmented by a network that learnt what tumours look like in *real* MR, so the
+    translator has to render the CT tumour as MR shows one, where the CT has it. A segmentor trained jointly
+    on the pseudo-MR instead can read any code the generator hides in the image (it did on the toy set: the
+    pseudo-MR turned to high-frequency noise, see configs/crossmodal/README.md).
+
+    Args:
+        config (str): the segmentation config (an mmseg ``EncoderDecoder``, e.g. the MR-only UNet config).
+        checkpoint (str): its trained weights (every tensor must match the config's model).
+        foreground (int): the tumour's class index.
+        input_range (tuple): the value range the segmenter was trained on; the translator's [-1, 1] output is
+            mapped onto it ((0, 1): per-volume percentile-normalised MR).
+
+    Forward: (N, 1, H, W) foreground logits, log p(tumour) - log p(not tumour), at the input size.
+    """
+
+    def __init__(self, config: str, checkpoint: str, foreground: int = 1,
+                 input_range: Tuple[float, float] = (0.0, 1.0)) -> None:
+        super().__init__()
+        from mmengine.config import Config
+
+        from visiondiv.engine.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'FrozenSegmentor: config not found: {config}')
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'FrozenSegmentor: checkpoint not found: {checkpoint} (train the segmenter '
+                                    f'of {config} first)')
+        self.model = MODELS.build(Config.fromfile(config).model)
+        ckpt = load_from_local(checkpoint, map_location='cpu')
+        check_checkpoint_fits(self.model, ckpt, checkpoint, complete=True)
+        self.model.load_state_dict(checkpoint_state_dict(ckpt), strict=False)
+        self.model.requires_grad_(False)
+        self.model.eval()
+        self.foreground, self.input_range = int(foreground), tuple(float(v) for v in input_range)
+
+    def train(self, mode: bool = True) -> 'FrozenSegmentor':
+        """Stays in eval mode: the judge's normalisation and dropout must not change with the translator's."""
+        return super().train(False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        lo, hi = self.input_range
+        x = lo + (x.float() + 1) / 2 * (hi - lo)
+        prep = self.model.data_preprocessor
+        if getattr(prep, '_enable_normalize', False):
+            x = (x - prep.mean) / prep.std
+        logits = self.model(x, None, mode='tensor')
+        if logits.shape[-2:] != x.shape[-2:]:
+            logits = F.interpolate(logits, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        fg = logits[:, self.foreground:self.foreground + 1]
+        others = torch.cat([logits[:, :self.foreground], logits[:, self.foreground + 1:]], dim=1)
+        return fg - torch.logsumexp(others, dim=1, keepdim=True)
