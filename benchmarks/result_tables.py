@@ -230,9 +230,66 @@ def crossmodal_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
             if all(key in v for v in vals)}
 
 
+#: gcd-study arms and datasets in table order (runs.json keys are ``'<dataset> | <arm>/<seed>'``)
+GCD_STUDY_ARMS = ('SimGCD', 'LegoGCD', 'LegoGCD, official DKL', 'LER only', 'DKL only', 'DKL only, official')
+GCD_STUDY_DATASETS = ('MNIST-5k', 'digits')
+#: gcd-study columns: runs.json key (GCDAccuracy, percent) -> header
+GCD_KEYS = (('All', 'All'), ('Old', 'Old'), ('New', 'New'), ('v1/All', 'All (v1)'))
+
+
+def _gcd_values(runs: Dict[str, dict], row: str, key: str) -> List[float]:
+    vals = [v[key] for k, v in runs.items() if k.rsplit('/', 1)[0] == row and key in v]
+    if not vals:
+        raise KeyError(f'gcd study: no {key!r} for row {row!r}')
+    return vals
+
+
+def gcd_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The GCD study: per dataset and arm, GCDAccuracy's All / Old / New (v2, percent) and v1's All, mean ± std
+    over seeds, then the issue's acceptance check per dataset (LegoGCD's Old >= SimGCD's, and LegoGCD's New
+    not below SimGCD's by more than a std).
+
+    Args:
+        runs: ``{'<dataset> | <arm>/<seed>': {metric: value}}``.
+        rows: ``'<dataset> | <arm>'`` rows to show, in this order; default every dataset x arm.
+    """
+    rows = list(rows or [f'{d} | {a}' for d in GCD_STUDY_DATASETS for a in GCD_STUDY_ARMS])
+    seeds = _sfda_seeds(runs)
+    missing = [f'{row}/{s}' for row in rows for s in seeds if f'{row}/{s}' not in runs]
+    if missing:
+        raise KeyError(f'gcd study: runs.json has no {sorted(missing)}')
+    header = ['dataset', 'method', *(h for _, h in GCD_KEYS)]
+    table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
+    for row in rows:
+        dataset, arm = row.split(' | ', 1)
+        cells = [mean_std(_gcd_values(runs, row, k), '.2f') for k, _ in GCD_KEYS]
+        table.append(f'| {dataset} | {arm} | ' + ' | '.join(cells) + ' |')
+    table.append('')
+    table.append(f'Accuracy in % on the unlabelled training images, last epoch, mean ± std over seeds {seeds}.')
+    for dataset in GCD_STUDY_DATASETS:
+        sim, lego = f'{dataset} | SimGCD', f'{dataset} | LegoGCD'
+        if sim not in rows or lego not in rows:
+            continue
+        old = statistics.mean(_gcd_values(runs, lego, 'Old')) - statistics.mean(_gcd_values(runs, sim, 'Old'))
+        new = statistics.mean(_gcd_values(runs, lego, 'New')) - statistics.mean(_gcd_values(runs, sim, 'New'))
+        stds = [statistics.stdev(_gcd_values(runs, r, 'New')) if len(seeds) > 1 else 0.0 for r in (lego, sim)]
+        table.append(f'Acceptance, {dataset}: LegoGCD − SimGCD Old = {old:+.2f} (goal ≥ 0); New = {new:+.2f} '
+                     f'(goal ≥ −std: LegoGCD\'s New std {stds[0]:.2f}, SimGCD\'s {stds[1]:.2f}).')
+    return '\n'.join(table) + '\n'
+
+
+#: metafile metric names of the gcd study -> runs.json keys
+GCD_METRICS = {'All': 'All', 'Old': 'Old', 'New': 'New'}
+
+
+def gcd_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
+    """Seed means of one ``'<dataset> | <arm>'`` row, rounded as in the table, keyed by the metafiles' names."""
+    return {name: round(statistics.mean(_gcd_values(runs, row, key)), 2) for name, key in GCD_METRICS.items()}
+
+
 #: study name (folder under benchmarks/results) -> its table function
 STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table,
-                                'crossmodal_study': crossmodal_study_table}
+                                'crossmodal_study': crossmodal_study_table, 'gcd_study': gcd_study_table}
 
 
 def load_runs(study: str, results_dir: str = RESULTS_DIR):

@@ -49,8 +49,9 @@ def parse_metrics(log_text: str) -> dict:
     return out
 
 
-def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
-    """Run tools/train.py and return the last validation metrics it logged."""
+def train(config: str, work_dir: str, seed: int, extra=(), parse=None) -> dict:
+    """Run tools/train.py and return the last validation metrics it logged (``parse``: log text -> metrics,
+    default :func:`parse_metrics`)."""
     os.makedirs(work_dir, exist_ok=True)
     cmd = [sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
            '--cfg-options', f'randomness.seed={seed}', *extra]
@@ -59,7 +60,7 @@ def train(config: str, work_dir: str, seed: int, extra=()) -> dict:
         subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
     with open(log_path, encoding='utf-8') as f:
         try:
-            return parse_metrics(f.read())
+            return (parse or parse_metrics)(f.read())
         except ValueError as err:
             raise RuntimeError(f'{log_path}: {err}') from None
 

@@ -136,6 +136,8 @@ def _study_means(runs_rel: str, row: str) -> dict:
         return tables.loss_study_means(runs, row)
     if study == 'crossmodal_study':
         return tables.crossmodal_study_means(runs, row)
+    if study == 'gcd_study':
+        return tables.gcd_study_means(runs, row)
     means = tables.sfda_study_means(runs, row)
     return {name: means[key] for name, key in SFDA_METRICS.items() if key in means}
 

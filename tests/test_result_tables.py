@@ -31,7 +31,7 @@ def test_study_tables_match_their_table_md():
 
 def test_study_scripts_format_with_the_shared_functions():
     for script, fn in (('loss_study.py', 'loss_study_table'), ('sfda_study.py', 'sfda_study_table'),
-                       ('crossmodal_study.py', 'crossmodal_study_table')):
+                       ('crossmodal_study.py', 'crossmodal_study_table'), ('gcd_study.py', 'gcd_study_table')):
         study = load_script('benchmarks', script)
         assert getattr(study, fn).__code__.co_filename.endswith('benchmarks/result_tables.py'), script
         assert not hasattr(study, 'fmt')            # no second copy of the cell formatting
@@ -133,3 +133,35 @@ def test_crossmodal_table_acceptance_line_closed_form():
     assert tables.crossmodal_study_means(runs, 'MR + raw CT') == {
         'Dice tumour': 0.4, 'HD95 tumour': 10.0, 'volume ratio': 1.0, 'intensity KL': 0.9}
 
+
+def test_gcd_table_acceptance_line_closed_form():
+    """Two seeds of made-up runs on one dataset: mean ± sample std cells, differences of seed means."""
+    tables = load()
+    runs = {}
+    for seed in (0, 1):
+        for arm in tables.GCD_STUDY_ARMS:
+            runs[f'digits | {arm}/{seed}'] = {'All': 80.0, 'Old': 90.0, 'New': 70.0, 'v1/All': 81.0, 'epoch': 30}
+    runs['digits | LegoGCD/0'].update(Old=95.0, New=66.0)
+    runs['digits | LegoGCD/1'].update(Old=93.0, New=70.0)
+    runs['digits | SimGCD/1'].update(New=72.0)
+    rows = [f'digits | {a}' for a in tables.GCD_STUDY_ARMS]
+    text = tables.gcd_study_table(runs, rows)
+    assert '| digits | LegoGCD | 80.00 ± 0.00 | 94.00 ± 1.41 | 68.00 ± 2.83 | 81.00 ± 0.00 |' in text
+    # Old: 94 - 90; New: 68 - 71; stds: sqrt(8) and sqrt(2)
+    assert 'Acceptance, digits: LegoGCD − SimGCD Old = +4.00 (goal ≥ 0); New = -3.00' in text
+    assert "LegoGCD's New std 2.83, SimGCD's 1.41" in text
+    assert tables.gcd_study_means(runs, 'digits | LegoGCD') == {'All': 80.0, 'Old': 94.0, 'New': 68.0}
+    with pytest.raises(KeyError, match='MNIST-5k'):
+        tables.gcd_study_table(runs)
+
+
+def test_gcd_study_parses_the_last_validation_of_a_log():
+    study = load_script('benchmarks', 'gcd_study.py')
+    log = ('11/23 - mmengine - INFO - Epoch(val) [10][3/3]    All: 78.5400  Old: 94.9000  New: 70.3100  '
+           'v1/All: 78.5400  data_time: 0.0142  time: 0.0374\n'
+           '11/23 - mmengine - INFO - Epoch(val) [30][3/3]    All: 89.3800  Old: 98.0000  New: 85.0400  '
+           'v2b/All: 91.5700  v1/All: 88.0000  data_time: 0.0137  time: 0.0345\n')
+    assert study.parse_gcd_metrics(log) == {'All': 89.38, 'Old': 98.0, 'New': 85.04, 'v2b/All': 91.57,
+                                            'v1/All': 88.0, 'epoch': 30}
+    with pytest.raises(ValueError, match='no validation'):
+        study.parse_gcd_metrics('nothing here')

@@ -105,3 +105,22 @@ def test_one_distributed_step_averages_the_gradients(tmp_path):
     assert (ddp[0] - whole).norm() / scale < 1e-5
     # the test can tell: without the all-reduce, or with a sum, the step would be far off
     assert (alone - whole).norm() / scale > 0.05
+
+
+def test_dist_train_sh_runs_legogcd_on_two_cpu_processes(tmp_path):
+    """The GCD pieces under DDP: GCDBalancedSampler shards, LER's q_hat averaged over ranks (all_reduce in the
+    forward), GCDAccuracy gathered from both ranks."""
+    cfg = osp.join(ROOT, 'configs', 'legogcd', 'legogcd_smallconvnet_30e_digits.py')
+    work = tmp_path / 'work'
+    result = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir', str(work),
+                             '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+                             'train_dataloader.batch_size=32', 'default_hooks.checkpoint.interval=1'],
+                            cwd=str(tmp_path), env=env_without_venv(), capture_output=True, text=True, timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    ckpt = torch.load(work / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    # 1797 training digits per epoch over 2 ranks: ceil(1797 / 2) = 899 each, 28 full batches of 32
+    assert ckpt['meta']['iter'] == 28
+    qhat = ckpt['state_dict']['loss_ler.qhat']
+    assert abs(float(qhat.sum()) - 1.0) < 1e-5 and not torch.allclose(qhat, torch.full_like(qhat, 0.1))
+    assert 'Epoch(val) [1]' in out and 'All: ' in out

@@ -116,6 +116,19 @@ def test_slice_albu_reseeds_per_worker(monkeypatch):
     assert not np.allclose(stream(100, seed=5)[0], stream(101, seed=5)[0])
 
 
+def test_slice_albu_without_seed_follows_numpy_global_seed():
+    img = _slice()['img']
+
+    def stream(global_seed):
+        np.random.seed(global_seed)  # what mmengine's randomness.seed does before building the dataloaders
+        t = TRANSFORMS.build(dict(type='SliceAlbu', transforms=dict(type='RandomIntensityRemap', p=1.0)))
+        return [t(dict(img=img.copy()))['img'] for _ in range(3)]
+
+    a, b, c = stream(0), stream(0), stream(1)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not any(np.allclose(x, z) for x, z in zip(a, c))
+
+
 def test_slice_albu_errors():
     with pytest.raises(KeyError, match='NoSuchAug'):
         TRANSFORMS.build(dict(type='SliceAlbu', transforms=[dict(type='NoSuchAug')]))

@@ -54,7 +54,8 @@ class SliceAlbu(BaseTransform):
     Args:
         transforms: one config dict or a list of them (see :func:`build_albu`), e.g.
             ``[dict(type='Affine', rotate=(-15, 15), p=0.5), dict(type='RandomIntensityRemap', p=0.5)]``.
-        seed: seed of the albumentations pipeline (``A.Compose(seed=...)``), or None. In dataloader workers the
+        seed: seed of the albumentations pipeline (``A.Compose(seed=...)``), or None (then drawn from numpy's
+            global generator, which mmengine's ``randomness.seed`` seeds). In dataloader workers the
             pipeline is reseeded from the worker's seed (PyTorch's, which mmengine's ``randomness.seed`` makes
             reproducible), mixed with ``seed`` when given, so that workers do not repeat each other.
         keys: image keys of ``results`` that receive the same transform (first one: the reference shape).
@@ -78,7 +79,10 @@ class SliceAlbu(BaseTransform):
         if not self.keys:
             raise ValueError(f'{type(self).__name__}: keys must name at least one image key')
         self.seed, self.mask_keys = seed, None if mask_keys is None else tuple(mask_keys)
-        self.aug = A.Compose([build_albu(t) for t in self.transforms_cfg], seed=seed,
+        # seed None: drawn from numpy's global generator, which mmengine's ``randomness.seed`` sets, so that a
+        # run without dataloader workers repeats too (albumentations would otherwise seed from the OS)
+        compose_seed = seed if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        self.aug = A.Compose([build_albu(t) for t in self.transforms_cfg], seed=compose_seed,
                              additional_targets={f'image{i}': 'image' for i in range(1, len(self.keys))})
         self._seeded_pid = None
 

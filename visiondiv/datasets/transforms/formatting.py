@@ -49,3 +49,70 @@ class PackTranslationInputs(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
+
+
+#: sample meta of :class:`~visiondiv.datasets.GCDDataset` items
+GCD_META_KEYS = ('sample_idx', 'labelled', 'old', 'img_path', 'base_idx')
+
+
+@TRANSFORMS.register_module()
+class PackGCDInputs(BaseTransform):
+    """Pack the view(s) of a GCD sample into ``inputs`` (V, C, H, W) and ``data_samples`` (``BaseDataElement``).
+
+    Args:
+        meta_keys (Sequence[str]): result keys copied into ``data_samples.metainfo`` when present (numpy
+            scalars become Python ones).
+
+    ``results['img']`` is one (H, W, C) / (H, W) array (V = 1) or a list of them (:class:`MultiView`), all of
+    one shape and dtype; uint8 images stay uint8, others become float32 (NaN/inf refused). ``gt_label``, when
+    present, becomes the data field ``gt_label`` (torch.long scalar).
+    """
+
+    def __init__(self, meta_keys: Sequence[str] = GCD_META_KEYS) -> None:
+        if isinstance(meta_keys, str):
+            raise TypeError('PackGCDInputs: meta_keys must be a sequence of strings, not a string')
+        self.meta_keys = tuple(meta_keys)
+
+    @staticmethod
+    def _views(img) -> np.ndarray:
+        views = list(img) if isinstance(img, (list, tuple)) else [img]
+        if not views:
+            raise ValueError("PackGCDInputs: results['img'] is an empty list of views")
+        arrays = []
+        for i, view in enumerate(views):
+            if not isinstance(view, np.ndarray) or view.ndim not in (2, 3):
+                raise ValueError(f"PackGCDInputs: view {i} of results['img'] must be an (H, W, C) or (H, W) array, "
+                                 f'got {getattr(view, "shape", type(view).__name__)}')
+            arrays.append(view[..., None] if view.ndim == 2 else view)   # cv2 drops a single channel
+        if len({(a.shape, a.dtype) for a in arrays}) > 1:
+            raise ValueError(f'PackGCDInputs: the views differ in shape or dtype: '
+                             f'{[(a.shape, str(a.dtype)) for a in arrays]}')
+        stack = np.stack(arrays)
+        if stack.dtype == np.uint8:
+            return stack
+        if not (np.issubdtype(stack.dtype, np.floating) or np.issubdtype(stack.dtype, np.integer)):
+            raise ValueError(f"PackGCDInputs: results['img'] has dtype {stack.dtype}; expected uint8 or a number type")
+        stack = stack.astype(np.float32)
+        if not np.isfinite(stack).all():
+            raise ValueError("PackGCDInputs: results['img'] holds NaN or inf")
+        return stack
+
+    def transform(self, results: dict) -> dict:
+        if 'img' not in results:
+            raise KeyError(f"PackGCDInputs: results has no 'img'; present: {sorted(results)}")
+        inputs = torch.from_numpy(np.ascontiguousarray(self._views(results['img']).transpose(0, 3, 1, 2)))
+        meta = {}
+        for key in self.meta_keys:
+            if key in results:
+                value = results[key]
+                meta[key] = value.item() if isinstance(value, np.generic) else value
+        sample = BaseDataElement(metainfo=meta)
+        if 'gt_label' in results:
+            label = results['gt_label']
+            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+                raise ValueError(f"PackGCDInputs: 'gt_label' must be an int, got {label!r}")
+            sample.gt_label = torch.tensor(int(label), dtype=torch.long)
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'

@@ -3,3 +3,5 @@ from .source_free_check_hook import SourceFreeCheckHook, check_source_free
 from .translation_visualization_hook import TranslationVisualizationHook
 
 __all__ = ['CompatibilityCheckHook', 'SourceFreeCheckHook', 'check_source_free', 'TranslationVisualizationHook']
+from .teacher_temp_schedule_hook import TeacherTempScheduleHook, teacher_temp_at  # noqa: E402
+__all__ += ['TeacherTempScheduleHook', 'teacher_temp_at']

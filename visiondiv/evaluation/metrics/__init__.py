@@ -3,3 +3,5 @@ from .intensity_kl_metric import IntensityKL
 from .medical_metric import MedicalVolumeMetric
 
 __all__ = ["DOTAMetric", "HRSCMetric", "parse_patch_name", "MedicalVolumeMetric", "IntensityKL"]
+from .gcd_metric import GCDAccuracy  # noqa: E402
+__all__ += ['GCDAccuracy']

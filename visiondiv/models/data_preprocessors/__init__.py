@@ -1,3 +1,4 @@
+from .gcd_data_preprocessor import GCDDataPreprocessor
 from .translation_data_preprocessor import TranslationDataPreprocessor
 
-__all__ = ['TranslationDataPreprocessor']
+__all__ = ['TranslationDataPreprocessor', 'GCDDataPreprocessor']

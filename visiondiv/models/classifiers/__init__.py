@@ -1,0 +1,3 @@
+from .simgcd import LegoGCD, SimGCD
+
+__all__ = ['SimGCD', 'LegoGCD']
