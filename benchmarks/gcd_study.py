@@ -39,10 +39,10 @@ CONFIGS = {
 ARMS = {
     'SimGCD': (0, []),
     'LegoGCD': (1, []),
-    'LegoGCD, official DKL': (1, ['model.loss_dkl.mode=official']),
+    'LegoGCD, official DKL': (1, ['model.dkl_mode=official']),
     'LER only': (1, ['model.loss_dkl=None']),
     'DKL only': (1, ['model.loss_ler=None']),
-    'DKL only, official': (1, ['model.loss_ler=None', 'model.loss_dkl.mode=official']),
+    'DKL only, official': (1, ['model.loss_ler=None', 'model.dkl_mode=official']),
 }
 assert tuple(ARMS) == GCD_STUDY_ARMS and tuple(CONFIGS) == GCD_STUDY_DATASETS
 

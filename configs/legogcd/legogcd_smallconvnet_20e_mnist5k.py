@@ -1,7 +1,8 @@
 # LegoGCD on the embedded MNIST-5k benchmark: the SimGCD toy config + LER (thr 0.95, as LegoGCD's CIFAR-10:
-# ten easy classes) and the dual-view KL (mode 'correct'; mode='official' reproduces the official code).
+# ten easy classes) and the dual-view KL (dkl_mode='correct'; dkl_mode='official' reproduces the official code).
 _base_ = ['../simgcd/simgcd_smallconvnet_20e_mnist5k.py']
 model = dict(
     type='LegoGCD',
     loss_ler=dict(type='LocalEntropyLoss', thr=0.95, tau=0.05, margin=0.4, momentum=0.999, loss_weight=2.0),
-    loss_dkl=dict(type='DualViewKLLoss', mode='correct', direction='one-way', stop_grad=False))
+    dkl_mode='correct',
+    loss_dkl=dict(type='DualViewKLLoss', direction='one-way', stop_grad=False))

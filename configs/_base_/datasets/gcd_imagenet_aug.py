@@ -39,7 +39,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=256, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='GCDDataset', labelled_ratio=0.5, seed=0, subset='unlabelled'))
+    dataset=dict(type='GCDDataset', labelled_ratio=0.5, seed=0, subset='unlabelled', test_mode=True))
 test_dataloader = val_dataloader
 # SimGCD's headline number: one Hungarian assignment over all classes (v2)
 val_evaluator = dict(type='GCDAccuracy', eval_funcs=('v2', ))

@@ -19,7 +19,7 @@ val_dataloader = dict(
     batch_size=500, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='GCDDataset', dataset=base_dataset, known_classes=known_classes, labelled_ratio=0.5, seed=0,
-                 subset='unlabelled', pipeline=test_pipeline))
+                 subset='unlabelled', pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='GCDAccuracy', eval_funcs=('v2', 'v2b', 'v1'))
 test_evaluator = val_evaluator
