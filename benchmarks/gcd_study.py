@@ -102,8 +102,11 @@ def main() -> None:
         full = set(args.rows) == set(ARMS) and set(args.datasets) == set(CONFIGS)
         timing['total' if full else f'total of {args.datasets} x {args.rows}'] = round(time.time() - t_all)
         json.dump(timing, open(timing_path, 'w'), indent=1)
-    # the READMEs quote the default results only
-    publish(gcd_study_table(runs), osp.join(ROOT, args.out), update_readmes=args.out == parser.get_default('out'))
+    # the rows runs.json has (a fresh --out holds only the arms just run); the READMEs quote the default results
+    present = {k.rsplit('/', 1)[0] for k in runs}
+    rows = [f'{d} | {a}' for d in CONFIGS for a in ARMS if f'{d} | {a}' in present]
+    publish(gcd_study_table(runs, rows), osp.join(ROOT, args.out),
+            update_readmes=args.out == parser.get_default('out'))
 
 
 if __name__ == '__main__':
