@@ -7,24 +7,10 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
-from mmengine.structures import BaseDataElement
 
 from visiondiv.registry import METRICS
+from .utils import sample_field
 from ..functional.gcd_accuracy import EVAL_FUNCS
-
-
-def _get(sample: Any, key: str, index: int) -> Any:
-    """``sample[key]`` of a dict (mmengine's Evaluator passes ``to_dict()``) or a ``BaseDataElement``."""
-    if isinstance(sample, BaseDataElement):
-        present = sample.all_keys()
-    elif isinstance(sample, dict):
-        present = list(sample)
-    else:
-        raise TypeError(f'GCDAccuracy: data sample {index} must be a dict or a BaseDataElement, '
-                        f'got {type(sample).__name__}')
-    if key not in present:
-        raise KeyError(f'GCDAccuracy: data sample {index} has no {key!r}; it holds {sorted(present)}')
-    return sample.get(key)
 
 
 def _scalar(value: Any, key: str, index: int) -> Union[int, bool]:
@@ -79,7 +65,7 @@ class GCDAccuracy(BaseMetric):
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
         """Keep ``(gt_label, pred_label, old)`` of each data sample."""
         for i, sample in enumerate(data_samples):
-            self.results.append(tuple(_scalar(_get(sample, key, i), key, i)
+            self.results.append(tuple(_scalar(sample_field(sample, key, i, 'GCDAccuracy'), key, i)
                                       for key in ('gt_label', 'pred_label', 'old')))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:

@@ -3,27 +3,11 @@ from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from mmengine.structures import BaseDataElement
 
 from visiondiv.registry import METRICS
+from .utils import sample_field
 from ..functional.intensity_kl import (check_histogram_args, histogram_counts, intensity_kl, kl_from_histograms,
                                        select_values)
-
-
-def _field(sample: Any, key: str, index: int) -> Any:
-    """``sample[key]`` of a dict or a ``BaseDataElement``; the error names the key and the keys present."""
-    if isinstance(sample, BaseDataElement):
-        if key in sample:
-            return sample.get(key)
-        present = sample.all_keys()
-    elif isinstance(sample, dict):
-        if key in sample:
-            return sample[key]
-        present = list(sample)
-    else:
-        raise TypeError(f'IntensityKL: data sample {index} must be a dict or a BaseDataElement, '
-                        f'got {type(sample).__name__}')
-    raise KeyError(f'IntensityKL: data sample {index} has no {key!r}; it holds {sorted(present)}')
 
 
 @METRICS.register_module()
@@ -59,8 +43,8 @@ class IntensityKL(BaseMetric):
         self.bins, self.eps = bins, eps
 
     def _values(self, sample: Any, index: int, key: str, mask_key: Optional[str]) -> np.ndarray:
-        mask = None if mask_key is None else _field(sample, mask_key, index)
-        return select_values(_field(sample, key, index), mask, f'{key} (data sample {index})',
+        mask = None if mask_key is None else sample_field(sample, mask_key, index, 'IntensityKL')
+        return select_values(sample_field(sample, key, index, 'IntensityKL'), mask, f'{key} (data sample {index})',
                              f'{mask_key} (data sample {index})')
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:

@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from visiondiv.registry import MODELS
+from .utils import stack_batch
 
 
 @MODELS.register_module()
@@ -34,24 +35,12 @@ class GCDDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """``dict(inputs=list of (V, C, H, W), data_samples=list)`` -> inputs (B, V, C, H, W)."""
-        inputs = data['inputs']
-        if isinstance(inputs, torch.Tensor):
-            batch = inputs
-        else:
-            shapes = {tuple(x.shape) for x in inputs}
-            if len(shapes) > 1:
-                raise ValueError(f'GCDDataPreprocessor: the images of a batch differ in shape: {sorted(shapes)}')
-            batch = torch.stack(list(inputs))
-        if batch.dim() != 5:
-            raise ValueError(f'GCDDataPreprocessor: inputs must stack to (B, V, C, H, W), got {tuple(batch.shape)}')
-        batch = batch.to(self.device, dtype=torch.float32, non_blocking=self._non_blocking)
+        batch = stack_batch(data['inputs'], 'B, V, C, H, W', 'GCDDataPreprocessor', 'the batch', self.device,
+                            self._non_blocking)
         channels = batch.size(2)
         if self.mean.numel() not in (1, channels) or self.std.numel() not in (1, channels):
             raise ValueError(f'GCDDataPreprocessor: mean/std have {self.mean.numel()}/{self.std.numel()} values for '
                              f'{channels}-channel images')
-        if not torch.isfinite(batch).all():
-            raise ValueError(f'GCDDataPreprocessor: the batch holds {int((~torch.isfinite(batch)).sum())} NaN / inf '
-                             'values')
         if self.bgr_to_rgb:
             batch = batch.flip(2)
         batch = (batch - self.mean) / self.std

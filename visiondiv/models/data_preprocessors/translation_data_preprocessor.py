@@ -2,11 +2,11 @@
 import math
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
 from visiondiv.registry import MODELS
+from .utils import stack_batch
 
 
 @MODELS.register_module()
@@ -36,23 +36,6 @@ class TranslationDataPreprocessor(BaseDataPreprocessor):
         self.mean, self.std = float(mean), float(std)
         self.data_keys = None if data_keys is None else tuple(data_keys)
 
-    def _stack(self, key: str, value: Union[Tensor, List[Tensor]]) -> Tensor:
-        if isinstance(value, Tensor):
-            batch = value
-        else:
-            shapes = {tuple(v.shape) for v in value}
-            if len(shapes) > 1:
-                raise ValueError(f'TranslationDataPreprocessor: items of {key!r} differ in shape: {sorted(shapes)}')
-            batch = torch.stack(list(value))
-        if batch.ndim != 4:
-            raise ValueError(f'TranslationDataPreprocessor: {key!r} must stack to (N, C, H, W), '
-                             f'got {tuple(batch.shape)}')
-        batch = batch.to(self.device, dtype=torch.float32, non_blocking=self._non_blocking)
-        if not torch.isfinite(batch).all():
-            raise ValueError(f'TranslationDataPreprocessor: {key!r} holds '
-                             f'{int((~torch.isfinite(batch)).sum())} NaN / inf values')
-        return batch
-
     def forward(self, data: dict, training: bool = False) -> dict:
         """``dict(inputs=dict key -> (N, C, H, W), data_samples=list)`` from a collated batch."""
         inputs: Dict[str, Union[Tensor, List[Tensor]]] = data['inputs']
@@ -65,7 +48,8 @@ class TranslationDataPreprocessor(BaseDataPreprocessor):
             if not key.startswith(('img_', 'mask_')):
                 raise ValueError(f"TranslationDataPreprocessor: input key {key!r} must start with 'img_' (image, "
                                  "normalised) or 'mask_' (mask, kept as it is)")
-            batch = self._stack(key, inputs[key])
+            batch = stack_batch(inputs[key], 'N, C, H, W', 'TranslationDataPreprocessor', repr(key), self.device,
+                                self._non_blocking)
             out[key] = (batch - self.mean) / self.std if key.startswith('img_') else batch
         samples = data.get('data_samples')
         return dict(inputs=out, data_samples=self.cast_data(samples) if samples is not None else None)

@@ -1,0 +1,19 @@
+"""Reading the data samples that mmengine's Evaluator hands to a metric's ``process``."""
+from typing import Any
+
+from mmengine.structures import BaseDataElement
+
+
+def sample_field(sample: Any, key: str, index: int, owner: str) -> Any:
+    """``sample[key]`` of a dict (the Evaluator passes ``to_dict()``) or a ``BaseDataElement``; errors start with
+    ``owner`` (the metric) and name the sample's index, the key and the keys it holds."""
+    if isinstance(sample, BaseDataElement):
+        present = sample.all_keys()
+    elif isinstance(sample, dict):
+        present = list(sample)
+    else:
+        raise TypeError(f'{owner}: data sample {index} must be a dict or a BaseDataElement, '
+                        f'got {type(sample).__name__}')
+    if key not in present:
+        raise KeyError(f'{owner}: data sample {index} has no {key!r}; it holds {sorted(present)}')
+    return sample.get(key)
