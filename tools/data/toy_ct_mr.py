@@ -28,7 +28,7 @@ Layout (NIfTI, spacing 2 x 2 x 4 mm, x/y/z order)::
 import argparse
 import os
 import os.path as osp
-from typing import Dict, Tuple
+from typing import Dict, Iterator, Tuple
 
 import numpy as np
 from scipy import ndimage
@@ -160,17 +160,29 @@ def generate(out: str, num_ct: int = 40, num_mr_labelled: int = 6, num_mr_unlabe
     sets = (('ct', 'train', 'ct', num_ct, True), ('mr', 'train', 'mr', num_mr_labelled, True),
             ('mr', 'unlabelled', 'mr', num_mr_unlabelled, False), ('mr', 'test', 'mr', num_mr_test, True))
     for stream, (modality, split, prefix, count, labelled) in enumerate(sets):
-        rng = np.random.default_rng([seed, stream])
         subs = ('images', 'labels') if labelled else ('images',)
         for sub in subs:
             os.makedirs(osp.join(out, modality, split, sub), exist_ok=True)
-        for i in range(count):
-            tissue = make_phantom(rng, shape)
+        for i, (tissue, image) in enumerate(subjects(modality, count, shape, seed, stream)):
             name = f'{prefix}_{i:03d}.nii.gz'
-            save_nifti(osp.join(out, modality, split, 'images', name), render(tissue, modality, rng))
+            save_nifti(osp.join(out, modality, split, 'images', name), image)
             if labelled:
                 label = (tissue == TISSUES.index('tumour')).astype(np.uint8)
                 save_nifti(osp.join(out, modality, split, 'labels', name), label)
+
+
+#: the random stream of each set in :func:`generate` (its position in ``sets``)
+STREAMS = {'ct/train': 0, 'mr/train': 1, 'mr/unlabelled': 2, 'mr/test': 3}
+
+
+def subjects(modality: str, count: int, shape: Tuple[int, int, int] = (12, 64, 64), seed: int = 0,
+             stream: int = 0) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """(tissue-index volume, image) of each subject of one set, (z, y, x), as :func:`generate` writes them
+    (stream: :data:`STREAMS`); the tissue maps let diagnostics measure every tissue, not only the tumour."""
+    rng = np.random.default_rng([seed, stream])
+    for _ in range(count):
+        tissue = make_phantom(rng, shape)
+        yield tissue, render(tissue, modality, rng)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ two parts, each weighted in the config:
 - ``loss_tumour_cycle``: the L1 cycle error inside the tumour only (mean over tumour pixels), so the
   small tumour is not drowned by the cycle error of the whole image.
 """
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -26,19 +26,32 @@ def masked_l1(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return ((pred.float() - target.float()).abs() * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def binary_seg_loss(logits: Tensor, mask: Tensor, eps: float = 1.0) -> Tensor:
+def tumour_neighbourhood(mask: Tensor, margin: int) -> Tensor:
+    """The pixels within ``margin`` pixels (chessboard distance) of the mask's foreground, (N, 1, H, W) bool."""
+    return F.max_pool2d(mask.float(), 2 * margin + 1, stride=1, padding=margin) > 0
+
+
+def binary_seg_loss(logits: Tensor, mask: Tensor, eps: float = 1.0, roi: Optional[Tensor] = None) -> Tensor:
     """Binary cross-entropy with logits plus ``1 - soft Dice`` of the foreground, over the batch.
 
     Args:
         logits (Tensor): (N, 1, H, W) foreground logits.
         mask (Tensor): (N, 1, H, W) 0/1 target.
         eps (float): Dice smoothing (an image pair with no foreground in both scores Dice 1).
+        roi (Tensor, optional): (N, 1, H, W) bool, the only pixels scored (both terms); none scored gives 0.
     """
     logits, mask = logits.float(), mask.float()
-    bce = F.binary_cross_entropy_with_logits(logits, mask)
+    label = mask[:, 0].long()
+    if roi is None:
+        bce = F.binary_cross_entropy_with_logits(logits, mask)
+    else:
+        weight = roi.float()
+        bce = (F.binary_cross_entropy_with_logits(logits, mask, reduction='none') * weight).sum() \
+            / weight.sum().clamp(min=1.0)
+        label = torch.where(roi[:, 0], label, torch.full_like(label, 255))
     prob = torch.sigmoid(logits)
     probs = torch.cat([1 - prob, prob], dim=1)
-    dice = soft_dice_per_class(probs, mask[:, 0].long(), eps=eps)[1]
+    dice = soft_dice_per_class(probs, label, ignore_index=255, eps=eps)[1]
     return bce + (1 - dice)
 
 
@@ -50,14 +63,22 @@ class TumourAwareLoss(nn.Module):
         seg_weight (float): weight of ``loss_tumour_seg`` (BCE + soft Dice of the segmentor on the pseudo-MR).
         cycle_weight (float): weight of ``loss_tumour_cycle`` (L1 of the reconstructed CT inside the tumour).
         eps (float): Dice smoothing.
+        roi_margin (int, optional): score ``loss_tumour_seg`` only within this many pixels of the CT tumour
+            (slices without a tumour are not scored). None scores every pixel: then the segmentor's false
+            positives elsewhere (tumour-like healthy tissue) are trained out of the pseudo-MR too.
     """
 
-    def __init__(self, seg_weight: float = 1.0, cycle_weight: float = 10.0, eps: float = 1.0) -> None:
+    def __init__(self, seg_weight: float = 1.0, cycle_weight: float = 10.0, eps: float = 1.0,
+                 roi_margin: Optional[int] = None) -> None:
         super().__init__()
         for name, value in (('seg_weight', seg_weight), ('cycle_weight', cycle_weight)):
             if not value >= 0:
                 raise ValueError(f'TumourAwareLoss: {name} must be >= 0, got {value}')
+        if roi_margin is not None and (isinstance(roi_margin, bool) or not isinstance(roi_margin, int)
+                                       or roi_margin < 0):
+            raise ValueError(f'TumourAwareLoss: roi_margin must be None or an int >= 0 (pixels), got {roi_margin!r}')
         self.seg_weight, self.cycle_weight, self.eps = float(seg_weight), float(cycle_weight), float(eps)
+        self.roi_margin = roi_margin
 
     def forward(self, seg_logits: Tensor, mask: Tensor, rec: Tensor, real: Tensor) -> Dict[str, Tensor]:
         """The two weighted terms.
@@ -68,5 +89,6 @@ class TumourAwareLoss(nn.Module):
             rec: (N, C, H, W) the CT reconstructed from the pseudo-MR.
             real: (N, C, H, W) the CT.
         """
-        return dict(loss_tumour_seg=self.seg_weight * binary_seg_loss(seg_logits, mask, self.eps),
+        roi = None if self.roi_margin is None else tumour_neighbourhood(mask, self.roi_margin)
+        return dict(loss_tumour_seg=self.seg_weight * binary_seg_loss(seg_logits, mask, self.eps, roi),
                     loss_tumour_cycle=self.cycle_weight * masked_l1(rec, real, mask))
