@@ -111,8 +111,8 @@ def main() -> None:
             & (tissue != index['tumour'])
         hard.append(bool(np.isin(tissue[ring], [index['heart']]).any() or regions(tissue)['fat pad'][ring].any()))
     pads = [regions(t)['fat pad'] for t in mr_test_tissue]
-    print('\n| segmenter | seed | Dice | false-positive voxels on fat pads / elsewhere | Dice per test volume '
-          '(* touches the heart or a fat pad) |\n|---|---|---|---|---|')
+    print('\n| segmenter | seed | Dice | false-positive voxels on fat pads / elsewhere | Dice per test volume, '
+          'mr_000 to mr_011 (* touches the heart or a fat pad) |\n|---|---|---|---|---|')
     for arm in ARMS:
         for s in args.seeds:
             ckpt = osp.join(work, f"unet_{arm.replace('+', 'plus_')}_seed{s}", 'iter_400.pth')
