@@ -111,9 +111,9 @@ def test_config_builds_only_named_libraries(path, tmp_path):
         cfg.load_from = None
     stand_in_references(cfg, tmp_path)
     judge = cfg.model.get('segmentor') or {}
-    if judge.get('type') == 'FrozenSegmentor' and not osp.exists(judge['checkpoint']):
+    if judge.get('type') in ('PretrainedSegmentor', 'FrozenSegmentor') and not osp.exists(judge['checkpoint']):
         # the tumour-aware translator's judge is the segmenter a previous step trains: stand in an untrained one
-        with pytest.raises(FileNotFoundError, match='FrozenSegmentor: checkpoint not found'):
+        with pytest.raises(FileNotFoundError, match=f"{judge['type']}: checkpoint not found"):
             MODELS.build(cfg.model)
         judge['checkpoint'] = str(tmp_path / 'judge.pth')
         torch.save({'state_dict': MODELS.build(Config.fromfile(judge['config']).model).state_dict()},

@@ -110,3 +110,51 @@ def test_errors_name_the_key_or_files(tree):
     ds = build(root, domain_b=dict(name='mr', img_dir='mr_small', normalize='percentile'))
     with pytest.raises(ValueError, match=r'ct_0\.nii\.gz has shape \(8, 8\), .*mr_9\.nii\.gz has \(6, 8\)'):
         ds[0]
+
+
+def labelled_mr(root, rng):
+    """A labelled MR volume (8 x 8 x 5) in mr_lab/, as the extra domain 'mr_labelled'."""
+    for sub in ('mr_lab/images', 'mr_lab/labels'):
+        (root / sub).mkdir(parents=True)
+    mr = rng.gamma(2.0, 50.0, (8, 8, 5)).astype(np.float32)
+    lab = (rng.uniform(size=mr.shape) > 0.5).astype(np.uint8)
+    save_nifti(str(root / 'mr_lab/images' / 'mrl_0.nii.gz'), mr, MR_SPACING)
+    save_nifti(str(root / 'mr_lab/labels' / 'mrl_0.nii.gz'), lab, MR_SPACING)
+    return mr, lab, dict(name='mr_labelled', img_dir='mr_lab/images', label_dir='mr_lab/labels',
+                         normalize='percentile')
+
+
+def test_extra_domains_are_paired_as_domain_b(tree):
+    root, _, _, _ = tree
+    mr, lab, extra = labelled_mr(root, np.random.default_rng(1))
+    ds = build(root, test_mode=True, extra_domains=[extra])
+    assert ds.metainfo['domains'] == ('ct', 'mr')
+    for i in range(6):
+        item = ds[i]
+        assert (item['slice_idx_mr'], item['slice_idx_mr_labelled']) == (i % 4, i % 5)
+        np.testing.assert_allclose(item['img_mr_labelled'], mr_reference(mr)[:, :, i % 5], atol=1e-5)
+        np.testing.assert_array_equal(item['mask_mr_labelled'], lab[:, :, i % 5])
+    # training: B's slice, then the extra domain's, each from np.random
+    ds = build(root, extra_domains=[extra])
+    np.random.seed(3)
+    expected = [(np.random.randint(4), np.random.randint(5)) for _ in range(20)]
+    np.random.seed(3)
+    got = [(item['slice_idx_mr'], item['slice_idx_mr_labelled']) for item in (ds[0] for _ in range(20))]
+    assert got == expected
+    packed = build(root, test_mode=True, extra_domains=[extra], pipeline=[dict(
+        type='PackTranslationInputs', keys=('img_ct', 'img_mr', 'mask_ct', 'img_mr_labelled', 'mask_mr_labelled'))])[1]
+    np.testing.assert_array_equal(packed['inputs']['mask_mr_labelled'][0].numpy(), lab[:, :, 1])
+
+
+def test_extra_domain_errors_name_it(tree):
+    root, _, _, _ = tree
+    _, _, extra = labelled_mr(root, np.random.default_rng(1))
+    with pytest.raises(ValueError, match=r"\['mr'\] repeated"):
+        build(root, extra_domains=[dict(extra, name='mr')])
+    with pytest.raises(ValueError, match=r"extra_domains\[0\] needs 'normalize'"):
+        build(root, extra_domains=[{k: v for k, v in extra.items() if k != 'normalize'}])
+    (root / 'mr_small').mkdir()
+    save_nifti(str(root / 'mr_small' / 'mr_9.nii.gz'), np.ones((6, 8, 2), np.float32), MR_SPACING)
+    ds = build(root, extra_domains=[dict(extra, img_dir='mr_small', label_dir=None)])
+    with pytest.raises(ValueError, match=r'ct_0\.nii\.gz has shape \(8, 8\), .*mr_9\.nii\.gz has \(6, 8\)'):
+        ds[0]

@@ -24,8 +24,8 @@ class UnpairedSliceDataset(BaseDataset):
     """Slice ``i`` of domain A with a slice of domain B, each domain a :class:`MedicalSliceDataset`.
 
     mmagic's ``UnpairedImageDataset`` on NIfTI volumes. The length is the number of domain-A slices;
-    domain B's slice is drawn with ``np.random.randint`` in training (mmengine seeds it per worker) and
-    is ``i % len(B)`` in test mode.
+    domain B's slice (then each extra domain's) is drawn with ``np.random.randint`` in training (mmengine
+    seeds it per worker) and is ``i % len(B)`` in test mode.
 
     Args:
         domain_a (dict): ``name`` (e.g. ``'ct'``; used in the result keys), ``img_dir``, ``normalize``
@@ -33,6 +33,9 @@ class UnpairedSliceDataset(BaseDataset):
             unlabelled), ``window``, ``percentiles``, ``slice_axis``, ``slice_filter``, ``suffix``:
             the arguments of :class:`MedicalSliceDataset`.
         domain_b (dict): the same for domain B.
+        extra_domains (Sequence[dict]): more domains of the same form, each paired with slice ``i`` as domain B
+            is (e.g. labelled target-domain slices beside the unlabelled ones: ``CycleGAN(labelled_domain=)``).
+            Names must differ from each other and from A's and B's.
         data_root (str): root of both domains' relative folders.
         pipeline (list): transforms, typically ending with ``PackTranslationInputs``.
         test_mode (bool): pair slice ``i`` of A with slice ``i % len(B)`` of B (deterministic).
@@ -46,12 +49,18 @@ class UnpairedSliceDataset(BaseDataset):
     METAINFO = dict(classes=('background', 'tumour'))
 
     def __init__(self, domain_a: dict, domain_b: dict, data_root: str = '', pipeline: Sequence = (),
-                 test_mode: bool = False, indices: Optional[Sequence[int]] = None, **kwargs) -> None:
+                 test_mode: bool = False, indices: Optional[Sequence[int]] = None,
+                 extra_domains: Sequence[dict] = (), **kwargs) -> None:
         self.domain_cfgs = [self._check_domain(domain_a, 'domain_a'), self._check_domain(domain_b, 'domain_b')]
+        self.domain_cfgs += [self._check_domain(cfg, f'extra_domains[{i}]') for i, cfg in enumerate(extra_domains)]
         self.names = tuple(cfg['name'] for cfg in self.domain_cfgs)
         if self.names[0] == self.names[1]:
             raise ValueError(f'UnpairedSliceDataset: domain_a and domain_b have the same name {self.names[0]!r}')
-        metainfo = dict(kwargs.pop('metainfo', None) or {}, domains=self.names)
+        repeated = sorted({n for n in self.names if self.names.count(n) > 1})
+        if repeated:
+            raise ValueError(f'UnpairedSliceDataset: domain names must differ (they name the result keys); '
+                             f'{repeated} repeated in {list(self.names)}')
+        metainfo = dict(kwargs.pop('metainfo', None) or {}, domains=self.names[:2])
         kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
         super().__init__(data_root=data_root, pipeline=list(pipeline), test_mode=test_mode, indices=indices,
                          metainfo=metainfo, **kwargs)
@@ -83,21 +92,26 @@ class UnpairedSliceDataset(BaseDataset):
         if len(built[1]) == 0:
             raise ValueError(f"UnpairedSliceDataset: domain_b ({self.names[1]!r}, img_dir="
                              f"{self.domain_cfgs[1]['img_dir']!r}) has no slices")
-        self.dataset_b = built[1]
+        for cfg, dataset in zip(self.domain_cfgs[2:], built[2:]):
+            if len(dataset) == 0:
+                raise ValueError(f"UnpairedSliceDataset: extra domain {cfg['name']!r} (img_dir={cfg['img_dir']!r}) "
+                                 f'has no slices')
+        self.dataset_b, self.extra_datasets = built[1], built[2:]
         # domain A's slices become this dataset's own items (so ``indices`` selects among them)
         return [built[0].get_data_info(i) for i in range(len(built[0]))]
 
-    def _pair_index(self, idx: int) -> int:
-        n = len(self.dataset_b)
+    def _pair_index(self, idx: int, n: int) -> int:
         return idx % n if self.test_mode else int(np.random.randint(n))
 
     def prepare_data(self, idx: int) -> dict:
-        """Slice ``idx`` of domain A and a slice of domain B, through the pipeline."""
-        items = (self.get_data_info(idx), self.dataset_b.get_data_info(self._pair_index(idx)))
-        if items[0]['img'].shape != items[1]['img'].shape:
-            raise ValueError(f"UnpairedSliceDataset: slice {items[0]['slice_idx']} of {items[0]['img_path']} has "
-                             f"shape {items[0]['img'].shape}, slice {items[1]['slice_idx']} of "
-                             f"{items[1]['img_path']} has {items[1]['img'].shape}; both domains need one shape")
+        """Slice ``idx`` of domain A and a slice of domain B (and of each extra domain), through the pipeline."""
+        items = [self.get_data_info(idx)] + [d.get_data_info(self._pair_index(idx, len(d)))
+                                             for d in (self.dataset_b, *self.extra_datasets)]
+        for item in items[1:]:
+            if item['img'].shape != items[0]['img'].shape:
+                raise ValueError(f"UnpairedSliceDataset: slice {items[0]['slice_idx']} of {items[0]['img_path']} "
+                                 f"has shape {items[0]['img'].shape}, slice {item['slice_idx']} of "
+                                 f"{item['img_path']} has {item['img'].shape}; all domains need one shape")
         results = dict(sample_idx=idx)
         for name, item in zip(self.names, items):
             results[f'img_{name}'] = item['img']

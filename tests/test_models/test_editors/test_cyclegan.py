@@ -230,3 +230,106 @@ def test_tumour_terms_reach_only_their_networks(seg_weight, cycle_weight, moved)
     for prefix in ('generators.mr.', 'generators.ct.', 'segmentor.'):
         changed = any(not torch.equal(before[k], after[k]) for k in after if k.startswith(prefix))
         assert changed is (prefix in moved), prefix
+
+
+def labelled_batch(n=2, size=16, seed=0):
+    """``batch`` plus labelled real MR slices ``img_mr_labelled`` / ``mask_mr_labelled``."""
+    data = batch(n, size, seed)
+    g = torch.Generator().manual_seed(seed + 1)
+    mask = torch.zeros(n, 1, size, size)
+    mask[:, :, 2:7, 8:14] = 1
+    data['inputs'].update(img_mr_labelled=list(torch.rand(n, 1, size, size, generator=g)), mask_mr_labelled=list(mask))
+    return data
+
+
+def seg_loss_reference(logits, mask, eps=1.0):
+    """BCE with logits + 1 - soft Dice (2|P.G| + eps) / (|P| + |G| + eps), in float64."""
+    z, m = logits.double(), mask.double()
+    bce = (torch.clamp(z, min=0) - z * m + torch.log1p(torch.exp(-z.abs()))).mean()
+    p = torch.sigmoid(z)
+    return bce + 1 - (2 * (p * m).sum() + eps) / (p.sum() + m.sum() + eps)
+
+
+def test_labelled_domain_trains_the_segmentor_on_real_images():
+    """``loss_tumour_seg_real`` is the segmentation loss of the segmentor on the labelled real MR (a float64
+    reference); it moves the segmentor and leaves the generators exactly where the model without it leaves them."""
+    torch.manual_seed(0)
+    plain = build()
+    torch.manual_seed(0)
+    semi = build(labelled_domain='mr_labelled')
+    semi.tumour_loss.seg_weight = plain.tumour_loss.seg_weight = 0.5
+    data = labelled_batch()
+    inputs = semi.data_preprocessor(copy.deepcopy(data), True)['inputs']
+    with torch.no_grad():
+        expected = 0.5 * seg_loss_reference(semi.segmentor(inputs['img_mr_labelled']), inputs['mask_mr_labelled'])
+    torch.manual_seed(1)
+    log = semi.train_step(data, sgd(semi))
+    assert log['loss_tumour_seg_real'].item() == pytest.approx(expected.item(), rel=1e-5)
+    data_plain = copy.deepcopy(data)
+    for key in ('img_mr_labelled', 'mask_mr_labelled'):
+        del data_plain['inputs'][key]
+    torch.manual_seed(1)
+    log_plain = plain.train_step(data_plain, sgd(plain))
+    assert 'loss_tumour_seg_real' not in log_plain
+    after, after_plain = semi.state_dict(), plain.state_dict()
+    gen_keys = [k for k in after if k.startswith('generators.')]
+    assert gen_keys and all(torch.equal(after[k], after_plain[k]) for k in gen_keys)
+    assert any(not torch.equal(after[k], after_plain[k]) for k in after if k.startswith('segmentor.'))
+
+
+def test_labelled_domain_errors_name_the_cause():
+    with pytest.raises(ValueError, match="labelled_domain must name .* got 'mr'"):
+        build(labelled_domain='mr')
+    with pytest.raises(ValueError, match='a trainable segmentor .* or to region_discriminator; neither'):
+        build(tumour_aware=False, labelled_domain='mr_labelled')
+    with pytest.raises(ValueError, match='region_discriminator .* needs labelled_domain'):
+        build(region_discriminator=REGION_DISC)
+    with pytest.raises(ValueError, match='region_size must be an int > 0'):
+        build(labelled_domain='mr_labelled', region_discriminator=REGION_DISC, region_size=0)
+    model = build(labelled_domain='mr_labelled')
+    with pytest.raises(KeyError, match="no 'img_mr_labelled'"):
+        model.train_step(batch(), sgd(model))
+
+
+REGION_DISC = dict(type='PatchDiscriminator', in_channels=1, base_channels=8, num_conv=1)
+
+
+def test_tumour_crops_centre_on_the_mask_box_inside_the_image():
+    from visiondiv.models.editors.cyclegan.cyclegan import tumour_crops
+    images = torch.arange(3 * 20 * 20, dtype=torch.float32).reshape(3, 1, 20, 20)
+    masks = torch.zeros(3, 1, 20, 20)
+    masks[0, 0, 6:9, 10:15] = 1          # box rows 6-8, cols 10-14: centre (7, 12), crop from (7 - 3, 12 - 3)
+    masks[2, 0, 0:2, 18:20] = 1          # at the corner: the crop is shifted inside
+    crops = tumour_crops(images, masks, 6)
+    assert crops.shape == (2, 1, 6, 6)                                   # image 1 has no tumour
+    assert torch.equal(crops[0], images[0, :, 4:10, 9:15])
+    assert torch.equal(crops[1], images[2, :, 0:6, 14:20])
+    assert tumour_crops(images, torch.zeros_like(masks), 6).shape == (0, 1, 6, 6)
+    with pytest.raises(ValueError, match='crop size 21 exceeds'):
+        tumour_crops(images, masks, 21)
+
+
+def test_region_discriminator_trains_on_tumour_regions_only():
+    """The regional term moves G_mr and the region discriminator (in the discriminators' optimizer) and nothing
+    else: every other network ends where it ends in the same model without it; no tumour in a batch scores 0."""
+    torch.manual_seed(0)
+    model = build(tumour_aware=False, labelled_domain='mr_labelled', region_discriminator=REGION_DISC, region_size=8)
+    plain = build(tumour_aware=False)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith('discriminators.mr_tumour')})
+    before = copy.deepcopy(model.state_dict())
+    data = labelled_batch()
+    torch.manual_seed(1)
+    log = model.train_step(copy.deepcopy(data), optim_wrappers(model))
+    assert log['loss_gan_d_region'] > 0 and log['loss_gan_g_region'] > 0
+    assert log['loss_g'].item() == pytest.approx(sum(v.item() for k, v in log.items() if k.startswith(
+        ('loss_gan_g', 'loss_cycle', 'loss_id'))), rel=1e-5)
+    torch.manual_seed(1)
+    plain.train_step(data, optim_wrappers(plain))
+    after, after_plain = model.state_dict(), plain.state_dict()
+    differ = {k.split('.')[0] + '.' + k.split('.')[1] for k in after_plain if not torch.equal(after[k], after_plain[k])}
+    assert differ == {'generators.mr'}
+    assert any(not torch.equal(before[k], after[k]) for k in after if k.startswith('discriminators.mr_tumour.'))
+    data = labelled_batch()
+    data['inputs']['mask_ct'] = [torch.zeros_like(m) for m in data['inputs']['mask_ct']]
+    log = model.train_step(data, optim_wrappers(model))
+    assert log['loss_gan_d_region'] == 0 and log['loss_gan_g_region'] == 0

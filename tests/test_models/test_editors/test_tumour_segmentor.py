@@ -86,3 +86,21 @@ def test_frozen_segmentor_errors_name_the_file(tmp_path):
     torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(3)}}, other)
     with pytest.raises(CheckpointMismatchError, match='other.pth'):
         FrozenSegmentor(SEG_CONFIG, other)
+
+
+def test_pretrained_segmentor_fine_tuned_learns_and_stays_in_eval_mode(tmp_path):
+    """``frozen=False``: the same logits as the frozen judge, in eval mode, and its weights get gradients;
+    ``FrozenSegmentor`` is ``PretrainedSegmentor(frozen=True)``."""
+    from visiondiv.models.editors.cyclegan import FrozenSegmentor, PretrainedSegmentor
+    _, judge = frozen(tmp_path)
+    tuned = PretrainedSegmentor(SEG_CONFIG, str(tmp_path / 'seg.pth'), frozen=False)
+    assert isinstance(judge, PretrainedSegmentor) and type(judge) is FrozenSegmentor
+    tuned.train()
+    assert not tuned.training and not tuned.model.training
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    out = tuned(x)
+    torch.testing.assert_close(out, judge(x))
+    out.sum().backward()
+    params = list(tuned.parameters())
+    assert params and all(p.requires_grad for p in params)
+    assert sum(p.grad.abs().sum().item() for p in params if p.grad is not None) > 0

@@ -5,8 +5,10 @@ two parts, each weighted in the config:
 
 - ``loss_tumour_seg``: a segmentation network must find the CT tumour mask in the pseudo-MR (binary
   cross-entropy + soft Dice on its tumour logits), so the translation keeps the tumour visible and in
-  place. Our configs use a trained MR segmenter, frozen (``FrozenSegmentor``), so the tumour must look
-  as it does in real MR; a small segmentor trained jointly (``TumourSegmentor``) is the alternative;
+  place. Our configs use a trained MR segmenter (``PretrainedSegmentor``), fine-tuned with the translator
+  on the pseudo-MR and on labelled real MR (:meth:`TumourAwareLoss.labelled_loss`) or frozen, so the tumour
+  must look as it does in real MR; a small segmentor trained from scratch (``TumourSegmentor``) is the
+  alternative;
 - ``loss_tumour_cycle``: the L1 cycle error inside the tumour only (mean over tumour pixels), so the
   small tumour is not drowned by the cycle error of the whole image.
 """
@@ -92,3 +94,8 @@ class TumourAwareLoss(nn.Module):
         roi = None if self.roi_margin is None else tumour_neighbourhood(mask, self.roi_margin)
         return dict(loss_tumour_seg=self.seg_weight * binary_seg_loss(seg_logits, mask, self.eps, roi),
                     loss_tumour_cycle=self.cycle_weight * masked_l1(rec, real, mask))
+
+    def labelled_loss(self, seg_logits: Tensor, mask: Tensor) -> Tensor:
+        """``seg_weight`` x (BCE + soft Dice) of a trainable segmentor on labelled *real* target-domain images
+        (every pixel scored): it trains the segmentor only, as the images do not come from the generator."""
+        return self.seg_weight * binary_seg_loss(seg_logits, mask, self.eps)

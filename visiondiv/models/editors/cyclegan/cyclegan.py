@@ -46,6 +46,23 @@ class ImagePool:
         return torch.cat(out, 0)
 
 
+def tumour_crops(images: Tensor, masks: Tensor, size: int) -> Tensor:
+    """``size`` x ``size`` crops of ``images`` (N, C, H, W) centred on the bounding box of each non-empty mask
+    (N, 1, H, W), shifted inside the image; (K, C, size, size) for the K images with a tumour, differentiable."""
+    n, _, h, w = images.shape
+    if size > min(h, w):
+        raise ValueError(f'tumour_crops: crop size {size} exceeds the image size {(h, w)}')
+    crops = []
+    for i in range(n):
+        ys, xs = torch.nonzero(masks[i, 0] > 0, as_tuple=True)
+        if len(ys) == 0:
+            continue
+        top = min(max((int(ys.min()) + int(ys.max()) + 1) // 2 - size // 2, 0), h - size)
+        left = min(max((int(xs.min()) + int(xs.max()) + 1) // 2 - size // 2, 0), w - size)
+        crops.append(images[i:i + 1, :, top:top + size, left:left + size])
+    return torch.cat(crops) if crops else images.new_zeros((0, images.shape[1], size, size))
+
+
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(flag)
@@ -61,7 +78,8 @@ class CycleGAN(BaseModel):
     (:class:`~visiondiv.models.losses.TumourAwareLoss`) using the masks ``inputs[mask_key]`` of domain a.
 
     Inputs (after ``data_preprocessor``): ``inputs`` is a dict with ``img_<a>``, ``img_<b>`` (N, C, H, W) in
-    [-1, 1] and, for the tumour-aware term, ``mask_<a>`` (N, 1, H, W) 0/1.
+    [-1, 1] and, for the tumour-aware term, ``mask_<a>`` (N, 1, H, W) 0/1 (with ``labelled_domain``, also
+    ``img_<labelled_domain>`` and ``mask_<labelled_domain>``).
 
     ``optim_wrapper`` must be an ``OptimWrapperDict`` with ``generators``, ``discriminators`` (and
     ``segmentor`` when the segmentor has trainable parameters): ``MultiOptimWrapperConstructor``.
@@ -75,8 +93,19 @@ class CycleGAN(BaseModel):
         domains (tuple[str, str]): source and target domain names.
         gan_loss, cycle_loss, id_loss (dict): loss configs (``id_loss`` may be None).
         tumour_loss (dict, optional): ``TumourAwareLoss`` config; needs ``segmentor``.
-        segmentor (dict, optional): the tumour segmentation net applied to pseudo-b images: ``FrozenSegmentor``
-            (a trained b-domain segmenter, frozen; our configs) or ``TumourSegmentor`` (trained jointly).
+        segmentor (dict, optional): the tumour segmentation net applied to pseudo-b images:
+            ``PretrainedSegmentor`` (a trained b-domain segmenter, frozen or fine-tuned; our configs) or
+            ``TumourSegmentor`` (trained from scratch with the generators).
+        labelled_domain (str, optional): name of labelled real b-domain slices in the batch (``img_<name>``,
+            ``mask_<name>``, e.g. ``UnpairedSliceDataset(extra_domains=...)``): a trainable segmentor is also
+            trained on them (``loss_tumour_seg_real``), so it keeps segmenting real b images while it learns
+            the pseudo-b ones (the semi-supervised tumour-aware setting), and ``region_discriminator`` takes
+            its real tumour regions from them. None: pseudo-b images only.
+        region_discriminator (dict, optional): a discriminator of tumour regions (``discriminators['<b>_tumour']``,
+            in the discriminators' optimizer): ``region_size`` crops of the pseudo-b images centred on the
+            a-domain tumours against crops of the labelled real b images centred on theirs (LSGAN, the
+            generator's term weighted by ``region_weight``), so the tumour and what surrounds it look as in real
+            b images. Needs ``labelled_domain``; a batch without a tumour on either side scores 0.
         buffer_size (int): image pool size of each discriminator (50 in CycleGAN; 0: none).
         data_preprocessor (dict): ``TranslationDataPreprocessor`` by default ([0, 1] -> [-1, 1]).
     """
@@ -85,7 +114,9 @@ class CycleGAN(BaseModel):
                  gan_loss: dict = dict(type='GANLoss', gan_type='lsgan'),
                  cycle_loss: dict = dict(type='mmdet.L1Loss', loss_weight=10.0),
                  id_loss: Optional[dict] = dict(type='mmdet.L1Loss', loss_weight=5.0),
-                 tumour_loss: Optional[dict] = None, segmentor: Optional[dict] = None, buffer_size: int = 50,
+                 tumour_loss: Optional[dict] = None, segmentor: Optional[dict] = None,
+                 labelled_domain: Optional[str] = None, region_discriminator: Optional[dict] = None,
+                 region_size: int = 24, region_weight: float = 1.0, buffer_size: int = 50,
                  data_preprocessor: Optional[dict] = dict(type='TranslationDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -106,7 +137,27 @@ class CycleGAN(BaseModel):
         self.cycle_loss = MODELS.build(cycle_loss)
         self.id_loss = MODELS.build(id_loss) if id_loss is not None else None
         self.tumour_loss = MODELS.build(tumour_loss) if tumour_loss is not None else None
+        self.region_key = f'{b}_tumour'
+        if region_discriminator is not None:
+            if labelled_domain is None:
+                raise ValueError('CycleGAN: region_discriminator compares pseudo-{0} tumour regions with real {0} '
+                                 'ones; it needs labelled_domain (labelled real {0} slices)'.format(b))
+            if not (isinstance(region_size, int) and region_size > 0 and region_weight >= 0):
+                raise ValueError(f'CycleGAN: region_size must be an int > 0 and region_weight >= 0, got '
+                                 f'{region_size!r}, {region_weight!r}')
+            self.discriminators[self.region_key] = MODELS.build(region_discriminator)
+        self.region_size, self.region_weight = region_size, float(region_weight)
+        trains_segmentor = self.segmentor is not None and any(p.requires_grad for p in self.segmentor.parameters())
+        if labelled_domain is not None:
+            if not isinstance(labelled_domain, str) or labelled_domain in domains:
+                raise ValueError(f'CycleGAN: labelled_domain must name the labelled {b}-domain slices of the '
+                                 f"batch (e.g. '{b}_labelled', other than {domains}), got {labelled_domain!r}")
+            if not trains_segmentor and region_discriminator is None:
+                raise ValueError(f'CycleGAN: labelled_domain={labelled_domain!r} feeds labelled real {b} images to '
+                                 f'a trainable segmentor (PretrainedSegmentor(frozen=False) or TumourSegmentor) or '
+                                 f'to region_discriminator; neither is there (segmentor={segmentor!r})')
         self.mask_key = f'mask_{a}'
+        self.labelled_domain = labelled_domain
         self.pools = {d: ImagePool(buffer_size) for d in domains}
 
     # -- helpers --------------------------------------------------------------------------------------------
@@ -188,7 +239,11 @@ class CycleGAN(BaseModel):
         inputs = data['inputs']
         a, b = self.domains
         real = {a: self._take(inputs, f'img_{a}'), b: self._take(inputs, f'img_{b}')}
-        mask = self._take(inputs, self.mask_key) if self.tumour_loss is not None else None
+        regional = self.region_key in self.discriminators
+        mask = self._take(inputs, self.mask_key) if self.tumour_loss is not None or regional else None
+        if regional:    # tumour regions: pseudo-b at the a-domain tumours vs real b at the labelled tumours
+            real_regions = tumour_crops(self._take(inputs, f'img_{self.labelled_domain}'),
+                                        self._take(inputs, f'mask_{self.labelled_domain}'), self.region_size)
 
         gen_wrapper, disc_wrapper = optim_wrapper['generators'], optim_wrapper['discriminators']
         with gen_wrapper.optim_context(self.generators):
@@ -203,6 +258,13 @@ class CycleGAN(BaseModel):
                 disc_losses[f'loss_gan_d_{d}'] = 0.5 * (
                     self.gan_loss(self.discriminators[d](real[d]), True, is_disc=True)
                     + self.gan_loss(self.discriminators[d](pooled), False, is_disc=True))
+            if regional:
+                fake_regions = tumour_crops(fake[b].detach(), mask, self.region_size)
+                disc_losses['loss_gan_d_region'] = real_regions.new_zeros(())
+                if len(real_regions) and len(fake_regions):
+                    disc = self.discriminators[self.region_key]
+                    disc_losses['loss_gan_d_region'] = 0.5 * (self.gan_loss(disc(real_regions), True, is_disc=True)
+                                                              + self.gan_loss(disc(fake_regions), False, is_disc=True))
             loss_d, log_vars = self.parse_losses(disc_losses)
         disc_wrapper.update_params(loss_d)
 
@@ -213,12 +275,22 @@ class CycleGAN(BaseModel):
             rec = {a: self.generators[a](fake[b]), b: self.generators[b](fake[a])}
             for d in (b, a):
                 gen_losses[f'loss_gan_g_{d}'] = self.gan_loss(self.discriminators[d](fake[d]), True, is_disc=False)
+            if regional:
+                fake_regions = tumour_crops(fake[b], mask, self.region_size)
+                gen_losses['loss_gan_g_region'] = fake[b].new_zeros(())
+                if len(fake_regions):
+                    gen_losses['loss_gan_g_region'] = self.region_weight * self.gan_loss(
+                        self.discriminators[self.region_key](fake_regions), True, is_disc=False)
             for d in (a, b):
                 gen_losses[f'loss_cycle_{d}'] = self.cycle_loss(rec[d], real[d])
                 if self.id_loss is not None:
                     gen_losses[f'loss_id_{d}'] = self.id_loss(self.generators[d](real[d]), real[d])
             if self.tumour_loss is not None:
                 gen_losses.update(self.tumour_loss(self.segmentor(fake[b]), mask, rec[a], real[a]))
+                if self.labelled_domain is not None and trains_segmentor:   # it learns real b tumours too
+                    lab = self.labelled_domain
+                    gen_losses['loss_tumour_seg_real'] = self.tumour_loss.labelled_loss(
+                        self.segmentor(self._take(inputs, f'img_{lab}')), self._take(inputs, f'mask_{lab}'))
             loss_g, log_g = self.parse_losses(gen_losses)
         gen_wrapper.update_params(loss_g)
         if trains_segmentor and gen_wrapper.should_update():      # same backward pass: step with the generators

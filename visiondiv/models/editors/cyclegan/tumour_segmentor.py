@@ -1,5 +1,5 @@
-"""Segmentation networks for the tumour-aware term: a trained, frozen target-domain segmenter
-(``FrozenSegmentor``, used by our configs) or a small net trained jointly (``TumourSegmentor``)."""
+"""Segmentation networks for the tumour-aware term: a trained target-domain segmenter, frozen or fine-tuned
+(``PretrainedSegmentor``, used by our configs), or a small net trained from scratch (``TumourSegmentor``)."""
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -41,14 +41,20 @@ class TumourSegmentor(BaseModule):
 
 
 @MODELS.register_module()
-class FrozenSegmentor(nn.Module):
-    """A trained segmentation model of the target domain, frozen: the tumour-aware term's judge (as CyCADA's
-    semantic-consistency loss uses a fixed classifier).
+class PretrainedSegmentor(nn.Module):
+    """A trained segmentation model of the target domain: the tumour-aware term's judge (as CyCADA's
+    semantic-consistency loss uses a fixed classifier), frozen or fine-tuned with the translator.
 
     The pseudo-MR must be segmented by a network that learnt what tumours look like in *real* MR, so the
-    translator has to render the CT tumour as MR shows one, where the CT has it. A segmentor trained jointly
-    on the pseudo-MR instead can read any code the generator hides in the image (it did on the toy set: the
-    pseudo-MR turned to high-frequency noise, see configs/crossmodal/README.md).
+    translator has to render the CT tumour as MR shows one, where the CT has it. A segmentor trained from
+    scratch on the pseudo-MR alone can read any code the generator hides in the image (it did on the toy
+    set: the pseudo-MR turned to high-frequency noise, see configs/crossmodal/README.md).
+
+    ``frozen=False`` fine-tunes it with the generators (the translator's ``segmentor`` optimizer) on the
+    pseudo-MR with the CT labels and, through ``CycleGAN(labelled_domain=...)``, on the labelled real MR:
+    the semi-supervised tumour-aware setting of Jiang et al. (MICCAI 2018). A frozen judge's own errors are
+    trained into the pseudo-MR (the translator is pushed to hide whatever the judge mistakes for a tumour);
+    a fine-tuned one learns from the pseudo-MR instead. configs/crossmodal/README.md compares the two.
 
     Args:
         config (str): the segmentation config (an mmseg ``EncoderDecoder``, e.g. the MR-only UNet config).
@@ -56,30 +62,34 @@ class FrozenSegmentor(nn.Module):
         foreground (int): the tumour's class index.
         input_range (tuple): the value range the segmenter was trained on; the translator's [-1, 1] output is
             mapped onto it ((0, 1): per-volume percentile-normalised MR).
+        frozen (bool): keep the weights fixed (True) or train them with the translator (False).
+
+    The model stays in eval mode either way: normalisation statistics and dropout do not follow the
+    translator's batches (the study's UNet has GroupNorm and no dropout, so nothing is lost).
 
     Forward: (N, 1, H, W) foreground logits, log p(tumour) - log p(not tumour), at the input size.
     """
 
     def __init__(self, config: str, checkpoint: str, foreground: int = 1,
-                 input_range: Tuple[float, float] = (0.0, 1.0)) -> None:
+                 input_range: Tuple[float, float] = (0.0, 1.0), frozen: bool = True) -> None:
         super().__init__()
         from mmengine.config import Config
 
         from visiondiv.engine.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
         if not osp.isfile(config):
-            raise FileNotFoundError(f'FrozenSegmentor: config not found: {config}')
+            raise FileNotFoundError(f'{type(self).__name__}: config not found: {config}')
         if not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'FrozenSegmentor: checkpoint not found: {checkpoint} (train the segmenter '
+            raise FileNotFoundError(f'{type(self).__name__}: checkpoint not found: {checkpoint} (train the segmenter '
                                     f'of {config} first)')
         self.model = MODELS.build(Config.fromfile(config).model)
         ckpt = load_from_local(checkpoint, map_location='cpu')
         check_checkpoint_fits(self.model, ckpt, checkpoint, complete=True)
         self.model.load_state_dict(checkpoint_state_dict(ckpt), strict=False)
-        self.model.requires_grad_(False)
+        self.model.requires_grad_(not frozen)
         self.model.eval()
         self.foreground, self.input_range = int(foreground), tuple(float(v) for v in input_range)
 
-    def train(self, mode: bool = True) -> 'FrozenSegmentor':
+    def train(self, mode: bool = True) -> 'PretrainedSegmentor':
         """Stays in eval mode: the judge's normalisation and dropout must not change with the translator's."""
         return super().train(False)
 
@@ -95,3 +105,13 @@ class FrozenSegmentor(nn.Module):
         fg = logits[:, self.foreground:self.foreground + 1]
         others = torch.cat([logits[:, :self.foreground], logits[:, self.foreground + 1:]], dim=1)
         return fg - torch.logsumexp(others, dim=1, keepdim=True)
+
+
+@MODELS.register_module()
+class FrozenSegmentor(PretrainedSegmentor):
+    """``PretrainedSegmentor(frozen=True)``, under the name that translator configs written before the
+    fine-tuned judge use."""
+
+    def __init__(self, config: str, checkpoint: str, foreground: int = 1,
+                 input_range: Tuple[float, float] = (0.0, 1.0)) -> None:
+        super().__init__(config, checkpoint, foreground, input_range, frozen=True)
