@@ -70,8 +70,8 @@ def intensities(img_dir: str, tissues: List[np.ndarray]) -> Dict[str, str]:
 def segmenter_errors(arm: str, checkpoint: str, test: list, pads: List[np.ndarray]) -> Dict[str, object]:
     import torch
 
-    from visiondiv.models.editors.cyclegan.tumour_segmentor import FrozenSegmentor
-    seg = FrozenSegmentor(SEG.format(arm), checkpoint)       # the trained segmenter, in eval mode
+    from visiondiv.models.editors.cyclegan.tumour_segmentor import PretrainedSegmentor
+    seg = PretrainedSegmentor(SEG.format(arm), checkpoint)   # the trained segmenter, frozen, in eval mode
     fp_pad = fp_other = 0
     dice = []
     for (vol, label), pad in zip(test, pads):

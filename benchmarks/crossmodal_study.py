@@ -174,8 +174,9 @@ def main() -> None:
         json.dump(timing, open(timing_path, 'w'), indent=1)
         print(f'study: {timing[key] / 60:.1f} min', flush=True)
 
-    # the READMEs quote the default results only
-    publish(crossmodal_study_table(runs), osp.join(ROOT, args.out),
+    # the rows present (a fresh --out with --rows has only those); the READMEs quote the default results only
+    present = {k.rsplit('/', 1)[0] for k in runs}
+    publish(crossmodal_study_table(runs, [row for row in ARMS if row in present]), osp.join(ROOT, args.out),
             update_readmes=args.out == parser.get_default('out'))
 
 

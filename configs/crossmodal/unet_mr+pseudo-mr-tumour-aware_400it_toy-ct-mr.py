@@ -1,5 +1,5 @@
 # Study arm 6: labelled MR + pseudo-MR of the labelled CT from the tumour-aware translator, written offline:
-#   python tools/train.py configs/crossmodal/unet_mr-only_400it_toy-ct-mr.py   # the frozen judge
+#   python tools/train.py configs/crossmodal/unet_mr-only_400it_toy-ct-mr.py   # the term's segmenter
 #   python tools/train.py configs/crossmodal/tumour-aware-cyclegan_lsgan-resnet_600it_toy-ct-mr.py \
 #       --work-dir work_dirs/tumour_aware_cyclegan
 #   python tools/data/medical/translate.py work_dirs/tumour_aware_cyclegan/iter_600.pth \

@@ -86,6 +86,9 @@ def test_frozen_segmentor_errors_name_the_file(tmp_path):
     torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(3)}}, other)
     with pytest.raises(CheckpointMismatchError, match='other.pth'):
         FrozenSegmentor(SEG_CONFIG, other)
+    from visiondiv.models.editors.cyclegan import PretrainedSegmentor
+    with pytest.raises(TypeError, match="frozen must be True or False, got 'False'"):
+        PretrainedSegmentor(SEG_CONFIG, other, frozen='False')
 
 
 def test_pretrained_segmentor_fine_tuned_learns_and_stays_in_eval_mode(tmp_path):

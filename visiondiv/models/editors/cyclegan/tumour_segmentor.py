@@ -76,6 +76,8 @@ class PretrainedSegmentor(nn.Module):
         from mmengine.config import Config
 
         from visiondiv.engine.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
+        if not isinstance(frozen, bool):
+            raise TypeError(f'{type(self).__name__}: frozen must be True or False, got {frozen!r}')
         if not osp.isfile(config):
             raise FileNotFoundError(f'{type(self).__name__}: config not found: {config}')
         if not osp.isfile(checkpoint):
