@@ -9,15 +9,9 @@
 # The tumour-only cycle L1 (cycle_weight) is off: in a 600-iteration pilot on the toy set (seed 0, frozen judge),
 # the segmentation term alone made the pseudo-MR tumour bright as in MR (mean 0.50 in [-1, 1]; the judge found
 # it with IoU 0.43), the tumour cycle term alone (weight 10) did not (0.20; IoU 0.17).
-_base_ = './cyclegan_lsgan-resnet_600it_toy-ct-mr.py'
-segmenter_config = 'configs/crossmodal/unet_mr-only_400it_toy-ct-mr.py'
-# written by: python tools/train.py configs/crossmodal/unet_mr-only_400it_toy-ct-mr.py (fine-tuned from here)
-segmenter_checkpoint = 'work_dirs/unet_mr-only_400it_toy-ct-mr/iter_400.pth'
-model = dict(
-    tumour_loss=dict(type='TumourAwareLoss', seg_weight=1.0, cycle_weight=0.0),
-    segmentor=dict(type='PretrainedSegmentor', config=segmenter_config, checkpoint=segmenter_checkpoint,
-                   frozen=False),
-    labelled_domain='mr_labelled')
+_base_ = './tumour-aware-frozen-cyclegan_lsgan-resnet_600it_toy-ct-mr.py'
+# the segmenter (segmenter_config, segmenter_checkpoint of the base) fine-tuned, also on labelled real MR
+model = dict(segmentor=dict(frozen=False), labelled_domain='mr_labelled')
 # the labelled MR slices, drawn at random beside the unlabelled ones (UnpairedSliceDataset extra domain)
 train_dataloader = dict(dataset=dict(
     pipeline=[dict(type='PackTranslationInputs',
