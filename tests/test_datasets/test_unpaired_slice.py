@@ -149,7 +149,7 @@ def test_extra_domains_are_paired_as_domain_b(tree):
 def test_extra_domain_errors_name_it(tree):
     root, _, _, _ = tree
     _, _, extra = labelled_mr(root, np.random.default_rng(1))
-    with pytest.raises(ValueError, match=r"\['mr'\] repeated"):
+    with pytest.raises(ValueError, match=r"same name 'mr' .*\['ct', 'mr', 'mr'\]"):
         build(root, extra_domains=[dict(extra, name='mr')])
     with pytest.raises(ValueError, match=r"extra_domains\[0\] needs 'normalize'"):
         build(root, extra_domains=[{k: v for k, v in extra.items() if k != 'normalize'}])

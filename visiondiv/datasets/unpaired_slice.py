@@ -54,12 +54,10 @@ class UnpairedSliceDataset(BaseDataset):
         self.domain_cfgs = [self._check_domain(domain_a, 'domain_a'), self._check_domain(domain_b, 'domain_b')]
         self.domain_cfgs += [self._check_domain(cfg, f'extra_domains[{i}]') for i, cfg in enumerate(extra_domains)]
         self.names = tuple(cfg['name'] for cfg in self.domain_cfgs)
-        if self.names[0] == self.names[1]:
-            raise ValueError(f'UnpairedSliceDataset: domain_a and domain_b have the same name {self.names[0]!r}')
         repeated = sorted({n for n in self.names if self.names.count(n) > 1})
         if repeated:
-            raise ValueError(f'UnpairedSliceDataset: domain names must differ (they name the result keys); '
-                             f'{repeated} repeated in {list(self.names)}')
+            raise ValueError(f'UnpairedSliceDataset: two domains have the same name {repeated[0]!r} (names key the '
+                             f'results; domain_a, domain_b, extra_domains: {list(self.names)})')
         metainfo = dict(kwargs.pop('metainfo', None) or {}, domains=self.names[:2])
         kwargs.setdefault('serialize_data', False)   # items hold arrays; no need to pickle them per worker
         super().__init__(data_root=data_root, pipeline=list(pipeline), test_mode=test_mode, indices=indices,

@@ -147,12 +147,11 @@ class CycleGAN(BaseModel):
                                  f'{region_size!r}, {region_weight!r}')
             self.discriminators[self.region_key] = MODELS.build(region_discriminator)
         self.region_size, self.region_weight = region_size, float(region_weight)
-        trains_segmentor = self.segmentor is not None and any(p.requires_grad for p in self.segmentor.parameters())
         if labelled_domain is not None:
             if not isinstance(labelled_domain, str) or labelled_domain in domains:
                 raise ValueError(f'CycleGAN: labelled_domain must name the labelled {b}-domain slices of the '
                                  f"batch (e.g. '{b}_labelled', other than {domains}), got {labelled_domain!r}")
-            if not trains_segmentor and region_discriminator is None:
+            if not self.trains_segmentor and region_discriminator is None:
                 raise ValueError(f'CycleGAN: labelled_domain={labelled_domain!r} feeds labelled real {b} images to '
                                  f'a trainable segmentor (PretrainedSegmentor(frozen=False) or TumourSegmentor) or '
                                  f'to region_discriminator; neither is there (segmentor={segmentor!r})')
@@ -161,6 +160,11 @@ class CycleGAN(BaseModel):
         self.pools = {d: ImagePool(buffer_size) for d in domains}
 
     # -- helpers --------------------------------------------------------------------------------------------
+    @property
+    def trains_segmentor(self) -> bool:
+        """Whether the segmentor has trainable parameters (then it has its own optimizer and learns)."""
+        return self.segmentor is not None and any(p.requires_grad for p in self.segmentor.parameters())
+
     @staticmethod
     def _take(inputs: Dict[str, Tensor], key: str) -> Tensor:
         if not isinstance(inputs, dict) or key not in inputs:
@@ -221,7 +225,7 @@ class CycleGAN(BaseModel):
 
     def train_step(self, data: Union[dict, tuple, list], optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One discriminator update on both domains, then one generator (and segmentor) update."""
-        trains_segmentor = self.segmentor is not None and any(p.requires_grad for p in self.segmentor.parameters())
+        trains_segmentor = self.trains_segmentor
         wanted = ['generators', 'discriminators'] + (['segmentor'] if trains_segmentor else [])
         missing = [k for k in wanted if k not in getattr(optim_wrapper, 'optim_wrappers', {})]
         if missing:
@@ -248,6 +252,8 @@ class CycleGAN(BaseModel):
         gen_wrapper, disc_wrapper = optim_wrapper['generators'], optim_wrapper['discriminators']
         with gen_wrapper.optim_context(self.generators):
             fake = {b: self.generators[b](real[a]), a: self.generators[a](real[b])}
+        # the pseudo-b tumour regions, for both updates (detached for the discriminator's)
+        fake_regions = tumour_crops(fake[b], mask, self.region_size) if regional else None
 
         # discriminators: real vs (pooled) fake, each domain
         set_requires_grad(self.discriminators, True)
@@ -259,12 +265,12 @@ class CycleGAN(BaseModel):
                     self.gan_loss(self.discriminators[d](real[d]), True, is_disc=True)
                     + self.gan_loss(self.discriminators[d](pooled), False, is_disc=True))
             if regional:
-                fake_regions = tumour_crops(fake[b].detach(), mask, self.region_size)
                 disc_losses['loss_gan_d_region'] = real_regions.new_zeros(())
                 if len(real_regions) and len(fake_regions):
                     disc = self.discriminators[self.region_key]
-                    disc_losses['loss_gan_d_region'] = 0.5 * (self.gan_loss(disc(real_regions), True, is_disc=True)
-                                                              + self.gan_loss(disc(fake_regions), False, is_disc=True))
+                    disc_losses['loss_gan_d_region'] = 0.5 * (
+                        self.gan_loss(disc(real_regions), True, is_disc=True)
+                        + self.gan_loss(disc(fake_regions.detach()), False, is_disc=True))
             loss_d, log_vars = self.parse_losses(disc_losses)
         disc_wrapper.update_params(loss_d)
 
@@ -276,7 +282,6 @@ class CycleGAN(BaseModel):
             for d in (b, a):
                 gen_losses[f'loss_gan_g_{d}'] = self.gan_loss(self.discriminators[d](fake[d]), True, is_disc=False)
             if regional:
-                fake_regions = tumour_crops(fake[b], mask, self.region_size)
                 gen_losses['loss_gan_g_region'] = fake[b].new_zeros(())
                 if len(fake_regions):
                     gen_losses['loss_gan_g_region'] = self.region_weight * self.gan_loss(
