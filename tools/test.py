@@ -7,7 +7,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
-from visiondiv.utils.cli import add_compatibility_check, setup_distributed
+from visiondiv.utils.cli import add_compatibility_check, setup_distributed, teardown_distributed
 
 
 def parse_args(argv=None):
@@ -57,6 +57,8 @@ def main(argv=None):
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    del runner                                  # its DDP wrapper holds the process group
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 
 from visiondiv.engine import find_resumable_checkpoint
 from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
-from visiondiv.utils.cli import add_compatibility_check, setup_distributed
+from visiondiv.utils.cli import add_compatibility_check, setup_distributed, teardown_distributed
 
 
 def parse_args(argv=None):
@@ -73,6 +73,8 @@ def main(argv=None):
     else:
         runner = RUNNERS.build(cfg)
     runner.train()
+    del runner                                  # its DDP wrapper holds the process group
+    teardown_distributed()
 
 
 if __name__ == '__main__':

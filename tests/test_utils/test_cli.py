@@ -71,6 +71,22 @@ def test_setup_distributed_on_cpu_uses_gloo_and_no_device_ids(monkeypatch):
     assert calls == []
 
 
+def test_teardown_distributed_ends_the_process_group(tmp_path):
+    """tools/train.py and tools/test.py end the group themselves: one left to the exit aborted a finished run."""
+    import torch.distributed as dist
+
+    from visiondiv.utils.cli import teardown_distributed
+    teardown_distributed()                      # no group: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0, world_size=1)
+    try:
+        assert dist.is_initialized()
+        teardown_distributed()
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
 def test_slurm_variables_become_torch_env_variables(monkeypatch):
     """What mmengine's slurm init derives (it then calls torch.cuda.set_device, which a CPU build lacks)."""
     from visiondiv.utils.cli import _export_launcher_env
