@@ -158,3 +158,17 @@ def test_extra_domain_errors_name_it(tree):
     ds = build(root, extra_domains=[dict(extra, img_dir='mr_small', label_dir=None)])
     with pytest.raises(ValueError, match=r'ct_0\.nii\.gz has shape \(8, 8\), .*mr_9\.nii\.gz has \(6, 8\)'):
         ds[0]
+
+
+def test_a_paired_domain_without_slices_is_named(tree):
+    """slice_filter='foreground' over labels without foreground leaves no slice to pair."""
+    root, _, _, _ = tree
+    _, _, extra = labelled_mr(root, np.random.default_rng(1))
+    (root / 'mr_lab/empty_labels').mkdir()
+    save_nifti(str(root / 'mr_lab/empty_labels' / 'mrl_0.nii.gz'), np.zeros((8, 8, 5), np.uint8), MR_SPACING)
+    empty = dict(extra, label_dir='mr_lab/empty_labels', slice_filter='foreground')
+    with pytest.raises(ValueError, match=r"extra_domains\[0\] \('mr_labelled', img_dir='mr_lab/images'\) has no "
+                                         r'slices'):
+        build(root, extra_domains=[empty])
+    with pytest.raises(ValueError, match=r"domain_b \('mr', img_dir='mr_lab/images'\) has no slices"):
+        build(root, domain_b=dict(empty, name='mr'))

@@ -51,8 +51,11 @@ class UnpairedSliceDataset(BaseDataset):
     def __init__(self, domain_a: dict, domain_b: dict, data_root: str = '', pipeline: Sequence = (),
                  test_mode: bool = False, indices: Optional[Sequence[int]] = None,
                  extra_domains: Sequence[dict] = (), **kwargs) -> None:
-        self.domain_cfgs = [self._check_domain(domain_a, 'domain_a'), self._check_domain(domain_b, 'domain_b')]
-        self.domain_cfgs += [self._check_domain(cfg, f'extra_domains[{i}]') for i, cfg in enumerate(extra_domains)]
+        extra_domains = list(extra_domains)
+        # each domain's argument, for the errors
+        self.domain_args = ['domain_a', 'domain_b'] + [f'extra_domains[{i}]' for i in range(len(extra_domains))]
+        self.domain_cfgs = [self._check_domain(cfg, where)
+                            for cfg, where in zip([domain_a, domain_b, *extra_domains], self.domain_args)]
         self.names = tuple(cfg['name'] for cfg in self.domain_cfgs)
         repeated = sorted({n for n in self.names if self.names.count(n) > 1})
         if repeated:
@@ -87,12 +90,9 @@ class UnpairedSliceDataset(BaseDataset):
         for cfg in self.domain_cfgs:
             args = {k: v for k, v in cfg.items() if k != 'name'}
             built.append(MedicalSliceDataset(data_root=self.data_root, pipeline=[], test_mode=self.test_mode, **args))
-        if len(built[1]) == 0:
-            raise ValueError(f"UnpairedSliceDataset: domain_b ({self.names[1]!r}, img_dir="
-                             f"{self.domain_cfgs[1]['img_dir']!r}) has no slices")
-        for cfg, dataset in zip(self.domain_cfgs[2:], built[2:]):
+        for where, cfg, dataset in list(zip(self.domain_args, self.domain_cfgs, built))[1:]:   # the paired ones
             if len(dataset) == 0:
-                raise ValueError(f"UnpairedSliceDataset: extra domain {cfg['name']!r} (img_dir={cfg['img_dir']!r}) "
+                raise ValueError(f"UnpairedSliceDataset: {where} ({cfg['name']!r}, img_dir={cfg['img_dir']!r}) "
                                  f'has no slices')
         self.dataset_b, self.extra_datasets = built[1], built[2:]
         # domain A's slices become this dataset's own items (so ``indices`` selects among them)
