@@ -208,7 +208,7 @@ def teardown_distributed() -> None:
     left to the exit has worker threads that release a collective's tensors while Python finalises;
     the thread cannot take the GIL any more and the process aborts ("terminate called without an
     active exception", SIGABRT) after a run that finished and saved everything, and torchrun reports
-    the job failed. About one launch in ten did so on a 2-core machine. Destroying the group while
+    the job failed: 3 of 39 launches of the LegoGCD digits job on a 2-core machine. Destroying the group while
     something still holds it was not enough (once in 30 launches of a 2-process DDP script); once
     the last reference goes, its destructor joins the worker threads (0 in 30). The barrier keeps a
     rank from leaving while another still uses the group. A no-op without a group.
