@@ -18,9 +18,12 @@ test: setup
 bench: setup
 	$(PY) benchmarks/bench_losses.py
 
-# flake8 with the checks chosen in setup.cfg (pyflakes errors, syntax errors, lines over 120)
+# ruff with the checks chosen in ruff.toml (pyflakes errors, syntax errors, lines over 120); the import
+# layers of setup.cfg's [importlinter]; the docstring rule (.dev_scripts/check_docstrings.py)
 lint: setup
-	$(PY) -m flake8 .
+	$(PY) -m ruff check --quiet .
+	$(dir $(PY))lint-imports --no-cache
+	$(PY) .dev_scripts/check_docstrings.py visiondiv
 
 # Pin the current .venv's versions into requirements/constraints.txt (after an upgrade that passed `make test`)
 lock:

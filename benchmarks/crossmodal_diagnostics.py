@@ -13,6 +13,7 @@ of each segmenter on the MR test set. Run after ``benchmarks/crossmodal_study.py
 import argparse
 import functools
 import glob
+import importlib.util
 import os.path as osp
 import sys
 from typing import Dict, List
@@ -32,9 +33,12 @@ REGIONS = ('tumour', 'fat pad', 'fat rim', 'heart', 'muscle')
 
 @functools.lru_cache(maxsize=1)
 def toy_generator():
-    """tools/data/toy_ct_mr.py as a module, loaded once."""
-    from tests.script_loader import load_script
-    return load_script('tools', 'data', 'toy_ct_mr.py')
+    """tools/data/toy_ct_mr.py as a module, loaded once (by path: ``tests`` is also the name of a package that
+    the mmsegmentation wheel installs, so the repository's tests are not imported from here)."""
+    spec = importlib.util.spec_from_file_location('toy_ct_mr', osp.join(ROOT, 'tools', 'data', 'toy_ct_mr.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def tissue_maps(split: str, count: int) -> List[np.ndarray]:
@@ -70,7 +74,7 @@ def intensities(img_dir: str, tissues: List[np.ndarray]) -> Dict[str, str]:
 def segmenter_errors(arm: str, checkpoint: str, test: list, pads: List[np.ndarray]) -> Dict[str, object]:
     import torch
 
-    from visiondiv.models.editors.cyclegan.tumour_segmentor import PretrainedSegmentor
+    from visiondiv.models.segmentors import PretrainedSegmentor
     seg = PretrainedSegmentor(SEG.format(arm), checkpoint)   # the trained segmenter, frozen, in eval mode
     fp_pad = fp_other = 0
     dice = []

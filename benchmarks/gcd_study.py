@@ -6,7 +6,8 @@ Every arm trains a small CNN from scratch with ``tools/train.py`` (configs/simgc
 evaluated transductively on the unlabelled training images (``GCDAccuracy``: All / Old / New of SimGCD's
 ``split_cluster_acc_v2``, one Hungarian assignment over all classes), at the last epoch, for each seed:
 
-    SimGCD | LegoGCD (LER + DKL) | LegoGCD, official DKL | LER only | DKL only | DKL only, official
+    SimGCD | LegoGCD (LER + dual-view KL) | LegoGCD, official dual-view KL | LER only | dual-view KL only |
+    dual-view KL only, official
 
 "official" is ``DualViewKLLoss(mode='official')``: LegoGCD's code, which applies log_softmax to probabilities.
 The table (benchmarks/result_tables.py) goes to table.md and the results region of configs/legogcd/README.md.
@@ -39,10 +40,10 @@ CONFIGS = {
 ARMS = {
     'SimGCD': (0, []),
     'LegoGCD': (1, []),
-    'LegoGCD, official DKL': (1, ['model.dkl_mode=official']),
-    'LER only': (1, ['model.loss_dkl=None']),
-    'DKL only': (1, ['model.loss_ler=None']),
-    'DKL only, official': (1, ['model.loss_ler=None', 'model.dkl_mode=official']),
+    'LegoGCD, official dual-view KL': (1, ['model.dual_view_kl_mode=official']),
+    'LER only': (1, ['model.loss_dual_view_kl=None']),
+    'dual-view KL only': (1, ['model.loss_ler=None']),
+    'dual-view KL only, official': (1, ['model.loss_ler=None', 'model.dual_view_kl_mode=official']),
 }
 assert tuple(ARMS) == GCD_STUDY_ARMS and tuple(CONFIGS) == GCD_STUDY_DATASETS
 

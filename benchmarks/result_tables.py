@@ -231,7 +231,8 @@ def crossmodal_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
 
 
 #: gcd-study arms and datasets in table order (runs.json keys are ``'<dataset> | <arm>/<seed>'``)
-GCD_STUDY_ARMS = ('SimGCD', 'LegoGCD', 'LegoGCD, official DKL', 'LER only', 'DKL only', 'DKL only, official')
+GCD_STUDY_ARMS = ('SimGCD', 'LegoGCD', 'LegoGCD, official dual-view KL', 'LER only', 'dual-view KL only',
+                  'dual-view KL only, official')
 GCD_STUDY_DATASETS = ('MNIST-5k', 'digits')
 #: gcd-study columns: runs.json key (GCDAccuracy, percent) -> header
 GCD_KEYS = (('All', 'All'), ('Old', 'Old'), ('New', 'New'), ('v1/All', 'All (v1)'))

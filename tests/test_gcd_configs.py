@@ -209,6 +209,6 @@ def test_the_official_hyperparameters():
         eval_funcs = tuple(cfg.val_evaluator.eval_funcs)
         assert eval_funcs == (('v2', 'v2b') if ds == 'herbarium19' else ('v2', )), name
         if method == 'legogcd':
-            assert model.type == 'LegoGCD' and model.loss_ler.thr == thr and model.dkl_mode == 'correct'
+            assert model.type == 'LegoGCD' and model.loss_ler.thr == thr and model.dual_view_kl_mode == 'correct'
         else:
             assert model.type == 'SimGCD' and 'loss_ler' not in model

@@ -8,7 +8,8 @@ from mmengine.registry import DefaultScope
 from mmseg.models.losses import CrossEntropyLoss as MMSegCrossEntropyLoss
 
 import visiondiv.registry as visiondiv_registry
-from visiondiv.registry import MODELS, TASK_UTILS, resolve, scope_node, scopes_registering
+from visiondiv.registry import MODELS, TASK_UTILS
+from visiondiv.utils.config_check import resolve, scope_node, scopes_registering
 
 NODE_NAMES = [name for name, value in vars(visiondiv_registry).items()
               if isinstance(value, mmengine_registry.Registry) and not name.startswith('MMENGINE_')]

@@ -18,8 +18,6 @@ unprefixed defaults (mmseg's ``FCNHead`` builds ``CrossEntropyLoss`` when no
 ``loss_decode`` is given): name such arguments explicitly with their prefix,
 or build that subtree in the other library's scope with ``_scope_='mmseg'``.
 """
-from typing import List, Optional
-
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -86,50 +84,5 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, locations=['vi
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, locations=['visiondiv.visualization'])
 LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['visiondiv.engine'])
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS)
-# functions such as collate_fn
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visiondiv.datasets'])
-
-
-def root_registries() -> List[Registry]:
-    """mmengine's root registry of every kind (models, datasets, hooks...)."""
-    import mmengine.registry as mmengine_registry
-    return [v for v in vars(mmengine_registry).values() if isinstance(v, Registry) and v.parent is None]
-
-
-def scope_node(root: Registry, scope: str) -> Registry:
-    """The node of ``root``'s tree that resolves unprefixed names under ``scope``.
-
-    This is the node mmengine's ``Registry.switch_scope_and_registry`` builds
-    with; a scope that is not in the tree falls back to the root, as there.
-    """
-    if scope == root.scope:
-        return root
-    node = root._search_child(scope)
-    return root if node is None else node
-
-
-def resolve(root: Registry, type_name: str, scope: str = SCOPE) -> Optional[type]:
-    """The class that ``type=type_name`` builds from ``root``'s tree under ``scope``, or None.
-
-    Follows the module's policy: a prefixed name in its library's node only, an
-    unprefixed one in the scope's node and its ancestors, never in a sibling.
-    """
-    try:
-        return scope_node(root, scope).get(type_name)
-    except (KeyError, RuntimeError):  # mmengine raises for a dotted name it cannot import
-        return None
-
-
-def scopes_registering(root: Registry, type_name: str) -> List[str]:
-    """Every scope of ``root``'s tree whose own node registers the unprefixed ``type_name``.
-
-    Used to turn "unknown type" into "write 'mmseg.FCNHead'".
-    """
-    name = type_name.rsplit('.', 1)[-1]
-    found, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        if name in node.module_dict:
-            found.append(node.scope)
-        stack.extend(node.children.values())
-    return sorted(found)
+# functions such as collate_fn; load_translator, which CTToPseudoMR configs load their generator with
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visiondiv.datasets', 'visiondiv.apis'])

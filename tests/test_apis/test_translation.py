@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from visiondiv.apis import load_translator, translate_slices
-from visiondiv.engine.checkpoint import CheckpointMismatchError
+from visiondiv.utils.checkpoint import CheckpointMismatchError
 from visiondiv.models.editors.cyclegan import ResnetGenerator
 from visiondiv.registry import MODELS
 

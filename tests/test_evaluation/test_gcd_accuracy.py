@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from visiondiv.evaluation.functional import (EVAL_FUNCS, cluster_acc, split_cluster_acc_v1, split_cluster_acc_v2,
-                                             split_cluster_acc_v2b)
+                                             split_cluster_acc_v2_balanced)
 
-SPLITS = (split_cluster_acc_v1, split_cluster_acc_v2, split_cluster_acc_v2b)
+SPLITS = (split_cluster_acc_v1, split_cluster_acc_v2, split_cluster_acc_v2_balanced)
 
 
 def test_eval_funcs_names():
-    assert EVAL_FUNCS == {'v1': split_cluster_acc_v1, 'v2': split_cluster_acc_v2, 'v2b': split_cluster_acc_v2b}
+    assert EVAL_FUNCS == {'v1': split_cluster_acc_v1, 'v2': split_cluster_acc_v2, 'v2b': split_cluster_acc_v2_balanced}
 
 
 @pytest.mark.parametrize('to', [list, np.asarray, torch.tensor])
@@ -47,7 +47,7 @@ def test_balanced_variant_averages_class_recalls():
     # the only best assignment (13 matches of 16): cluster 2 -> class 0, 1 -> 1, 0 -> 2
     assert split_cluster_acc_v2(y_true, y_pred, mask) == pytest.approx((13 / 16, 10 / 12, 3 / 4), abs=1e-15)
     recalls = (9 / 10, 1 / 2, 3 / 4)
-    assert split_cluster_acc_v2b(y_true, y_pred, mask) == pytest.approx(
+    assert split_cluster_acc_v2_balanced(y_true, y_pred, mask) == pytest.approx(
         (sum(recalls) / 3, (recalls[0] + recalls[1]) / 2, recalls[2]), abs=1e-15)
 
 
@@ -101,7 +101,7 @@ def test_against_brute_force_over_all_assignments():
         ours = split_cluster_acc_v2(y_true, y_pred, mask)
         assert ours[0] == pytest.approx(acc, abs=1e-12)
         assert _close_to_one_of(ours, v2)                  # Old / New: those of one of the best assignments
-        assert _close_to_one_of(split_cluster_acc_v2b(y_true, y_pred, mask), v2b)
+        assert _close_to_one_of(split_cluster_acc_v2_balanced(y_true, y_pred, mask), v2b)
         old = _brute_acc(y_true[mask].tolist(), y_pred[mask].tolist())
         new = _brute_acc(y_true[~mask].tolist(), y_pred[~mask].tolist())
         assert split_cluster_acc_v1(y_true, y_pred, mask) == pytest.approx(
@@ -115,7 +115,7 @@ def test_empty_subset_gives_nan_explicitly():
     mask = np.zeros(5, bool)
     all_, old, new = split_cluster_acc_v2(y_true, y_pred, mask)
     assert math.isnan(old) and all_ == new == pytest.approx(4 / 5, abs=1e-15)
-    all_, old, new = split_cluster_acc_v2b(y_true, y_pred, mask)
+    all_, old, new = split_cluster_acc_v2_balanced(y_true, y_pred, mask)
     assert math.isnan(old) and all_ == new == pytest.approx((1 + 2 / 3) / 2, abs=1e-15)
     all_, old, new = split_cluster_acc_v1(y_true, y_pred, mask)
     assert math.isnan(old) and all_ == new == pytest.approx(4 / 5, abs=1e-15)

@@ -8,7 +8,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import BaseDataElement
 
 from visiondiv.evaluation import GCDAccuracy
-from visiondiv.evaluation.functional import split_cluster_acc_v1, split_cluster_acc_v2, split_cluster_acc_v2b
+from visiondiv.evaluation.functional import split_cluster_acc_v1, split_cluster_acc_v2, split_cluster_acc_v2_balanced
 from visiondiv.registry import METRICS
 
 
@@ -46,7 +46,8 @@ def test_equals_the_functional_values_times_100():
     y_pred = np.where(rng.random(50) < 0.7, (y_true * 5 + 2) % 7, rng.integers(0, 7, 50))
     old = y_true < 3
     out = run(dict(type='GCDAccuracy', eval_funcs=('v2b', 'v1', 'v2')), samples(y_true, y_pred, old), batch=7)
-    for prefix, f in (('', split_cluster_acc_v2b), ('v1/', split_cluster_acc_v1), ('v2/', split_cluster_acc_v2)):
+    for prefix, f in (('', split_cluster_acc_v2_balanced), ('v1/', split_cluster_acc_v1),
+                      ('v2/', split_cluster_acc_v2)):
         for kind, acc in zip(('All', 'Old', 'New'), f(y_true, y_pred, old)):
             assert out[prefix + kind] == round(100 * acc, 2)
     assert len(out) == 9

@@ -10,7 +10,7 @@ import torch
 
 from tests.dino_fixtures import TINY, DinoViT
 from tests.script_loader import load_script
-from visiondiv.engine.checkpoint import CheckpointMismatchError
+from visiondiv.utils.checkpoint import CheckpointMismatchError
 from visiondiv.models.backbones import CLSTokenVisionTransformer
 
 TINY_ARGS = ['--model-args', 'img_size=32', 'patch_size=8', 'embed_dims=32', 'num_layers=2', 'num_heads=2']

@@ -120,7 +120,7 @@ def unet_checkpoint(path):
 
 
 def test_checkpoint_of_another_model_is_refused_by_test_and_train(tmp_path):
-    from visiondiv.engine import CheckpointMismatchError
+    from visiondiv.utils.checkpoint import CheckpointMismatchError
     make_data(tmp_path / 'data', num_train=2)
     cfg = write_config(tmp_path, tmp_path / 'data', max_epochs=1)
     ckpt = unet_checkpoint(tmp_path / 'unet.pth')

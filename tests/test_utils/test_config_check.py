@@ -4,7 +4,6 @@ from mmengine.config import Config
 
 from visiondiv.registry import DATASETS, METRICS, MODELS, TASK_UTILS
 from visiondiv.utils import ConfigCheckError, check_config
-from visiondiv.utils.config_check import check_num_classes
 
 
 def make_cfg(tmp_path, **extra):
@@ -77,43 +76,6 @@ def test_scope_key_switches_the_subtree(tmp_path):
     cfg.model.bbox_head.loss_cls = dict(type='GDLoss', _scope_='mmseg')
     with pytest.raises(ConfigCheckError, match="under the 'mmseg' scope"):
         check_config(cfg)
-
-
-def head(num_classes):
-    module = nn.Module()
-    module.num_classes = num_classes
-    return module
-
-
-def heads_model(**heads):
-    """A model with the given heads (``roi_head__bbox_head``: nested; a list: an nn.ModuleList)."""
-    model = nn.Module()
-    for name, num in heads.items():
-        node = model
-        *parents, last = name.split('__')
-        for p in parents:
-            node.add_module(p, nn.Module())
-            node = getattr(node, p)
-        node.add_module(last, nn.ModuleList([head(n) for n in num]) if isinstance(num, list) else head(num))
-    return model
-
-
-@pytest.mark.parametrize('heads, key', [
-    (dict(bbox_head=3), 'model.bbox_head'),
-    (dict(roi_head__bbox_head=3, rpn_head=1), 'model.roi_head.bbox_head'),       # the RPN's 1 class is not checked
-    (dict(decode_head=3), 'model.decode_head'),
-    (dict(decode_head=2, auxiliary_head=[2, 3]), 'model.auxiliary_head[1]'),
-])
-def test_head_num_classes_must_match_the_dataset(heads, key):
-    classes = ('ship', 'tank')
-    with pytest.raises(ConfigCheckError) as err:
-        check_num_classes(heads_model(**heads), dict(classes=classes), 'train_dataloader.dataset', 'cfg.py')
-    assert str(err.value).startswith(f"cfg.py: train_dataloader.dataset has 2 classes (metainfo.classes = "
-                                     f"('ship', 'tank')) but {key}.num_classes = 3")
-    ok = {k: (len(classes) if not isinstance(v, list) else [len(classes)] * len(v)) if k != 'rpn_head' else v
-          for k, v in heads.items()}
-    check_num_classes(heads_model(**ok), dict(classes=classes), 'train_dataloader.dataset', 'cfg.py')
-    check_num_classes(heads_model(**heads), dict(), 'train_dataloader.dataset', 'cfg.py')   # no classes named
 
 
 def test_albumentations_configs_inside_slice_albu_are_not_registry_types(tmp_path):

@@ -26,7 +26,7 @@ from typing import Dict, Mapping, Optional, Sequence
 import torch
 from mmengine.config import DictAction
 
-from visiondiv.engine.checkpoint import CheckpointMismatchError, load_from_local, match_state_dict
+from visiondiv.utils.checkpoint import CheckpointMismatchError, load_from_local, match_state_dict
 from visiondiv.engine.fileio import AtomicLocalBackend
 from visiondiv.models.backbones.vit_cls import CLSTokenVisionTransformer
 
@@ -111,7 +111,7 @@ def convert_dino(state_dict: Mapping[str, torch.Tensor], reference: Optional[Map
 
     Raises:
         KeyError: a key that is not part of a DINO ViT backbone (named with ``source``).
-        visiondiv.engine.checkpoint.CheckpointMismatchError: the result does not fit ``reference``.
+        visiondiv.utils.checkpoint.CheckpointMismatchError: the result does not fit ``reference``.
     """
     converted = OrderedDict()
     for key, value in state_dict.items():

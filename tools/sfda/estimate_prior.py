@@ -32,7 +32,8 @@ def slice_ratios(label_dir: str, num_classes: int, slice_axis: int = 2, suffix: 
     Every class of ``[0, num_classes)`` must occur in the labels: a class that never does would get a
     ratio of 0, a prior that drives the adaptation to erase it.
     """
-    from visiondiv.datasets import check_labels, load_nifti
+    from visiondiv.datasets import load_nifti
+    from visiondiv.utils.validation import check_labels
     files = sorted(glob.glob(osp.join(label_dir, '*' + suffix)))
     if not files:
         raise FileNotFoundError(f"no '*{suffix}' label volumes in {label_dir}")

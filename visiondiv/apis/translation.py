@@ -7,19 +7,13 @@ A translator checkpoint is an ordinary mmengine checkpoint of a ``CycleGAN`` wri
 import os.path as osp
 from typing import Union
 
-import numpy as np
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.config import Config
 
-from visiondiv.engine.checkpoint import CheckpointMismatchError, checkpoint_state_dict, load_from_local, \
-    match_state_dict
-from visiondiv.registry import MODELS
-
-#: generators output H, W at the input size for multiples of this (two stride-2 stages)
-SIZE_DIVISOR = 4
-
+from visiondiv.datasets.transforms.intensity import translate_slices
+from visiondiv.registry import FUNCTIONS, MODELS
+from visiondiv.utils.checkpoint import (CheckpointMismatchError, checkpoint_state_dict, load_from_local,
+                                        match_state_dict)
 
 def _translator_config(checkpoint: str, ckpt: dict, config: Union[None, str, Config]) -> Config:
     if config is None:
@@ -31,6 +25,7 @@ def _translator_config(checkpoint: str, ckpt: dict, config: Union[None, str, Con
     return config if isinstance(config, Config) else Config.fromfile(config)
 
 
+@FUNCTIONS.register_module()
 def load_translator(checkpoint: str, target_domain: str = 'mr', device: str = 'cpu',
                     config: Union[None, str, Config] = None) -> nn.Module:
     """The generator translating to ``target_domain``, with its trained weights, in eval mode on ``device``.
@@ -74,28 +69,4 @@ def load_translator(checkpoint: str, target_domain: str = 'mr', device: str = 'c
     return generator.to(device).eval()
 
 
-@torch.no_grad()
-def translate_slices(generator: nn.Module, slices: np.ndarray, batch_size: int = 16,
-                     device: Union[str, torch.device, None] = None) -> np.ndarray:
-    """Translate (N, H, W) slices with values in [0, 1]; returns (N, H, W) float32 in [0, 1].
-
-    H and W are padded (edge values) to a multiple of ``SIZE_DIVISOR`` and cropped back. The generator
-    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor.
-    """
-    arr = np.asarray(slices, dtype=np.float32)
-    if arr.ndim != 3:
-        raise ValueError(f'translate_slices: slices must be (N, H, W), got shape {arr.shape}')
-    if not np.isfinite(arr).all():
-        raise ValueError('translate_slices: slices contain NaN or inf')
-    if device is None:
-        device = next(generator.parameters()).device
-    n, h, w = arr.shape
-    ph, pw = -h % SIZE_DIVISOR, -w % SIZE_DIVISOR
-    out = np.empty_like(arr)
-    for start in range(0, n, batch_size):
-        x = torch.from_numpy(arr[start:start + batch_size]).unsqueeze(1).to(device) * 2 - 1
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode='replicate')
-        y = generator(x)[:, 0, :h, :w]
-        out[start:start + batch_size] = ((y.float().clamp(-1, 1) + 1) / 2).cpu().numpy()
-    return out
+__all__ = ['load_translator', 'translate_slices']

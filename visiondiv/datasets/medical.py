@@ -7,21 +7,11 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from visiondiv.registry import DATASETS
+from visiondiv.utils.validation import DOMAINS, check_finite, check_labels, check_window, normalize_domain
 
 
 #: default CT window (HU) of ``normalize_volume(vol, 'window')``: air to soft tissue / bone edge
 CT_WINDOW = (-1000.0, 400.0)
-
-
-def check_window(window: Sequence[float], where: str = 'window') -> Tuple[float, float]:
-    """``window`` as ``(lo, hi)`` floats if it is two finite numbers with lo < hi; the error names ``where``."""
-    try:
-        lo, hi = (float(v) for v in window)
-    except (TypeError, ValueError):
-        raise ValueError(f'{where} must be two numbers (lo, hi), got {window!r}') from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f'{where} must be two finite numbers with lo < hi, got {window!r}')
-    return lo, hi
 
 
 def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[float, float] = (0.5, 99.5),
@@ -57,38 +47,6 @@ def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
     if data.ndim != 3:
         raise ValueError(f'{path}: expected a 3-D volume, got shape {data.shape}')
     return data, tuple(float(z) for z in img.header.get_zooms()[:3])
-
-
-def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None) -> np.ndarray:
-    """``label`` if its values are integers (in ``[0, num_classes)`` when given); the error names ``path``."""
-    if not np.all(np.equal(np.mod(label, 1), 0)):
-        raise ValueError(f'{path}: labels must be integers')
-    if num_classes is not None and label.size and (label.min() < 0 or label.max() >= num_classes):
-        raise ValueError(f'{path}: labels must lie in [0, {num_classes}), found [{label.min()}, {label.max()}]')
-    return label
-
-
-def check_finite(vol: np.ndarray, path: str, what: str = 'voxels') -> np.ndarray:
-    """``vol`` if every value is finite; the error names ``path`` and counts the NaN / inf ``what``.
-
-    One NaN would turn the whole volume NaN under per-volume normalisation.
-    """
-    bad = ~np.isfinite(vol)
-    if bad.any():
-        nan = int(np.isnan(vol).sum())
-        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} {what} are not finite '
-                         f'({nan} NaN, {int(bad.sum()) - nan} inf)')
-    return vol
-
-
-#: values of a dataset's ``domain`` (compared after :func:`normalize_domain`)
-DOMAINS = ('source', 'target')
-
-
-def normalize_domain(domain: Optional[str]) -> Optional[str]:
-    """``domain`` stripped and lower-cased (``' Source'`` -> ``'source'``), None kept: the one spelling that
-    the source-free checks compare."""
-    return domain.strip().lower() if isinstance(domain, str) else domain
 
 
 def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:

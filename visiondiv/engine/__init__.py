@@ -1,9 +1,9 @@
-from .checkpoint import (CheckpointMismatchError, check_checkpoint_fits, find_resumable_checkpoint,
-                         is_intact_checkpoint, load_from_local)
+from .checkpoint import find_resumable_checkpoint, is_intact_checkpoint
 from .fileio import AtomicLocalBackend
-from .hooks import CompatibilityCheckHook, SourceFreeCheckHook, check_source_free
+from .hooks import (CompatibilityCheckHook, SourceFreeCheckHook, TeacherTempScheduleHook, TranslationVisualizationHook,
+                    check_source_free)
 from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['AtomicLocalBackend', 'load_from_local', 'is_intact_checkpoint', 'find_resumable_checkpoint',
-           'check_checkpoint_fits', 'CheckpointMismatchError', 'CompatibilityCheckHook', 'SourceFreeCheckHook',
-           'check_source_free', 'MultiOptimWrapperConstructor']
+__all__ = ['AtomicLocalBackend', 'is_intact_checkpoint', 'find_resumable_checkpoint', 'CompatibilityCheckHook',
+           'SourceFreeCheckHook', 'TeacherTempScheduleHook', 'TranslationVisualizationHook', 'check_source_free',
+           'MultiOptimWrapperConstructor']

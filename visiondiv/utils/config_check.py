@@ -2,24 +2,94 @@
 
 mmengine's own errors for an unknown ``type`` or a missing file come from
 deep inside the build and do not say where in the config the problem is.
-:func:`check_num_classes` checks the built model against the built dataset
+:func:`~visiondiv.utils.validation.check_num_classes` checks the built model against the built dataset
 (run by ``CompatibilityCheckHook``: the dataset's classes are known once it is built).
+
+The lookups below follow the registry policy written down in :mod:`visiondiv.registry`.
 """
 import difflib
 import os.path as osp
-from typing import Any, Iterable, Iterator, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
+import mmengine.registry as mmengine_registry
 from mmengine.config import Config, ConfigDict
-from torch import nn
+from mmengine.registry import Registry
 
-from visiondiv.registry import SCOPE, resolve, root_registries, scope_node, scopes_registering
+from visiondiv.registry import SCOPE
+from visiondiv.utils.validation import ConfigCheckError
 
 # ``type`` values that are function names, not registry entries (mmcv batched_nms).
 _NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
 
 
-class ConfigCheckError(ValueError):
-    """A config names an unknown type or a file that does not exist, or its heads and data disagree."""
+def root_registries() -> List[Registry]:
+    """mmengine's root registry of every kind (models, datasets, hooks...).
+
+    Returns:
+        list[Registry]: the registries of mmengine without a parent.
+    """
+    return [v for v in vars(mmengine_registry).values() if isinstance(v, Registry) and v.parent is None]
+
+
+def scope_node(root: Registry, scope: str) -> Registry:
+    """The node of ``root``'s tree that resolves unprefixed names under ``scope``.
+
+    This is the node mmengine's ``Registry.switch_scope_and_registry`` builds
+    with; a scope that is not in the tree falls back to the root, as there.
+
+    Args:
+        root (Registry): a root registry of mmengine.
+        scope (str): a scope name (``'visiondiv'``, ``'mmdet'``...).
+
+    Returns:
+        Registry: the node of ``scope``, or ``root``.
+    """
+    if scope == root.scope:
+        return root
+    node = root._search_child(scope)
+    return root if node is None else node
+
+
+def resolve(root: Registry, type_name: str, scope: str = SCOPE) -> Optional[type]:
+    """The class that ``type=type_name`` builds from ``root``'s tree under ``scope``, or None.
+
+    Follows the registry policy: a prefixed name in its library's node only, an
+    unprefixed one in the scope's node and its ancestors, never in a sibling.
+
+    Args:
+        root (Registry): a root registry of mmengine.
+        type_name (str): the config's ``type``, prefixed (``'mmdet.FocalLoss'``) or not.
+        scope (str): the default scope. Defaults to ``'visiondiv'``.
+
+    Returns:
+        type, optional: the class, or None when the name does not resolve.
+    """
+    try:
+        return scope_node(root, scope).get(type_name)
+    except (KeyError, RuntimeError):  # mmengine raises for a dotted name it cannot import
+        return None
+
+
+def scopes_registering(root: Registry, type_name: str) -> List[str]:
+    """Every scope of ``root``'s tree whose own node registers the unprefixed ``type_name``.
+
+    Used to turn "unknown type" into "write 'mmseg.FCNHead'".
+
+    Args:
+        root (Registry): a root registry of mmengine.
+        type_name (str): a type name; a scope prefix is ignored.
+
+    Returns:
+        list[str]: the scopes, sorted.
+    """
+    name = type_name.rsplit('.', 1)[-1]
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        if name in node.module_dict:
+            found.append(node.scope)
+        stack.extend(node.children.values())
+    return sorted(found)
 
 
 def _resolved(type_name: str, scope: str) -> Optional[type]:
@@ -110,46 +180,3 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
         for key, file_path in _walk_files(node.to_dict() if hasattr(node, 'to_dict') else node, section, None):
             if not osp.exists(file_path):
                 raise ConfigCheckError(f"{source}: '{key}' not found: {file_path}")
-
-
-#: heads whose ``num_classes`` must equal the number of dataset classes (mmdet one- and two-stage, mmseg);
-#: an RPN's single "object" class is not the dataset's
-_CLASS_HEADS = ('bbox_head', 'roi_head.bbox_head', 'roi_head.mask_head', 'decode_head', 'auxiliary_head')
-
-
-def _heads(model: Any) -> Iterator[Tuple[str, int]]:
-    """``(config key, num_classes)`` of the model's classifying heads (a ModuleList counts each member)."""
-    for path in _CLASS_HEADS:
-        node = model
-        for attr in path.split('.'):
-            node = getattr(node, attr, None)
-        members = list(node) if isinstance(node, nn.ModuleList) else [node]
-        for i, head in enumerate(members):
-            num = getattr(head, 'num_classes', None)
-            if isinstance(num, int):
-                yield (f'model.{path}[{i}]' if len(members) > 1 else f'model.{path}'), num
-
-
-def check_num_classes(model: Any, metainfo: Optional[dict], dataset_key: str, source: str) -> None:
-    """Raise :class:`ConfigCheckError` when a head's ``num_classes`` is not the dataset's number of classes.
-
-    A detector with more outputs than the dataset has classes trains without
-    error (the extra classes never get a positive) and one with fewer fails
-    deep inside a loss or a metric; both are a config mistake.
-
-    Args:
-        model: the built (unwrapped) model: heads are found under ``bbox_head``,
-            ``roi_head.bbox_head``/``mask_head``, ``decode_head`` and ``auxiliary_head``.
-        metainfo: the built dataset's ``metainfo`` (checked when it has ``classes``).
-        dataset_key: where the dataset is configured, e.g. ``'train_dataloader.dataset'``.
-        source: the config file, for the message.
-    """
-    classes = (metainfo or {}).get('classes')
-    if not classes:
-        return
-    for key, num in _heads(model):
-        if num != len(classes):
-            raise ConfigCheckError(
-                f'{source}: {dataset_key} has {len(classes)} classes (metainfo.classes = {tuple(classes)}) but '
-                f'{key}.num_classes = {num}: set {key}.num_classes={len(classes)}, or name the '
-                f'{num} classes in the dataset\'s metainfo')

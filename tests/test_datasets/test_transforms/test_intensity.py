@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 
 from visiondiv.datasets import load_nifti, save_nifti
+from visiondiv.datasets.transforms import build_albu
 from visiondiv.datasets.transforms.intensity import (CTToPseudoMR, HistogramMatching, NyulStandardization,
                                                      RandomIntensityRemap)
 
@@ -207,6 +208,25 @@ def _save_translator(path, state, generator=dict(type='Conv2d', in_channels=1, o
     return path
 
 
+def pseudo_mr(checkpoint, **kwargs):
+    """CTToPseudoMR as a config builds it: the generator loaded from ``checkpoint`` by load_translator."""
+    return build_albu(dict(type='CTToPseudoMR', checkpoint=checkpoint, **kwargs))
+
+
+def test_ct_to_pseudo_mr_takes_a_built_generator():
+    conv = torch.nn.Conv2d(1, 1, 1)
+    with torch.no_grad():
+        conv.weight.fill_(A_W)
+        conv.bias.fill_(B_W)
+    img = np.random.default_rng(4).random((9, 10)).astype(np.float32)
+    out = CTToPseudoMR(conv)(image=img)['image']
+    np.testing.assert_allclose(out, _affine_pseudo_mr(img.astype(np.float64)), atol=1e-6)
+    with pytest.raises(TypeError, match='generator must be a built nn.Module'):
+        CTToPseudoMR('translator.pth')
+    with pytest.raises(KeyError, match='checkpoint='):
+        build_albu(dict(type='CTToPseudoMR'))
+
+
 @pytest.fixture
 def translator(tmp_path):
     conv = torch.nn.Conv2d(1, 1, 1)
@@ -222,33 +242,33 @@ def test_ct_to_pseudo_mr_closed_form(translator):
     rng = np.random.default_rng(5)
     img = rng.random((30, 22)).astype(np.float32)            # not multiples of 4: padded and cropped back
     mask = (img > 0.5).astype(np.uint8)
-    out = A.Compose([CTToPseudoMR(translator)], seed=0)(image=img, mask=mask)
+    out = A.Compose([pseudo_mr(translator)], seed=0)(image=img, mask=mask)
     assert out['image'].dtype == np.float32 and out['image'].shape == img.shape
     np.testing.assert_allclose(out['image'], _affine_pseudo_mr(img.astype(np.float64)), atol=1e-6)
     assert np.array_equal(out['mask'], mask)
-    out3 = CTToPseudoMR(translator)(image=img[..., None])['image']
+    out3 = pseudo_mr(translator)(image=img[..., None])['image']
     assert out3.shape == (30, 22, 1)
     np.testing.assert_allclose(out3[..., 0], out['image'], atol=1e-7)
     # several slices at once, in batches of 2
     stack = rng.random((5, 12, 12)).astype(np.float32)
-    batched = CTToPseudoMR(translator, batch_size=2)(images=stack)['images']
+    batched = pseudo_mr(translator, batch_size=2)(images=stack)['images']
     np.testing.assert_allclose(batched, _affine_pseudo_mr(stack.astype(np.float64)), atol=1e-6)
 
 
 def test_ct_to_pseudo_mr_hu_window(translator):
     hu = np.array([[-2000.0, -1000.0, -300.0, 0.0, 400.0, 3000.0]], np.float32)
-    out = CTToPseudoMR(translator, ct_window=(-1000, 400))(image=hu)['image']
+    out = pseudo_mr(translator, ct_window=(-1000, 400))(image=hu)['image']
     u = np.clip((hu.astype(np.float64) + 1000) / 1400, 0, 1)
     np.testing.assert_allclose(out, _affine_pseudo_mr(u), atol=1e-6)
     with pytest.raises(ValueError, match='ct_window'):
-        CTToPseudoMR(translator, ct_window=(400, -1000))
+        pseudo_mr(translator, ct_window=(400, -1000))
 
 
 def test_ct_to_pseudo_mr_seeded_choice(translator):
     img = np.full((8, 8), 0.2, np.float32)               # translated: 0.45, kept: 0.2
 
     def choices(seed):
-        aug = A.Compose([CTToPseudoMR(translator, p=0.5)], seed=seed)
+        aug = A.Compose([pseudo_mr(translator, p=0.5)], seed=seed)
         return [bool(np.isclose(aug(image=img)['image'][0, 0], 0.45)) for _ in range(20)]
 
     a = choices(0)
@@ -260,14 +280,14 @@ def test_ct_to_pseudo_mr_seeded_choice(translator):
 def test_ct_to_pseudo_mr_bad_checkpoints(tmp_path):
     missing = str(tmp_path / 'absent.pth')
     with pytest.raises(FileNotFoundError, match='absent.pth'):
-        CTToPseudoMR(missing)
+        pseudo_mr(missing)
     seg = _save_translator(str(tmp_path / 'unet.pth'), {'backbone.conv.weight': torch.zeros(4, 1, 3, 3)})
     with pytest.raises(ValueError, match=r"unet.pth.*generators\.mr.*backbone"):
-        CTToPseudoMR(seg)
+        pseudo_mr(seg)
     wrong = _save_translator(str(tmp_path / 'wrong.pth'),
                              {'generators.mr.weight': torch.zeros(1, 1, 3, 3), 'generators.mr.bias': torch.zeros(1)})
     with pytest.raises(ValueError, match=r'wrong.pth.*weight'):
-        CTToPseudoMR(wrong)
+        pseudo_mr(wrong)
     assert osp.isfile(wrong)
 
 
@@ -291,7 +311,7 @@ def test_ct_to_pseudo_mr_cyclegan_checkpoint(tmp_path):
         assert not torch.equal(gen(x), gen(x))            # dropout is active in train mode
         expected = {d: ((model.generators[d].eval()(x)[0, 0].double() + 1) / 2).numpy() for d in ('mr', 'ct')}
     for domain in ('mr', 'ct'):
-        aug = A.Compose([CTToPseudoMR(path, target_domain=domain)], seed=0)
+        aug = A.Compose([pseudo_mr(path, target_domain=domain)], seed=0)
         first, second = aug(image=img)['image'], aug(image=img)['image']
         np.testing.assert_array_equal(first, second)
         np.testing.assert_allclose(first, expected[domain], atol=1e-6)

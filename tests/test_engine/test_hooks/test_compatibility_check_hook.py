@@ -8,7 +8,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-from visiondiv.engine import CheckpointMismatchError, CompatibilityCheckHook
+from visiondiv.engine import CompatibilityCheckHook
+from visiondiv.utils.checkpoint import CheckpointMismatchError
 from visiondiv.registry import HOOKS
 from visiondiv.utils import ConfigCheckError
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from tests.dino_fixtures import TINY, DinoViT
 from tests.script_loader import load_script
-from visiondiv.engine.checkpoint import CheckpointMismatchError
+from visiondiv.utils.checkpoint import CheckpointMismatchError
 from visiondiv.models.backbones import CLSTokenVisionTransformer
 from visiondiv.registry import MODELS
 

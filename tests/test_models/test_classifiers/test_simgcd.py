@@ -60,7 +60,7 @@ def test_a_batch_without_labelled_samples_trains():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
-def test_legogcd_adds_ler_on_unlabelled_samples_and_dkl_in_the_clustering_group():
+def test_legogcd_adds_ler_on_unlabelled_samples_and_dual_view_kl_in_the_clustering_group():
     model = build('LegoGCD', loss_ler=dict(type='LocalEntropyLoss', thr=0.0))
     assert model.loss_ler.num_classes == NUM_CLASSES and model.loss_ler.num_known_classes == NUM_KNOWN
     inputs, samples = batch()
@@ -71,7 +71,7 @@ def test_legogcd_adds_ler_on_unlabelled_samples_and_dkl_in_the_clustering_group(
     expected_selected = int(model.loss_ler.selection(logits, unlabelled).sum())
     assert losses['ler_selected'].item() == expected_selected
     assert expected_selected <= 6  # only the 6 unlabelled view-samples may be selected
-    assert losses['loss_dkl'].item() == pytest.approx(0.65 * model.loss_dkl(logits).item(), rel=1e-10)
+    assert losses['loss_dual_view_kl'].item() == pytest.approx(0.65 * model.loss_dual_view_kl(logits).item(), rel=1e-10)
     # q_hat moved away from uniform after the training forward
     assert not torch.allclose(model.loss_ler.qhat, torch.full((NUM_CLASSES, ), 0.25, dtype=torch.float64))
     ablation = build('LegoGCD', loss_ler=None)
@@ -103,10 +103,10 @@ def test_bad_arguments_are_refused():
         build(loss_ler=dict(type='LocalEntropyLoss', num_classes=4, num_known_classes=3))
 
 
-def test_dkl_mode_shorthand():
-    assert build('LegoGCD', dkl_mode='official').loss_dkl.mode == 'official'
-    assert build('LegoGCD').loss_dkl.mode == 'correct'
+def test_dual_view_kl_mode_shorthand():
+    assert build('LegoGCD', dual_view_kl_mode='official').loss_dual_view_kl.mode == 'official'
+    assert build('LegoGCD').loss_dual_view_kl.mode == 'correct'
     with pytest.raises(ValueError, match='contradicts'):
-        build('LegoGCD', dkl_mode='official', loss_dkl=dict(type='DualViewKLLoss', mode='correct'))
-    with pytest.raises(ValueError, match='no DKL term'):
-        build('LegoGCD', dkl_mode='official', loss_dkl=None)
+        build('LegoGCD', dual_view_kl_mode='official', loss_dual_view_kl=dict(type='DualViewKLLoss', mode='correct'))
+    with pytest.raises(ValueError, match='no dual-view KL term'):
+        build('LegoGCD', dual_view_kl_mode='official', loss_dual_view_kl=None)

@@ -161,7 +161,7 @@ def test_tumour_aware_translator_keeps_the_tumour(tmp_path):
     pseudo-MR of 12 held-out CT slices with IoU > 0.5 (the bound this test states) after 150 iterations, and
     better than in the plain CycleGAN's pseudo-MR. Control: the same segmenter on real MR test slices.
     Measured (CPU, torch 2.13): IoU 0.638 tumour-aware, 0.538 plain, 0.652 on real MR."""
-    from visiondiv.models.editors.cyclegan import FrozenSegmentor
+    from visiondiv.models.segmentors import FrozenSegmentor
     data, test = toy_slices(24, seed=1), toy_slices(12, seed=2)
     judge_path = str(tmp_path / 'mr_only.pth')
     train_mr_segmenter(judge_path, data)

@@ -172,10 +172,10 @@ def test_ler_refuses_bad_arguments():
         LocalEntropyLoss(num_classes=3, num_known_classes=2)(torch.zeros(2, 4), torch.ones(2, dtype=torch.bool))
 
 
-DKL_Z = np.array([[0.3, -0.2, 0.9], [0.1, 0.4, -0.5], [0.2, -0.1, 0.8], [0.5, 0.0, -0.4]])  # 2 views of 2
+DUAL_VIEW_Z = np.array([[0.3, -0.2, 0.9], [0.1, 0.4, -0.5], [0.2, -0.1, 0.8], [0.5, 0.0, -0.4]])  # 2 views of 2
 
 
-def dkl_reference(z, mode, t=0.1):
+def dual_view_kl_reference(z, mode, t=0.1):
     z1, z2 = np.split(z / t, 2)
     p1, p2 = softmax(z1), softmax(z2)
     if mode == 'correct':
@@ -184,31 +184,32 @@ def dkl_reference(z, mode, t=0.1):
 
 
 @pytest.mark.parametrize('mode', ['correct', 'official'])
-def test_dkl_closed_form_in_both_modes(mode):
-    got = DualViewKLLoss(mode=mode)(torch.tensor(DKL_Z)).item()
-    assert got == pytest.approx(dkl_reference(DKL_Z, mode), rel=1e-10)
-    swapped = np.concatenate(np.split(DKL_Z, 2)[::-1])
-    sym = DualViewKLLoss(mode=mode, direction='symmetric')(torch.tensor(DKL_Z)).item()
-    assert sym == pytest.approx(0.5 * (dkl_reference(DKL_Z, mode) + dkl_reference(swapped, mode)), rel=1e-10)
+def test_dual_view_kl_closed_form_in_both_modes(mode):
+    got = DualViewKLLoss(mode=mode)(torch.tensor(DUAL_VIEW_Z)).item()
+    assert got == pytest.approx(dual_view_kl_reference(DUAL_VIEW_Z, mode), rel=1e-10)
+    swapped = np.concatenate(np.split(DUAL_VIEW_Z, 2)[::-1])
+    sym = DualViewKLLoss(mode=mode, direction='symmetric')(torch.tensor(DUAL_VIEW_Z)).item()
+    expected = 0.5 * (dual_view_kl_reference(DUAL_VIEW_Z, mode) + dual_view_kl_reference(swapped, mode))
+    assert sym == pytest.approx(expected, rel=1e-10)
 
 
-def test_dkl_official_mode_is_much_weaker_than_the_kl():
-    correct = DualViewKLLoss(mode='correct')(torch.tensor(DKL_Z)).item()
-    official = DualViewKLLoss(mode='official')(torch.tensor(DKL_Z)).item()
+def test_dual_view_kl_official_mode_is_much_weaker_than_the_kl():
+    correct = DualViewKLLoss(mode='correct')(torch.tensor(DUAL_VIEW_Z)).item()
+    official = DualViewKLLoss(mode='official')(torch.tensor(DUAL_VIEW_Z)).item()
     assert 0 < official < 0.2 * correct
 
 
-def test_dkl_of_identical_views_is_zero_and_stop_grad_detaches_the_target():
-    same = torch.tensor(np.concatenate([DKL_Z[:2], DKL_Z[:2]]))
+def test_dual_view_kl_of_identical_views_is_zero_and_stop_grad_detaches_the_target():
+    same = torch.tensor(np.concatenate([DUAL_VIEW_Z[:2], DUAL_VIEW_Z[:2]]))
     assert DualViewKLLoss()(same).item() == pytest.approx(0.0, abs=1e-12)
-    z = torch.tensor(DKL_Z, requires_grad=True)
+    z = torch.tensor(DUAL_VIEW_Z, requires_grad=True)
     grad = torch.autograd.grad(DualViewKLLoss(stop_grad=True)(z), z)[0]
     assert torch.all(grad[:2] == 0) and grad[2:].abs().sum() > 0
     grad = torch.autograd.grad(DualViewKLLoss(stop_grad=False)(z), z)[0]
     assert grad[:2].abs().sum() > 0
 
 
-def test_dkl_refuses_bad_modes():
+def test_dual_view_kl_refuses_bad_modes():
     with pytest.raises(ValueError, match='mode'):
         DualViewKLLoss(mode='paper')
     with pytest.raises(ValueError, match='direction'):

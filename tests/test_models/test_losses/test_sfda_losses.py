@@ -3,8 +3,9 @@ import math
 import pytest
 import torch
 
-from visiondiv.models.losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, categorical_kl,
-                                     predicted_class_ratio, validate_bounds, validate_prior)
+from visiondiv.divergences import categorical_kl
+from visiondiv.models.losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, predicted_class_ratio,
+                                     validate_bounds, validate_prior)
 from visiondiv.registry import MODELS
 
 # two images, 2 classes, 2 x 2 pixels; per-pixel foreground probabilities

@@ -81,3 +81,13 @@ def test_both_delta_coders_share_the_decode_tail():
     gts = rboxes(50, 4).float()
     anchors = torch.cat([gts[:, :2] - 20, gts[:, :2] + 20], 1)
     torch.testing.assert_close(h.encode(anchors, gts), r.encode(hbox2rbox(anchors), gts))
+
+
+def test_pseudo_angle_coder_is_the_identity():
+    from visiondiv.registry import TASK_UTILS
+    coder = TASK_UTILS.build(dict(type='PseudoAngleCoder'))
+    angles = torch.tensor([[0.3], [-1.2]])
+    assert coder.encode_size == 1
+    assert torch.equal(coder.encode(angles), angles)
+    assert torch.equal(coder.decode(angles), angles[:, 0])
+    assert torch.equal(coder.decode(angles, keepdim=True), angles)

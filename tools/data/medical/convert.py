@@ -64,7 +64,7 @@ IVDM3SEG_MODALITIES = ('fat', 'inn', 'opp', 'wat')
 
 def remap_labels(label: np.ndarray, codes: Sequence[int], path: str) -> np.ndarray:
     """Class k+1 where ``label == codes[k]``, 0 elsewhere; refuses non-integer labels (naming ``path``)."""
-    from visiondiv.datasets import check_labels
+    from visiondiv.utils.validation import check_labels
     check_labels(label, path)
     out = np.zeros(label.shape, np.uint8)
     for k, code in enumerate(codes):
@@ -74,7 +74,7 @@ def remap_labels(label: np.ndarray, codes: Sequence[int], path: str) -> np.ndarr
 
 def binarize(label: np.ndarray, path: str) -> np.ndarray:
     """1 where ``label`` is non-zero; refuses non-integer labels (naming ``path``)."""
-    from visiondiv.datasets import check_labels
+    from visiondiv.utils.validation import check_labels
     return (check_labels(label, path) != 0).astype(np.uint8)
 
 
@@ -82,7 +82,7 @@ def write_case(out: str, domain: str, split: str, case: str, image: Tuple[np.nda
                label: Optional[np.ndarray], image_path: str, label_path: Optional[str], prefix: str = 'case') -> None:
     """``OUT/<domain>/<split>/{images,labels}/<prefix>_<case>.nii.gz``; no ``labels`` file when ``label`` is None."""
     from visiondiv.datasets import save_nifti
-    from visiondiv.datasets.medical import check_finite
+    from visiondiv.utils.validation import check_finite
     img, spacing = image
     check_finite(img, image_path)
     if label is not None and img.shape != label.shape:

@@ -46,7 +46,8 @@ def translate_volume(generator, path: str, out_path: str, window: Sequence[float
     import nibabel as nib
 
     from visiondiv.apis.translation import translate_slices
-    from visiondiv.datasets.medical import check_finite, load_nifti, normalize_volume
+    from visiondiv.datasets.medical import load_nifti, normalize_volume
+    from visiondiv.utils.validation import check_finite
     vol, _ = load_nifti(path)
     check_finite(vol, path)
     if not -3 <= slice_axis < 3:
@@ -67,7 +68,8 @@ def translate_volume(generator, path: str, out_path: str, window: Sequence[float
 
 def check_label(label_path: str, image_path: str, shape: tuple) -> None:
     """Refuse a label volume that is unreadable, not integer or of another shape than its image (naming it)."""
-    from visiondiv.datasets.medical import check_labels, load_nifti
+    from visiondiv.datasets.medical import load_nifti
+    from visiondiv.utils.validation import check_labels
     label, _ = load_nifti(label_path)
     if label.shape != shape:
         raise ValueError(f'{label_path}: label shape {label.shape} differs from image {shape} ({image_path})')
@@ -86,7 +88,7 @@ def translate_folder(checkpoint: str, ct_dir: str, out: str, labels: Optional[st
     from mmengine.utils import ProgressBar
 
     from visiondiv.apis.translation import load_translator
-    from visiondiv.datasets.medical import check_window
+    from visiondiv.utils.validation import check_window
     if (labels is None) != (out_labels is None):
         raise ValueError('--labels and --out-labels go together: give both or neither')
     if batch_size < 1:

@@ -1,10 +1,9 @@
-from .albu_wrappers import CTToPseudoMR, HistogramMatching, NyulStandardization, RandomIntensityRemap, SliceAlbu
-from .formatting import PackTranslationInputs
+from .albu_wrappers import (SliceAlbu, SliceCTToPseudoMR, SliceHistogramMatching, SliceNyulStandardization,
+                            SliceRandomIntensityRemap, build_albu)
+from .formatting import PackGCDInputs, PackTranslationInputs
+from .multi_view import MultiView
 from .transforms import ConvertBoxType, RandomRotate, Rotate, RotatedAlbu
 
-__all__ = ['ConvertBoxType', 'RandomRotate', 'Rotate', 'RotatedAlbu', 'SliceAlbu', 'CTToPseudoMR',
-           'HistogramMatching', 'NyulStandardization', 'RandomIntensityRemap', 'PackTranslationInputs']
-from .formatting import PackGCDInputs
-from .multi_view import MultiView
-
-__all__ += ['MultiView', 'PackGCDInputs']
+__all__ = ['ConvertBoxType', 'RandomRotate', 'Rotate', 'RotatedAlbu', 'SliceAlbu', 'SliceCTToPseudoMR',
+           'SliceHistogramMatching', 'SliceNyulStandardization', 'SliceRandomIntensityRemap', 'build_albu',
+           'PackTranslationInputs', 'MultiView', 'PackGCDInputs']

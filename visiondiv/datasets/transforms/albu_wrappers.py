@@ -12,10 +12,13 @@ import albumentations as A
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from visiondiv.registry import TRANSFORMS
+from visiondiv.registry import FUNCTIONS, TRANSFORMS
 from . import intensity
 
-__all__ = ['SliceAlbu', 'CTToPseudoMR', 'HistogramMatching', 'NyulStandardization', 'RandomIntensityRemap']
+# registered under the albumentations transforms' names (``dict(type='HistogramMatching')``); the Python names
+# differ so that one name means one class in the package
+__all__ = ['SliceAlbu', 'SliceCTToPseudoMR', 'SliceHistogramMatching', 'SliceNyulStandardization',
+           'SliceRandomIntensityRemap', 'build_albu']
 
 _ALBU_PREFIXES = ('albumentations.', 'A.')
 
@@ -44,7 +47,19 @@ def build_albu(cfg: dict) -> A.BasicTransform:
                        'nor in albumentations')
     if 'transforms' in args:
         args['transforms'] = [build_albu(t) for t in args['transforms']]
+    if cls is intensity.CTToPseudoMR and 'generator' not in args:
+        args['generator'] = _load_translator(args)
     return cls(**args)
+
+
+def _load_translator(args: dict):
+    """The generator of ``CTToPseudoMR``'s config (``checkpoint``, ``target_domain``, ``config`` popped from
+    ``args``), loaded by ``visiondiv.apis.load_translator`` through the FUNCTIONS registry."""
+    if 'checkpoint' not in args:
+        raise KeyError("CTToPseudoMR needs checkpoint= (the translator's mmengine checkpoint) or generator=")
+    load_translator = FUNCTIONS.get('load_translator')
+    return load_translator(args.pop('checkpoint'), target_domain=args.pop('target_domain', 'mr'), device='cpu',
+                           config=args.pop('config', None))
 
 
 @TRANSFORMS.register_module()
@@ -142,29 +157,29 @@ class _OneAlbu(SliceAlbu):
         super().__init__(cfg, seed=seed, keys=keys, mask_keys=mask_keys)
 
 
-@TRANSFORMS.register_module()
-class CTToPseudoMR(_OneAlbu):
+@TRANSFORMS.register_module(name='CTToPseudoMR')
+class SliceCTToPseudoMR(_OneAlbu):
     """CT slice -> pseudo-MR: ``dict(type='CTToPseudoMR', checkpoint=..., prob=0.5)``; arguments of
     :class:`visiondiv.datasets.transforms.intensity.CTToPseudoMR` (default prob 1)."""
     albu_type = 'CTToPseudoMR'
 
 
-@TRANSFORMS.register_module()
-class HistogramMatching(_OneAlbu):
+@TRANSFORMS.register_module(name='HistogramMatching')
+class SliceHistogramMatching(_OneAlbu):
     """Histogram matching to reference MR volumes: ``dict(type='HistogramMatching', reference=[...])``;
     arguments of :class:`visiondiv.datasets.transforms.intensity.HistogramMatching` (default prob 1)."""
     albu_type = 'HistogramMatching'
 
 
-@TRANSFORMS.register_module()
-class NyulStandardization(_OneAlbu):
+@TRANSFORMS.register_module(name='NyulStandardization')
+class SliceNyulStandardization(_OneAlbu):
     """Nyúl standardisation: ``dict(type='NyulStandardization', landmarks='mr_landmarks.npy')``; arguments of
     :class:`visiondiv.datasets.transforms.intensity.NyulStandardization` (default prob 1)."""
     albu_type = 'NyulStandardization'
 
 
-@TRANSFORMS.register_module()
-class RandomIntensityRemap(_OneAlbu):
+@TRANSFORMS.register_module(name='RandomIntensityRemap')
+class SliceRandomIntensityRemap(_OneAlbu):
     """Random smooth intensity remapping: ``dict(type='RandomIntensityRemap', num_control_points=4, prob=0.5)``;
     arguments of :class:`visiondiv.datasets.transforms.intensity.RandomIntensityRemap` (default prob 0.5)."""
     albu_type = 'RandomIntensityRemap'

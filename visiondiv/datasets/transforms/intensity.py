@@ -9,11 +9,18 @@ import os.path as osp
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from albumentations.core.transforms_interface import ImageOnlyTransform
 
-from visiondiv.datasets.medical import check_finite, check_window, load_nifti, normalize_volume
+from visiondiv.datasets.medical import load_nifti, normalize_volume
+from visiondiv.utils.validation import check_finite, check_window
 
-__all__ = ['HistogramMatching', 'NyulStandardization', 'RandomIntensityRemap', 'CTToPseudoMR']
+__all__ = ['HistogramMatching', 'NyulStandardization', 'RandomIntensityRemap', 'CTToPseudoMR', 'translate_slices']
+
+#: translator generators output H, W at the input size for multiples of this (two stride-2 stages)
+SIZE_DIVISOR = 4
 
 
 def _check_p(p: float, name: str) -> float:
@@ -126,7 +133,6 @@ def _load_landmarks(landmarks: Union[np.ndarray, Sequence[float], str]) -> np.nd
                 with open(landmarks) as f:
                     value = [float(v) for v in f.read().split()[1:]]
             elif ext in ('.pt', '.pth'):
-                import torch
                 value = torch.load(landmarks, map_location='cpu', weights_only=True)
                 if isinstance(value, dict):   # TorchIO's {image name: landmarks}
                     if len(value) != 1:
@@ -200,7 +206,6 @@ class NyulStandardization(ImageOnlyTransform):
                                                   output_path=output_path, progress=False)
 
     def apply(self, img: np.ndarray, **params: Any) -> np.ndarray:
-        import torch
         import torchio as tio
         img = _check_image(img, 'NyulStandardization')
         # TorchIO images are (C, W, H, D): the slice as a one-voxel-thick volume
@@ -248,44 +253,81 @@ class RandomIntensityRemap(ImageOnlyTransform):
         return ('num_control_points',)
 
 
-class CTToPseudoMR(ImageOnlyTransform):
-    """Translate a CT slice to pseudo-MR with a trained CycleGAN generator (``visiondiv.apis.translation``).
+@torch.no_grad()
+def translate_slices(generator: nn.Module, slices: np.ndarray, batch_size: int = 16,
+                     device: Union[str, torch.device, None] = None) -> np.ndarray:
+    """Translate (N, H, W) slices with values in [0, 1]; returns (N, H, W) float32 in [0, 1].
 
-    The generator is loaded at construction on the CPU (so that a missing file or a checkpoint of another
-    architecture fails there, naming the file and the mismatch) and moved to ``device`` on first use. It runs
-    in eval mode without gradients, so the output is deterministic; with ``p < 1`` whether a slice is
-    translated follows the albumentations seed.
+    H and W are padded (edge values) to a multiple of ``SIZE_DIVISOR`` and cropped back. The generator
+    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor.
 
     Args:
-        checkpoint: mmengine checkpoint of the translator (``tools/train.py`` output).
-        target_domain: key of the generator to use (``'mr'``: CT -> MR).
-        device: ``'cpu'`` or a CUDA device. On CUDA, dataloader workers must be spawned, not forked
+        generator (nn.Module): a translator's generator, (N, 1, H, W) in [-1, 1] to the same.
+        slices (np.ndarray): (N, H, W) slices with values in [0, 1].
+        batch_size (int): slices per forward pass. Defaults to 16.
+        device (str | torch.device, optional): where to run. Defaults to None (the generator's device).
+
+    Returns:
+        np.ndarray: (N, H, W) float32 translated slices in [0, 1].
+    """
+    arr = np.asarray(slices, dtype=np.float32)
+    if arr.ndim != 3:
+        raise ValueError(f'translate_slices: slices must be (N, H, W), got shape {arr.shape}')
+    if not np.isfinite(arr).all():
+        raise ValueError('translate_slices: slices contain NaN or inf')
+    if device is None:
+        device = next(generator.parameters()).device
+    n, h, w = arr.shape
+    ph, pw = -h % SIZE_DIVISOR, -w % SIZE_DIVISOR
+    out = np.empty_like(arr)
+    for start in range(0, n, batch_size):
+        x = torch.from_numpy(arr[start:start + batch_size]).unsqueeze(1).to(device) * 2 - 1
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode='replicate')
+        y = generator(x)[:, 0, :h, :w]
+        out[start:start + batch_size] = ((y.float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+    return out
+
+
+class CTToPseudoMR(ImageOnlyTransform):
+    """Translate a CT slice to pseudo-MR with a trained translator's generator.
+
+    A pure transform: it takes the built generator (``visiondiv.apis.load_translator``; in a config,
+    ``dict(type='CTToPseudoMR', checkpoint=...)`` loads it, see ``build_albu``) and keeps it on the CPU
+    until first use, when it moves to ``device``. The generator runs in eval mode without gradients, so the
+    output is deterministic; with ``p < 1`` whether a slice is translated follows the albumentations seed.
+
+    Args:
+        generator (nn.Module): the generator to the target domain, in eval mode.
+        device (str): ``'cpu'`` or a CUDA device. On CUDA, dataloader workers must be spawned, not forked
             (``env_cfg=dict(mp_cfg=dict(mp_start_method='spawn'))``), or use ``num_workers=0``.
-        ct_window: None if images are already in [0, 1] (CT window applied by the dataset), else the
-            (lo, hi) HU window that clips and scales HU images to [0, 1] first.
-        batch_size: slices per forward pass when several images are translated at once (``images=``).
-        config: the model config, if the checkpoint does not carry it (``load_translator``'s ``config``).
-        p: probability of applying the transform.
+            Defaults to ``'cpu'``.
+        ct_window (Sequence[float], optional): None if images are already in [0, 1] (CT window applied by
+            the dataset), else the (lo, hi) HU window that clips and scales HU images to [0, 1] first.
+            Defaults to None.
+        batch_size (int): slices per forward pass when several images are translated at once (``images=``).
+            Defaults to 16.
+        p (float): probability of applying the transform. Defaults to 1.0.
 
     Output: float32 pseudo-MR in [0, 1], the input's shape ((H, W) or (H, W, 1)).
     """
 
-    def __init__(self, checkpoint: str, target_domain: str = 'mr', device: str = 'cpu',
-                 ct_window: Optional[Sequence[float]] = None, batch_size: int = 16, config: Optional[Any] = None,
-                 p: float = 1.0) -> None:
-        from visiondiv.apis.translation import load_translator
+    def __init__(self, generator: nn.Module, device: str = 'cpu', ct_window: Optional[Sequence[float]] = None,
+                 batch_size: int = 16, p: float = 1.0) -> None:
         super().__init__(p=_check_p(p, 'CTToPseudoMR'))
+        if not isinstance(generator, nn.Module):
+            raise TypeError(f'CTToPseudoMR: generator must be a built nn.Module (a config names checkpoint=...), '
+                            f'got {type(generator).__name__}')
         if batch_size < 1:
             raise ValueError(f'CTToPseudoMR: batch_size must be >= 1, got {batch_size}')
-        self.checkpoint, self.target_domain, self.device = checkpoint, target_domain, device
+        self.device = device
         self.ct_window = None if ct_window is None else check_window(ct_window, 'CTToPseudoMR: ct_window')
-        self.batch_size, self.config = int(batch_size), config
-        self.generator = load_translator(checkpoint, target_domain=target_domain, device='cpu', config=config)
+        self.batch_size = int(batch_size)
+        self.generator = generator.cpu().eval()
         self._on_device = device == 'cpu'
 
     def _translate(self, slices: np.ndarray) -> np.ndarray:
         """(N, H, W) slices -> (N, H, W) float32 pseudo-MR in [0, 1]."""
-        from visiondiv.apis.translation import translate_slices
         if not self._on_device:    # after a spawned worker unpickled the CPU copy
             self.generator.to(self.device)
             self._on_device = True
@@ -306,4 +348,4 @@ class CTToPseudoMR(ImageOnlyTransform):
         return np.ascontiguousarray(self._translate(images.reshape(images.shape[:3])).reshape(images.shape))
 
     def get_transform_init_args_names(self) -> Tuple[str, ...]:
-        return ('checkpoint', 'target_domain', 'device', 'ct_window', 'batch_size', 'config')
+        return ('generator', 'device', 'ct_window', 'batch_size')

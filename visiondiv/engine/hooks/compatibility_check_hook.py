@@ -5,9 +5,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from visiondiv.engine.checkpoint import MIN_MATCHED_FRACTION, check_checkpoint_fits
 from visiondiv.registry import HOOKS
-from visiondiv.utils.config_check import check_num_classes
+from visiondiv.utils.checkpoint import MIN_MATCHED_FRACTION, check_checkpoint_fits
+from visiondiv.utils.validation import check_num_classes
 
 
 def _unwrapped(model):
@@ -30,7 +30,7 @@ class CompatibilityCheckHook(Hook):
     mmengine's ``Runner.load_checkpoint`` is the one path by which ``load_from``
     (train and ``tools/test.py``) and ``--resume`` load weights, and it calls
     ``after_load_checkpoint`` with the loaded checkpoint before the weights go
-    into the model; the check (:func:`~visiondiv.engine.checkpoint.check_checkpoint_fits`)
+    into the model; the check (:func:`~visiondiv.utils.checkpoint.check_checkpoint_fits`)
     runs there. The classes check runs on the built dataset and model at
     ``before_train``/``before_val``/``before_test``, before the first iteration.
     ``tools/train.py`` and ``tools/test.py`` add this hook to every config.

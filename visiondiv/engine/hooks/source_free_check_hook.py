@@ -4,7 +4,7 @@ from typing import Any, Iterator, Tuple
 from mmengine.hooks import Hook
 from mmengine.runner import find_latest_checkpoint
 
-from visiondiv.datasets.medical import normalize_domain
+from visiondiv.utils.validation import normalize_domain
 from visiondiv.registry import HOOKS
 
 #: top-level keys that would feed the adaptation with source data

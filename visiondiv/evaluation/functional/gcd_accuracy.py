@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from visiondiv.datasets.medical import check_finite, check_labels
+from visiondiv.utils.validation import check_finite, check_labels
 
 ArrayLike = Union[np.ndarray, torch.Tensor, Sequence]
 SplitAcc = Tuple[float, float, float]
@@ -141,7 +141,7 @@ def split_cluster_acc_v2(y_true: ArrayLike, y_pred: ArrayLike, mask: ArrayLike) 
     return float(hit.mean()), _mean_or_nan(hit[mask]), _mean_or_nan(hit[~mask])
 
 
-def split_cluster_acc_v2b(y_true: ArrayLike, y_pred: ArrayLike, mask: ArrayLike) -> SplitAcc:
+def split_cluster_acc_v2_balanced(y_true: ArrayLike, y_pred: ArrayLike, mask: ArrayLike) -> SplitAcc:
     """SimGCD's balanced variant (``split_cluster_acc_v2_balanced``): per-class accuracies, averaged.
 
     The same single Hungarian assignment as :func:`split_cluster_acc_v2`; each class present in
@@ -189,6 +189,6 @@ def _mean_or_nan(x: np.ndarray) -> float:
 #: the split accuracies by the names SimGCD's ``--eval_funcs`` uses (``v1`` from GCD)
 EVAL_FUNCS: Dict[str, Callable[[ArrayLike, ArrayLike, ArrayLike], SplitAcc]] = {
     'v2': split_cluster_acc_v2,
-    'v2b': split_cluster_acc_v2b,
+    'v2b': split_cluster_acc_v2_balanced,
     'v1': split_cluster_acc_v1,
 }

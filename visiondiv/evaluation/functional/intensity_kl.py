@@ -1,6 +1,6 @@
 """KL divergence between the intensity histograms of two images (e.g. pseudo-MR vs real MR), in nats.
 
-The KL itself is :func:`visiondiv.models.losses.categorical_divergence.categorical_kl` (the one KL of
+The KL itself is :func:`visiondiv.divergences.categorical.categorical_kl` (the one KL of
 categorical distributions in visiondiv); this module turns images into the histograms it compares.
 """
 from typing import Optional, Sequence, Tuple, Union
@@ -8,8 +8,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from visiondiv.datasets.medical import check_finite, check_window
-from visiondiv.models.losses.categorical_divergence import categorical_kl
+from visiondiv.utils.validation import check_finite, check_window
+from visiondiv.divergences.categorical import categorical_kl
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 

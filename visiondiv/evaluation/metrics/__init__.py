@@ -1,7 +1,6 @@
 from .dota_metric import DOTAMetric, HRSCMetric, parse_patch_name
+from .gcd_metric import GCDAccuracy
 from .intensity_kl_metric import IntensityKL
 from .medical_metric import MedicalVolumeMetric
 
-__all__ = ["DOTAMetric", "HRSCMetric", "parse_patch_name", "MedicalVolumeMetric", "IntensityKL"]
-from .gcd_metric import GCDAccuracy  # noqa: E402
-__all__ += ['GCDAccuracy']
+__all__ = ['DOTAMetric', 'HRSCMetric', 'parse_patch_name', 'MedicalVolumeMetric', 'IntensityKL', 'GCDAccuracy']

@@ -1,7 +1,5 @@
 from .enet import ENet
+from .small_convnet import SmallConvNet
+from .vit_cls import CLSTokenVisionTransformer
 
-__all__ = ['ENet']
-from .small_convnet import SmallConvNet  # noqa: E402
-from .vit_cls import CLSTokenVisionTransformer  # noqa: E402
-
-__all__ += ['SmallConvNet', 'CLSTokenVisionTransformer']
+__all__ = ['ENet', 'SmallConvNet', 'CLSTokenVisionTransformer']

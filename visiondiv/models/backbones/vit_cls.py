@@ -5,6 +5,7 @@ from mmseg.models.backbones import VisionTransformer
 from torch import Tensor
 
 from visiondiv.registry import MODELS
+from visiondiv.utils.checkpoint import CheckpointMismatchError, match_state_dict
 
 # set here because forward() needs them; a config cannot change them
 _FIXED = ('out_indices', 'with_cls_token', 'output_cls_token', 'out_origin', 'frozen_exclude')
@@ -105,9 +106,6 @@ class CLSTokenVisionTransformer(VisionTransformer):
         pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') in ('Pretrained', 'Pretrained_Part')
         handle = None
         if pretrained:
-            # imported here (visiondiv.engine's hooks import the datasets); it registers the local loader whose
-            # errors name the file
-            import visiondiv.engine.checkpoint  # noqa: F401
             handle = self.register_load_state_dict_pre_hook(self._check_pretrained)
         try:
             super().init_weights()
@@ -118,7 +116,6 @@ class CLSTokenVisionTransformer(VisionTransformer):
 
     def _check_pretrained(self, module, state_dict, prefix, *args) -> None:
         """load_state_dict pre-hook: the (pos_embed-resized) file must fit every tensor, by name and shape."""
-        from visiondiv.engine.checkpoint import CheckpointMismatchError, match_state_dict
         own = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
         match = match_state_dict(self.state_dict(), own)
         if match.missing or match.unexpected or match.mismatched:

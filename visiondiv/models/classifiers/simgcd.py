@@ -22,7 +22,7 @@ class SimGCD(BaseModel):
     The loss of a batch of two views (``(B, 2, C, H, W)`` from ``GCDDataPreprocessor``), with
     λ = ``sup_weight`` (0.35):
 
-        (1 - λ) (cluster + me_max [+ dkl] + contrastive) + λ (ce + supcon) [+ ler]
+        (1 - λ) (cluster + me_max [+ dual-view KL] + contrastive) + λ (ce + supcon) [+ ler]
 
     - ce: cross-entropy of the labelled samples' logits / ``cls_temp`` (both views);
     - supcon: ``SupConLoss`` of the labelled samples' projections;
@@ -30,7 +30,7 @@ class SimGCD(BaseModel):
       ``TeacherTempScheduleHook``);
     - me_max: ``MeanEntropyLoss`` of all logits;
     - contrastive: ``InfoNCELoss`` of all projections;
-    - LegoGCD adds ``loss_ler`` (``LocalEntropyLoss`` on unlabelled samples) and ``loss_dkl``
+    - LegoGCD adds ``loss_ler`` (``LocalEntropyLoss`` on unlabelled samples) and ``loss_dual_view_kl``
       (``DualViewKLLoss``, inside the clustering group as in the official code).
 
     Each key of the returned dict is already weighted; ``ler_selected`` (not a loss) logs how many samples LER
@@ -43,7 +43,7 @@ class SimGCD(BaseModel):
         sup_weight: λ.
         cls_temp: temperature of the supervised cross-entropy (0.1).
         loss_cluster, loss_me_max, loss_contrastive, loss_supcon: loss configs (SimGCD's defaults).
-        loss_ler, loss_dkl: LegoGCD's terms, None to leave them out.
+        loss_ler, loss_dual_view_kl: LegoGCD's terms, None to leave them out.
         data_preprocessor: ``GCDDataPreprocessor`` config.
         init_cfg: mmengine init config.
     """
@@ -54,7 +54,7 @@ class SimGCD(BaseModel):
                  loss_me_max: dict = dict(type='MeanEntropyLoss', temperature=0.1, loss_weight=1.0),
                  loss_contrastive: dict = dict(type='InfoNCELoss', temperature=1.0),
                  loss_supcon: dict = dict(type='SupConLoss', temperature=0.07),
-                 loss_ler: Optional[dict] = None, loss_dkl: Optional[dict] = None,
+                 loss_ler: Optional[dict] = None, loss_dual_view_kl: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='GCDDataPreprocessor')
@@ -76,7 +76,7 @@ class SimGCD(BaseModel):
         self.loss_contrastive = MODELS.build(loss_contrastive)
         self.loss_supcon = MODELS.build(loss_supcon)
         self.loss_ler = _build_optional(loss_ler)
-        self.loss_dkl = _build_optional(loss_dkl)
+        self.loss_dual_view_kl = _build_optional(loss_dual_view_kl)
         if self.loss_ler is not None and (self.loss_ler.num_classes, self.loss_ler.num_known_classes) != (
                 self.num_classes, num_known_classes):
             raise ValueError(f'SimGCD: loss_ler has num_classes={self.loss_ler.num_classes}, num_known_classes='
@@ -146,8 +146,8 @@ class SimGCD(BaseModel):
             loss_cluster=(1 - lam) * self.loss_cluster(logits, logits.detach()),
             loss_me_max=(1 - lam) * self.loss_me_max(logits),
             loss_contrastive=(1 - lam) * self.loss_contrastive(proj))
-        if self.loss_dkl is not None:
-            losses['loss_dkl'] = (1 - lam) * self.loss_dkl(logits)
+        if self.loss_dual_view_kl is not None:
+            losses['loss_dual_view_kl'] = (1 - lam) * self.loss_dual_view_kl(logits)
         if self.loss_ler is not None:
             losses['loss_ler'] = self.loss_ler(logits, ~both)
             losses['ler_selected'] = logits.new_tensor(float(self.loss_ler.last_num_selected))
@@ -172,28 +172,30 @@ class LegoGCD(SimGCD):
 
     Same arguments as :class:`SimGCD`, with LegoGCD's terms on by default: ``loss_ler`` (``LocalEntropyLoss``;
     ``num_classes`` and ``num_known_classes`` are filled in from the model when absent; set ``thr`` per
-    dataset) and ``loss_dkl`` (``DualViewKLLoss``, ``mode='correct'``; ``'official'`` reproduces the official
-    code). Give ``None`` to drop one of them (the LER-only / DKL-only ablations).
+    dataset) and ``loss_dual_view_kl`` (``DualViewKLLoss``, ``mode='correct'``; ``'official'`` reproduces the official
+    code). Give ``None`` to drop one of them (the LER-only / dual-view-KL-only ablations).
 
     Args:
-        dkl_mode: shorthand for ``loss_dkl``'s ``mode`` (``'correct'`` or ``'official'``); None keeps
-            ``loss_dkl``'s own. A ``loss_dkl`` that states another mode is refused.
+        dual_view_kl_mode: shorthand for ``loss_dual_view_kl``'s ``mode`` (``'correct'`` or ``'official'``); None keeps
+            ``loss_dual_view_kl``'s own. A ``loss_dual_view_kl`` that states another mode is refused.
     """
 
     def __init__(self, backbone: dict, head: dict, num_known_classes: int,
                  loss_ler: Optional[dict] = dict(type='LocalEntropyLoss', thr=0.7),
-                 loss_dkl: Optional[dict] = dict(type='DualViewKLLoss'),
-                 dkl_mode: Optional[str] = None, **kwargs) -> None:
+                 loss_dual_view_kl: Optional[dict] = dict(type='DualViewKLLoss'),
+                 dual_view_kl_mode: Optional[str] = None, **kwargs) -> None:
         if loss_ler is not None:
             loss_ler = dict(loss_ler)
             loss_ler.setdefault('num_classes', head['num_classes'])
             loss_ler.setdefault('num_known_classes', num_known_classes)
-        if dkl_mode is not None:
-            if loss_dkl is None:
-                raise ValueError(f'LegoGCD: dkl_mode={dkl_mode!r} but loss_dkl is None (no DKL term)')
-            loss_dkl = dict(loss_dkl)
-            if loss_dkl.get('mode', dkl_mode) != dkl_mode:
-                raise ValueError(f"LegoGCD: dkl_mode={dkl_mode!r} contradicts loss_dkl's mode={loss_dkl['mode']!r}")
-            loss_dkl['mode'] = dkl_mode
+        if dual_view_kl_mode is not None:
+            if loss_dual_view_kl is None:
+                raise ValueError(f'LegoGCD: dual_view_kl_mode={dual_view_kl_mode!r} but loss_dual_view_kl is None '
+                                 '(no dual-view KL term)')
+            loss_dual_view_kl = dict(loss_dual_view_kl)
+            if loss_dual_view_kl.get('mode', dual_view_kl_mode) != dual_view_kl_mode:
+                raise ValueError(f"LegoGCD: dual_view_kl_mode={dual_view_kl_mode!r} contradicts loss_dual_view_kl's "
+                                 f"mode={loss_dual_view_kl['mode']!r}")
+            loss_dual_view_kl['mode'] = dual_view_kl_mode
         super().__init__(backbone=backbone, head=head, num_known_classes=num_known_classes, loss_ler=loss_ler,
-                         loss_dkl=loss_dkl, **kwargs)
+                         loss_dual_view_kl=loss_dual_view_kl, **kwargs)

@@ -14,7 +14,7 @@ from torch import Tensor
 from visiondiv.registry import MODELS, TASK_UTILS
 from visiondiv.structures.bbox import regularize_rboxes
 from ..losses.utils import declared_box_input
-from ..task_modules.coders.distance_angle_point_coder import rbox_point_distances
+from ..task_modules.coders import rbox_point_distances
 from ..utils import FP32LossMixin
 
 INF = 1e8

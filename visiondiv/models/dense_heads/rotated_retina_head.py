@@ -7,7 +7,7 @@ from torch import Tensor
 
 from visiondiv.registry import MODELS
 from ..losses.utils import box_loss_input
-from ..task_modules.rotated_iou2d_calculator import check_assigner_skip_below
+from ..task_modules.assigners import check_assigner_skip_below
 from ..utils import FP32LossMixin
 
 #: mmrotate's ``loss_bbox_type`` values and the box input each one means

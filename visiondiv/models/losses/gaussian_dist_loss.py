@@ -4,12 +4,11 @@ from typing import Callable, Dict, Optional
 import torch
 from torch import Tensor, nn
 
+from visiondiv.divergences.gaussian import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
+                                            postprocess_distance, safe_sqrt, wasserstein_sq)
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
-from .gaussian_divergence import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
-                                  postprocess_distance, safe_sqrt, wasserstein_sq)
-from .utils import (compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss,
-                    resolve_reduction)
+from .base_box_loss import BaseBoxLoss
 
 
 def _maybe_sqrt(d: Tensor, sqrt: bool) -> Tensor:
@@ -49,8 +48,9 @@ def gaussian_distance(pred: Gaussian2D, target: Gaussian2D, loss_type: str, alph
     raise ValueError(f'unknown loss_type {loss_type!r}')
 
 
+# 'KLDLoss': the name visiondiv's first configs used (after the paper); kept so that they still build
 @MODELS.register_module(name=['GDLoss', 'KLDLoss'])
-class GDLoss(nn.Module):
+class GDLoss(BaseBoxLoss):
     """Gaussian-distribution loss between rotated boxes (seven divergences); KLD by default.
 
     mmrotate's ``GDLoss`` (also registered as ``KLDLoss``), with mmrotate's
@@ -74,7 +74,6 @@ class GDLoss(nn.Module):
     zero loss (mmrotate#301).
     """
 
-    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): decoded boxes
     box_input = 'decoded'
     LOSS_TYPES = ('kld', 'kld_reverse', 'jd', 'kld_symmax', 'kld_symmin', 'gwd', 'bcd')
     REPRESENTATIONS: Dict[str, Callable[[Tensor], Gaussian2D]] = {
@@ -85,7 +84,6 @@ class GDLoss(nn.Module):
     def __init__(self, loss_type: str = 'kld', representation: str = 'xy_wh_r', fun: str = 'log1p',
                  tau: float = 0.0, alpha: float = 1.0, sqrt: bool = True, normalize: bool = True,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
         if loss_type not in self.LOSS_TYPES:
             raise ValueError(f'loss_type must be one of {self.LOSS_TYPES}, got {loss_type!r}')
         if representation not in self.REPRESENTATIONS:
@@ -93,31 +91,20 @@ class GDLoss(nn.Module):
                              f'got {representation!r}')
         if fun not in ('log1p', 'sqrt', 'none'):
             raise ValueError(f"fun must be 'log1p', 'sqrt' or 'none', got {fun!r}")
-        resolve_reduction(reduction, None)
+        super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.loss_type, self.representation = loss_type, representation
         self.fun, self.tau, self.alpha = fun, tau, alpha
         self.sqrt, self.normalize = sqrt, normalize
-        self.reduction, self.loss_weight = reduction, loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5)."""
-        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
-        if zero is not None:
-            return zero
-        dtype = compute_dtype(pred.dtype)
-        target, valid = target.to(dtype), None
-        if self.representation == 'xy_wh_r':
-            target, valid, _ = mask_degenerate_targets(target)
-        else:
-            valid = torch.ones(target.shape[:-1], dtype=torch.bool, device=target.device)
+    @property
+    def degenerate_target(self) -> Optional[str]:
+        """Boxes (``xy_wh_r``) are masked when degenerate; ``xy_stddev_pearson`` parameters are not."""
+        return 'target' if self.representation == 'xy_wh_r' else None
+
+    def loss_per_box(self, pred: Tensor, target: Tensor, pred_decode: Optional[Tensor] = None,
+                     targets_decode: Optional[Tensor] = None) -> Tensor:
+        """``post(D)`` of each box pair, D the :func:`gaussian_distance` of their Gaussians."""
         to_gaussian = self.REPRESENTATIONS[self.representation]
-        distance = gaussian_distance(to_gaussian(pred.to(dtype)), to_gaussian(target), self.loss_type,
-                                     self.alpha, self.sqrt, self.normalize)
-        loss = postprocess_distance(distance, self.fun, self.tau)
-        return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
-
-
-#: the former class name, kept importable; the registry knows it as well
-KLDLoss = GDLoss
+        distance = gaussian_distance(to_gaussian(pred), to_gaussian(target), self.loss_type, self.alpha, self.sqrt,
+                                     self.normalize)
+        return postprocess_distance(distance, self.fun, self.tau)

@@ -2,12 +2,12 @@
 from typing import Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from visiondiv.divergences.gaussian import bhattacharyya_distance, kl_divergence, wasserstein_sq
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
-from .gaussian_divergence import bhattacharyya_distance, kl_divergence, wasserstein_sq
-from .utils import compute_dtype, prepare_box_loss, reduce_box_loss, resolve_reduction
+from .base_box_loss import BaseBoxLoss
 
 #: the divergence is clamped to at least this before ``fun`` (mmrotate)
 MIN_DISTANCE = 1e-6
@@ -50,7 +50,7 @@ def gaussian_distance_v1(pred: Gaussian2D, target: Gaussian2D, loss_type: str, f
 
 
 @MODELS.register_module()
-class GDLoss_v1(nn.Module):  # noqa: N801 (mmrotate's registered name)
+class GDLoss_v1(BaseBoxLoss):  # noqa: N801 (mmrotate's registered name)
     """mmrotate's first Gaussian-distribution loss (KLD, GWD, BCD), as its non-"stable" configs use it.
 
     The per-sample loss is ``loss_weight *`` :func:`gaussian_distance_v1`.
@@ -74,37 +74,22 @@ class GDLoss_v1(nn.Module):  # noqa: N801 (mmrotate's registered name)
     fp32 and returned in the input dtype.
     """
 
-    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): decoded boxes
     box_input = 'decoded'
+    degenerate_target = None
+    weight_as_mask = True
     LOSS_TYPES = ('kld', 'gwd', 'bcd')
 
     def __init__(self, loss_type: str, fun: str = 'sqrt', tau: float = 1.0, reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
         if loss_type not in self.LOSS_TYPES:
             raise ValueError(f'loss_type must be one of {self.LOSS_TYPES}, got {loss_type!r}')
         if fun not in FUNS:
             raise ValueError(f'fun must be one of {FUNS}, got {fun!r}')
-        resolve_reduction(reduction, None)
+        super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.loss_type, self.fun, self.tau = loss_type, fun, tau
-        self.reduction, self.loss_weight = reduction, loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5) masks samples."""
-        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
-        if zero is not None:
-            return zero
-        dtype = compute_dtype(pred.dtype)
-        keep = None if weight is None else (weight > 0).detach()
-        kept_pred, kept_target = (pred, target) if keep is None else (pred[keep], target[keep])
-        loss = gaussian_distance_v1(Gaussian2D.from_rbox(kept_pred.to(dtype)),
-                                    Gaussian2D.from_rbox(kept_target.to(dtype)),
-                                    self.loss_type, self.fun, self.tau)
-        if reduction == 'none' and keep is not None:
-            full = loss.new_zeros(keep.shape)
-            full[keep] = loss
-            loss = full
-        valid = torch.ones_like(loss, dtype=torch.bool)
-        return self.loss_weight * reduce_box_loss(loss, valid, None, reduction, None, pred.dtype)
+    def loss_per_box(self, pred: Tensor, target: Tensor, pred_decode: Optional[Tensor] = None,
+                     targets_decode: Optional[Tensor] = None) -> Tensor:
+        """:func:`gaussian_distance_v1` of each (kept) box pair."""
+        return gaussian_distance_v1(Gaussian2D.from_rbox(pred), Gaussian2D.from_rbox(target), self.loss_type, self.fun,
+                                    self.tau)

@@ -2,7 +2,7 @@
 
 Every loss takes the two augmented views stacked view-major, ``(V * B, ...)`` (view 0's batch, then view
 1's), as SimGCD's ``torch.cat(images)`` does. Half-precision inputs are computed in fp32. The divergences
-come from :mod:`.categorical_divergence` (one KL, one entropy, one cross-entropy in the package).
+come from :mod:`visiondiv.divergences.categorical` (one KL, one entropy, one cross-entropy in the package).
 """
 import math
 from typing import Optional, Tuple
@@ -13,7 +13,7 @@ from mmengine.dist import all_reduce, get_world_size
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS
-from .categorical_divergence import categorical_kl, cross_entropy, entropy
+from visiondiv.divergences.categorical import categorical_kl, cross_entropy, entropy
 from .utils import compute_dtype
 
 
@@ -235,13 +235,13 @@ class LocalEntropyLoss(nn.Module):
 
 
 #: how DualViewKLLoss computes the divergence
-DKL_MODES = ('correct', 'official')
-DKL_DIRECTIONS = ('one-way', 'symmetric')
+DUAL_VIEW_KL_MODES = ('correct', 'official')
+DUAL_VIEW_KL_DIRECTIONS = ('one-way', 'symmetric')
 
 
 @MODELS.register_module()
 class DualViewKLLoss(nn.Module):
-    """LegoGCD's dual-view KL constraint (DKL) between the predictions of two views of each image.
+    """LegoGCD's dual-view KL constraint between the predictions of two views of each image.
 
     With p_v = softmax(z_v / temperature):
 
@@ -265,10 +265,10 @@ class DualViewKLLoss(nn.Module):
     def __init__(self, mode: str = 'correct', direction: str = 'one-way', stop_grad: bool = False,
                  temperature: float = 0.1, num_views: int = 2, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if mode not in DKL_MODES:
-            raise ValueError(f'DualViewKLLoss: mode must be one of {DKL_MODES}, got {mode!r}')
-        if direction not in DKL_DIRECTIONS:
-            raise ValueError(f'DualViewKLLoss: direction must be one of {DKL_DIRECTIONS}, got {direction!r}')
+        if mode not in DUAL_VIEW_KL_MODES:
+            raise ValueError(f'DualViewKLLoss: mode must be one of {DUAL_VIEW_KL_MODES}, got {mode!r}')
+        if direction not in DUAL_VIEW_KL_DIRECTIONS:
+            raise ValueError(f'DualViewKLLoss: direction must be one of {DUAL_VIEW_KL_DIRECTIONS}, got {direction!r}')
         if num_views != 2:
             raise ValueError(f'DualViewKLLoss compares exactly 2 views, got num_views={num_views}')
         _check_positive('DualViewKLLoss', temperature=temperature)

@@ -2,13 +2,12 @@
 from typing import Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
+from visiondiv.divergences.gaussian import kalman_overlap
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
-from .gaussian_divergence import kalman_overlap
-from .utils import (compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss,
-                    resolve_reduction)
+from .base_box_loss import BaseBoxLoss
 
 
 def smooth_l1(diff: Tensor, beta: float) -> Tensor:
@@ -17,8 +16,9 @@ def smooth_l1(diff: Tensor, beta: float) -> Tensor:
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
 
+# 'KFIoULoss': the name visiondiv's first configs used (after the paper); kept so that they still build
 @MODELS.register_module(name=['KFLoss', 'KFIoULoss'])
-class KFLoss(nn.Module):
+class KFLoss(BaseBoxLoss):
     """Kalman-filter IoU loss, mmrotate's ``KFLoss`` (also registered as ``KFIoULoss``).
 
     loss = smooth_l1(dx, dy; beta) + g(KFIoU), with the centre term on the
@@ -27,46 +27,27 @@ class KFLoss(nn.Module):
     exp -> e^(1 - KFIoU) - 1.
     """
 
-    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): encoded
-    #: deltas plus both decoded boxes (``pred_decode``, ``targets_decode``)
+    #: encoded deltas plus both decoded boxes (``pred_decode``, ``targets_decode``); degenerate decoded
+    #: targets are masked (their deltas with them)
     box_input = 'both'
+    degenerate_target = 'targets_decode'
 
     def __init__(self, fun: str = 'none', beta: float = 1.0 / 9.0, eps: float = 1e-6,
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
-        super().__init__()
         if fun not in ('none', 'ln', 'exp'):
             raise ValueError(f"fun must be 'none', 'ln' or 'exp', got {fun!r}")
-        resolve_reduction(reduction, None)
+        super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.fun, self.beta, self.eps = fun, beta, eps
-        self.reduction, self.loss_weight = reduction, loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None, pred_decode: Optional[Tensor] = None,
-                targets_decode: Optional[Tensor] = None, reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """``pred``/``target``: encoded deltas (n, 5); ``pred_decode``/``targets_decode``: boxes (n, 5)."""
-        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
-        if zero is not None:
-            return zero
-        if pred_decode is None or targets_decode is None:
-            raise ValueError('KFLoss needs pred_decode and targets_decode (decoded boxes) '
-                             'besides the encoded deltas; set reg_decoded_bbox=False and let the '
-                             'head pass both')
-        dtype = compute_dtype(pred.dtype)
-        targets_decode, valid, (target,) = mask_degenerate_targets(targets_decode.to(dtype),
-                                                                   target.to(dtype))
-        xy_loss = smooth_l1(pred[..., :2].to(dtype) - target[..., :2], self.beta).sum(-1)
-        kfiou = kalman_overlap(Gaussian2D.from_rbox(pred_decode.to(dtype)),
-                               Gaussian2D.from_rbox(targets_decode), self.eps)
+    def loss_per_box(self, pred: Tensor, target: Tensor, pred_decode: Optional[Tensor] = None,
+                     targets_decode: Optional[Tensor] = None) -> Tensor:
+        """Smooth-L1 of the centre deltas plus g(KFIoU) of the decoded boxes, for each pair."""
+        xy_loss = smooth_l1(pred[..., :2] - target[..., :2], self.beta).sum(-1)
+        kfiou = kalman_overlap(Gaussian2D.from_rbox(pred_decode), Gaussian2D.from_rbox(targets_decode), self.eps)
         if self.fun == 'ln':
             kf_loss = -torch.log(kfiou + self.eps)
         elif self.fun == 'exp':
             kf_loss = torch.exp(1 - kfiou) - 1
         else:
             kf_loss = 1 - kfiou
-        loss = (xy_loss + kf_loss).clamp_min(0)
-        return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
-
-
-#: the former class name, kept importable; the registry knows it as well
-KFIoULoss = KFLoss
+        return (xy_loss + kf_loss).clamp_min(0)

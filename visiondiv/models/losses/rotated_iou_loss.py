@@ -2,11 +2,11 @@
 import warnings
 from typing import Optional
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import rotated_iou
-from .utils import compute_dtype, mask_degenerate_targets, prepare_box_loss, reduce_box_loss, resolve_reduction
+from .base_box_loss import BaseBoxLoss
 
 MODES = ('linear', 'square', 'log')
 
@@ -27,7 +27,7 @@ def rotated_iou_loss(pred: Tensor, target: Tensor, mode: str = 'log', eps: float
 
 
 @MODELS.register_module()
-class RotatedIoULoss(nn.Module):
+class RotatedIoULoss(BaseBoxLoss):
     """IoU loss between rotated boxes, mmrotate's ``RotatedIoULoss`` with its arguments and values.
 
     mmrotate computes the IoU with mmcv's CUDA-only ``diff_iou_rotated_2d``; here it is
@@ -45,29 +45,19 @@ class RotatedIoULoss(nn.Module):
     Targets with a side <= 1e-6 get zero loss, as in the other box losses (mmrotate#301).
     """
 
-    #: what the dense heads pass (:func:`~visiondiv.models.losses.utils.declared_box_input`): decoded boxes
     box_input = 'decoded'
 
     def __init__(self, linear: bool = False, eps: float = 1e-6, reduction: str = 'mean',
                  loss_weight: float = 1.0, mode: str = 'log') -> None:
-        super().__init__()
         if mode not in MODES:
             raise ValueError(f'RotatedIoULoss: mode must be one of {MODES}, got {mode!r}')
         if linear:
             mode = 'linear'
             warnings.warn('RotatedIoULoss: linear=True is deprecated, use mode="linear"', DeprecationWarning)
-        resolve_reduction(reduction, None)
+        super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.mode, self.linear, self.eps = mode, linear, eps
-        self.reduction, self.loss_weight = reduction, loss_weight
 
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
-                avg_factor: Optional[float] = None, reduction_override: Optional[str] = None,
-                **kwargs) -> Tensor:
-        """Loss between ``pred`` and ``target`` boxes (n, 5); weight (n,) or (n, 5)."""
-        reduction, weight, zero = prepare_box_loss(pred, weight, self.reduction, reduction_override)
-        if zero is not None:
-            return zero
-        dtype = compute_dtype(pred.dtype)
-        target, valid, _ = mask_degenerate_targets(target.to(dtype))
-        loss = rotated_iou_loss(pred.to(dtype), target, self.mode, self.eps)
-        return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
+    def loss_per_box(self, pred: Tensor, target: Tensor, pred_decode: Optional[Tensor] = None,
+                     targets_decode: Optional[Tensor] = None) -> Tensor:
+        """:func:`rotated_iou_loss` of each box pair."""
+        return rotated_iou_loss(pred, target, self.mode, self.eps)

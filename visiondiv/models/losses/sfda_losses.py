@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS
-from .categorical_divergence import categorical_kl, entropy
+from visiondiv.divergences.categorical import categorical_kl, entropy
 from .utils import compute_dtype
 
 

@@ -7,6 +7,9 @@ import torch
 from mmdet.structures.bbox import BaseBoxes, register_box
 from torch import BoolTensor, Tensor
 
+from .rotated_boxes import RotatedBoxes
+from .transforms import rbox2qbox
+
 
 @register_box('qbox')
 class QuadriBoxes(BaseBoxes):
@@ -116,6 +119,4 @@ class QuadriBoxes(BaseBoxes):
     @staticmethod
     def from_instance_masks(masks) -> 'QuadriBoxes':
         """Corners of the minimum-area rectangles of instance masks."""
-        from .rotated_boxes import RotatedBoxes
-        from .transforms import rbox2qbox
         return QuadriBoxes(rbox2qbox(RotatedBoxes.from_instance_masks(masks).tensor))

@@ -1,5 +1,5 @@
-from .cyclegan import CycleGAN, ImagePool
+from .cyclegan import CycleGAN
 from .cyclegan_generator import ResnetGenerator
-from .tumour_segmentor import FrozenSegmentor, PretrainedSegmentor, TumourSegmentor
+from .cyclegan_modules import ImagePool
 
-__all__ = ['CycleGAN', 'ImagePool', 'ResnetGenerator', 'TumourSegmentor', 'FrozenSegmentor', 'PretrainedSegmentor']
+__all__ = ['CycleGAN', 'ImagePool', 'ResnetGenerator']

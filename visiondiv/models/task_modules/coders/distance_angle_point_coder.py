@@ -48,18 +48,3 @@ class DistanceAnglePointCoder(BaseBBoxCoder):
         off = torch.cat([c * half[..., :1] - s * half[..., 1:], s * half[..., :1] + c * half[..., 1:]], -1)
         boxes = torch.cat([points[..., :2] + off, wh, norm_angle(angle, self.angle_version)], -1)
         return RotatedBoxes(boxes, clone=False) if self.use_box_type else boxes
-
-
-@TASK_UTILS.register_module()
-class PseudoAngleCoder(BaseBBoxCoder):
-    """Identity angle coder (the angle is regressed directly), for mmrotate config compatibility."""
-    encode_size = 1
-
-    def __init__(self, use_box_type: bool = False) -> None:
-        super().__init__(use_box_type=use_box_type)
-
-    def encode(self, angle_targets: Tensor) -> Tensor:
-        return angle_targets
-
-    def decode(self, angle_preds: Tensor, keepdim: bool = False) -> Tensor:
-        return angle_preds if keepdim else angle_preds.squeeze(-1)

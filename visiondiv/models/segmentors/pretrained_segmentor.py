@@ -6,10 +6,12 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.config import Config
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from visiondiv.registry import MODELS
+from visiondiv.utils.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
 
 
 @MODELS.register_module()
@@ -73,9 +75,6 @@ class PretrainedSegmentor(nn.Module):
     def __init__(self, config: str, checkpoint: str, foreground: int = 1,
                  input_range: Tuple[float, float] = (0.0, 1.0), frozen: bool = True) -> None:
         super().__init__()
-        from mmengine.config import Config
-
-        from visiondiv.engine.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
         if not isinstance(frozen, bool):
             raise TypeError(f'{type(self).__name__}: frozen must be True or False, got {frozen!r}')
         if not osp.isfile(config):
@@ -110,7 +109,7 @@ class PretrainedSegmentor(nn.Module):
 
 
 @MODELS.register_module()
-class FrozenSegmentor(PretrainedSegmentor):
+class FrozenSegmentor(PretrainedSegmentor):  # kept: translator checkpoints carry configs (meta.cfg) that name it
     """``PretrainedSegmentor(frozen=True)``, under the name that translator configs written before the
     fine-tuned judge use."""
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from visiondiv.models.editors.cyclegan import TumourSegmentor
+from visiondiv.models.segmentors import TumourSegmentor
 
 UNET = dict(type='mmseg.UNet', in_channels=1, base_channels=4, num_stages=3, strides=(1, 1, 1),
             enc_num_convs=(2, 2, 2), dec_num_convs=(2, 2), downsamples=(True, True), enc_dilations=(1, 1, 1),
@@ -48,7 +48,7 @@ def frozen(tmp_path, **kw):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
-    from visiondiv.models.editors.cyclegan import FrozenSegmentor
+    from visiondiv.models.segmentors import FrozenSegmentor
     from visiondiv.registry import MODELS
     init_default_scope('visiondiv')
     torch.manual_seed(0)
@@ -76,8 +76,8 @@ def test_frozen_segmentor_logit_closed_form_and_gradients(tmp_path):
 
 
 def test_frozen_segmentor_errors_name_the_file(tmp_path):
-    from visiondiv.engine.checkpoint import CheckpointMismatchError
-    from visiondiv.models.editors.cyclegan import FrozenSegmentor
+    from visiondiv.utils.checkpoint import CheckpointMismatchError
+    from visiondiv.models.segmentors import FrozenSegmentor
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         FrozenSegmentor(SEG_CONFIG, str(tmp_path / 'nope.pth'))
     with pytest.raises(FileNotFoundError, match='nope.py'):
@@ -86,7 +86,7 @@ def test_frozen_segmentor_errors_name_the_file(tmp_path):
     torch.save({'state_dict': {'backbone.conv.weight': torch.zeros(3)}}, other)
     with pytest.raises(CheckpointMismatchError, match='other.pth'):
         FrozenSegmentor(SEG_CONFIG, other)
-    from visiondiv.models.editors.cyclegan import PretrainedSegmentor
+    from visiondiv.models.segmentors import PretrainedSegmentor
     with pytest.raises(TypeError, match="frozen must be True or False, got 'False'"):
         PretrainedSegmentor(SEG_CONFIG, other, frozen='False')
 
@@ -94,7 +94,7 @@ def test_frozen_segmentor_errors_name_the_file(tmp_path):
 def test_pretrained_segmentor_fine_tuned_learns_and_stays_in_eval_mode(tmp_path):
     """``frozen=False``: the same logits as the frozen judge, in eval mode, and its weights get gradients;
     ``FrozenSegmentor`` is ``PretrainedSegmentor(frozen=True)``."""
-    from visiondiv.models.editors.cyclegan import FrozenSegmentor, PretrainedSegmentor
+    from visiondiv.models.segmentors import FrozenSegmentor, PretrainedSegmentor
     _, judge = frozen(tmp_path)
     tuned = PretrainedSegmentor(SEG_CONFIG, str(tmp_path / 'seg.pth'), frozen=False)
     assert isinstance(judge, PretrainedSegmentor) and type(judge) is FrozenSegmentor

@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from visiondiv.models.losses import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
-                                     safe_sqrt, wasserstein_sq)
+from visiondiv.divergences import bhattacharyya_distance, jeffreys_divergence, kl_divergence, safe_sqrt, wasserstein_sq
 from visiondiv.structures.bbox import Gaussian2D
 
-from .reference import gaussian, kl
+from ..test_models.test_losses.reference import gaussian, kl
 
 
 def g(box):

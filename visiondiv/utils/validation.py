@@ -1,0 +1,140 @@
+"""Validators shared by datasets, metrics, hooks and tools: each error names the file or config key.
+
+A leaf module (numpy and torch only), so that every layer can use it: a metric that checks its labels
+does not import the datasets, a hook that compares domains does not import the medical readers.
+"""
+from typing import Any, Iterator, Optional, Sequence, Tuple
+
+import numpy as np
+from torch import nn
+
+#: values of a dataset's ``domain`` (compared after :func:`normalize_domain`)
+DOMAINS = ('source', 'target')
+
+#: heads whose ``num_classes`` must equal the number of dataset classes (mmdet one- and two-stage, mmseg);
+#: an RPN's single "object" class is not the dataset's
+_CLASS_HEADS = ('bbox_head', 'roi_head.bbox_head', 'roi_head.mask_head', 'decode_head', 'auxiliary_head')
+
+
+class ConfigCheckError(ValueError):
+    """A config that cannot work as written; the message names the config file and key."""
+
+
+def check_window(window: Sequence[float], where: str = 'window') -> Tuple[float, float]:
+    """``window`` as ``(lo, hi)`` floats if it is two finite numbers with lo < hi.
+
+    Args:
+        window (Sequence[float]): the two bounds, e.g. a CT window in HU.
+        where (str): what the window is, for the error message. Defaults to ``'window'``.
+
+    Returns:
+        tuple[float, float]: ``(lo, hi)``.
+
+    Raises:
+        ValueError: naming ``where``, when ``window`` is not two finite numbers with lo < hi.
+    """
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f'{where} must be two numbers (lo, hi), got {window!r}') from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f'{where} must be two finite numbers with lo < hi, got {window!r}')
+    return lo, hi
+
+
+def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None) -> np.ndarray:
+    """``label`` if its values are integers (in ``[0, num_classes)`` when given).
+
+    Args:
+        label (np.ndarray): a label map or label vector.
+        path (str): where the labels come from (a file or an argument name), for the message.
+        num_classes (int, optional): the number of classes; labels must lie in ``[0, num_classes)``.
+            Defaults to None (any integer).
+
+    Returns:
+        np.ndarray: ``label``, unchanged.
+
+    Raises:
+        ValueError: naming ``path``, for non-integer labels or labels out of range.
+    """
+    if not np.all(np.equal(np.mod(label, 1), 0)):
+        raise ValueError(f'{path}: labels must be integers')
+    if num_classes is not None and label.size and (label.min() < 0 or label.max() >= num_classes):
+        raise ValueError(f'{path}: labels must lie in [0, {num_classes}), found [{label.min()}, {label.max()}]')
+    return label
+
+
+def check_finite(vol: np.ndarray, path: str, what: str = 'voxels') -> np.ndarray:
+    """``vol`` if every value is finite: one NaN would turn a whole volume NaN under per-volume normalisation.
+
+    Args:
+        vol (np.ndarray): the values to check.
+        path (str): where they come from (a file or an argument name), for the message.
+        what (str): what the values are, for the message. Defaults to ``'voxels'``.
+
+    Returns:
+        np.ndarray: ``vol``, unchanged.
+
+    Raises:
+        ValueError: naming ``path`` and counting the NaN and inf values.
+    """
+    bad = ~np.isfinite(vol)
+    if bad.any():
+        nan = int(np.isnan(vol).sum())
+        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} {what} are not finite '
+                         f'({nan} NaN, {int(bad.sum()) - nan} inf)')
+    return vol
+
+
+def normalize_domain(domain: Optional[str]) -> Optional[str]:
+    """``domain`` stripped and lower-cased (``' Source'`` -> ``'source'``): the one spelling the source-free
+    checks compare.
+
+    Args:
+        domain (str, optional): a dataset's ``domain`` setting; None is returned as it is.
+
+    Returns:
+        str, optional: the normalised domain.
+    """
+    return domain.strip().lower() if isinstance(domain, str) else domain
+
+
+def _heads(model: Any) -> Iterator[Tuple[str, int]]:
+    """``(config key, num_classes)`` of the model's classifying heads (a ModuleList counts each member)."""
+    for path in _CLASS_HEADS:
+        node = model
+        for attr in path.split('.'):
+            node = getattr(node, attr, None)
+        members = list(node) if isinstance(node, nn.ModuleList) else [node]
+        for i, head in enumerate(members):
+            num = getattr(head, 'num_classes', None)
+            if isinstance(num, int):
+                yield (f'model.{path}[{i}]' if len(members) > 1 else f'model.{path}'), num
+
+
+def check_num_classes(model: Any, metainfo: Optional[dict], dataset_key: str, source: str) -> None:
+    """Refuse a head whose ``num_classes`` is not the dataset's number of classes.
+
+    A detector with more outputs than the dataset has classes trains without
+    error (the extra classes never get a positive) and one with fewer fails
+    deep inside a loss or a metric; both are a config mistake.
+
+    Args:
+        model (Any): the built (unwrapped) model: heads are found under ``bbox_head``,
+            ``roi_head.bbox_head``/``mask_head``, ``decode_head`` and ``auxiliary_head``.
+        metainfo (dict, optional): the built dataset's ``metainfo`` (checked when it has ``classes``).
+        dataset_key (str): where the dataset is configured, e.g. ``'train_dataloader.dataset'``.
+        source (str): the config file, for the message.
+
+    Raises:
+        ConfigCheckError: naming the config file, the dataset key and the head's key.
+    """
+    classes = (metainfo or {}).get('classes')
+    if not classes:
+        return
+    for key, num in _heads(model):
+        if num != len(classes):
+            raise ConfigCheckError(
+                f'{source}: {dataset_key} has {len(classes)} classes (metainfo.classes = {tuple(classes)}) but '
+                f'{key}.num_classes = {num}: set {key}.num_classes={len(classes)}, or name the '
+                f'{num} classes in the dataset\'s metainfo')
