@@ -1,5 +1,4 @@
 import pytest
-import torch.nn as nn
 from mmengine.config import Config
 
 from visiondiv.registry import DATASETS, METRICS, MODELS, TASK_UTILS

@@ -22,6 +22,12 @@ def is_intact_checkpoint(path: str) -> bool:
     torch (>= 1.6) writes a zip archive whose central directory is at the
     end, so a truncated file is detected without reading it whole; a file in
     the legacy (non-zip) format is loaded to tell.
+
+    Args:
+        path (str): the checkpoint file.
+
+    Returns:
+        bool: True when the file exists, is not empty and can be read.
     """
     if not osp.isfile(path) or osp.getsize(path) == 0:
         return False
@@ -52,7 +58,10 @@ def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
     ``epoch_*.pth``/``iter_*.pth`` in ``work_dir``.
 
     Args:
-        work_dir: the run's work directory.
+        work_dir (str): the run's work directory.
+
+    Returns:
+        str, optional: the checkpoint's path, or None.
     """
     pointer = osp.join(work_dir, 'last_checkpoint')
     named = None

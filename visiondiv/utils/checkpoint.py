@@ -66,7 +66,16 @@ def load_from_local(filename: str, map_location=None) -> dict:
 
 @dataclass
 class KeyMatch:
-    """How a checkpoint's state dict lines up with a model's (names after mmengine's ``module.`` strip)."""
+    """How a checkpoint's state dict lines up with a model's (names after mmengine's ``module.`` strip).
+
+    Args:
+        total (int): the number of model tensors compared.
+        matched (list[str]): names in both, with the same shape. Defaults to an empty list.
+        missing (list[str]): model names absent from the checkpoint. Defaults to an empty list.
+        unexpected (list[str]): checkpoint names absent from the model. Defaults to an empty list.
+        mismatched (list[tuple]): ``(name, checkpoint shape, model shape)`` of names in both with other
+            shapes. Defaults to an empty list.
+    """
 
     total: int
     matched: List[str] = field(default_factory=list)
@@ -91,7 +100,14 @@ class KeyMatch:
 
 
 def checkpoint_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
-    """The model weights of ``checkpoint`` keyed as mmengine loads them (its ``module.`` prefix stripped)."""
+    """The model weights of ``checkpoint`` keyed as mmengine loads them (its ``module.`` prefix stripped).
+
+    Args:
+        checkpoint (Mapping): a loaded checkpoint, with or without a ``state_dict`` key.
+
+    Returns:
+        dict[str, Tensor]: the weights by name.
+    """
     state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
 
@@ -101,6 +117,13 @@ def match_state_dict(model_state: Mapping[str, torch.Tensor], ckpt_state: Mappin
 
     ``num_batches_tracked`` buffers are left out, as in mmengine's report
     (torch fills them in for checkpoints without them).
+
+    Args:
+        model_state (Mapping[str, Tensor]): the model's ``state_dict()``.
+        ckpt_state (Mapping[str, object]): the checkpoint's weights (:func:`checkpoint_state_dict`).
+
+    Returns:
+        KeyMatch: the matched, missing, unexpected and mismatched names.
     """
     def counted(name):
         return not name.endswith('num_batches_tracked')
@@ -134,11 +157,15 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Mapping, filename: str, 
     random initialisation gives meaningless results.
 
     Args:
-        model: the (unwrapped) model the checkpoint is loaded into.
-        checkpoint: the loaded checkpoint (with or without a ``state_dict`` key).
-        filename: the checkpoint's file, for the messages.
-        complete: require every model tensor (test, resume).
-        min_fraction: the fraction of the model's tensors that must match otherwise.
+        model (nn.Module): the (unwrapped) model the checkpoint is loaded into.
+        checkpoint (Mapping): the loaded checkpoint (with or without a ``state_dict`` key).
+        filename (str): the checkpoint's file, for the messages.
+        complete (bool): require every model tensor (test, resume). Defaults to False.
+        min_fraction (float): the fraction of the model's tensors that must match otherwise.
+            Defaults to ``MIN_MATCHED_FRACTION`` (0.5).
+
+    Returns:
+        KeyMatch: how the checkpoint's tensors line up with the model's.
 
     Raises:
         CheckpointMismatchError: naming ``filename`` and summarising the keys.

@@ -158,11 +158,15 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
     """Raise :class:`ConfigCheckError` naming the key of an unknown ``type`` or missing file.
 
     Args:
-        cfg: the loaded config.
-        sections: top-level keys whose datasets must exist on disk (e.g.
-            ``('train_dataloader', 'val_dataloader')``); types are checked
-            everywhere.
-        scope: registry scope used to resolve unprefixed names.
+        cfg (Config): the loaded config.
+        sections (Iterable[str], optional): top-level keys whose datasets must exist on disk (e.g.
+            ``('train_dataloader', 'val_dataloader')``); types are checked everywhere. Defaults to None
+            (no file is checked).
+        scope (str): registry scope used to resolve unprefixed names when the config sets no
+            ``default_scope``. Defaults to ``'visiondiv'``.
+
+    Raises:
+        ConfigCheckError: naming the config file and the key.
     """
     source = getattr(cfg, 'filename', None) or '<config>'
     tree = cfg.to_dict() if isinstance(cfg, (Config, ConfigDict)) else cfg

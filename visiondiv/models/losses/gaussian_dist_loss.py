@@ -2,7 +2,7 @@
 from typing import Callable, Dict, Optional
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from visiondiv.divergences.gaussian import (bhattacharyya_distance, jeffreys_divergence, kl_divergence,
                                             postprocess_distance, safe_sqrt, wasserstein_sq)
