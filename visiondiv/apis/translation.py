@@ -35,11 +35,19 @@ def load_translator(checkpoint: str, target_domain: str = 'mr', device: str = 'c
                     config: Union[None, str, Config] = None) -> nn.Module:
     """The generator translating to ``target_domain``, with its trained weights, in eval mode on ``device``.
 
+    The checkpoint is read on the CPU; only its ``generators.<target_domain>.*`` weights are loaded, into the
+    generator that ``model.generator`` of the config builds.
+
     Args:
-        checkpoint: a ``CycleGAN`` checkpoint written by ``tools/train.py``.
-        target_domain: the key of ``generators`` to load (``'mr'``: CT -> MR).
-        device: ``'cpu'``, ``'cuda'``...
-        config: the translator config (path or Config) when the checkpoint has none in ``meta['cfg']``.
+        checkpoint (str): path of a ``CycleGAN`` checkpoint written by ``tools/train.py``.
+        target_domain (str): the key of ``generators`` to load (``'mr'``: CT -> MR). Defaults to ``'mr'``.
+        device (str): where the generator is moved, ``'cpu'``, ``'cuda'``... Defaults to ``'cpu'``.
+        config (str | Config, optional): the translator config (a path or a ``Config``), needed when the
+            checkpoint has none in ``meta['cfg']``; when given it is used instead of ``meta['cfg']``.
+            Defaults to None.
+
+    Returns:
+        nn.Module: the generator, on ``device`` and in eval mode.
 
     Raises:
         FileNotFoundError: ``checkpoint`` does not exist.
@@ -80,7 +88,23 @@ def translate_slices(generator: nn.Module, slices: np.ndarray, batch_size: int =
     """Translate (N, H, W) slices with values in [0, 1]; returns (N, H, W) float32 in [0, 1].
 
     H and W are padded (edge values) to a multiple of ``SIZE_DIVISOR`` and cropped back. The generator
-    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor.
+    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor: inputs are mapped
+    by ``2 * v - 1`` (values outside [0, 1] are not checked) and outputs clamped to [-1, 1], then mapped back.
+    Runs without gradients.
+
+    Args:
+        generator (nn.Module): a generator from :func:`load_translator`, taking and returning
+            (B, 1, H, W) tensors.
+        slices (np.ndarray): (N, H, W) slices with values in [0, 1], cast to float32.
+        batch_size (int): slices per forward pass. Defaults to 16.
+        device (str | torch.device, optional): where the batches go; None: the device of the generator's
+            first parameter. Defaults to None.
+
+    Returns:
+        np.ndarray: the translated slices, float32 (N, H, W) in [0, 1].
+
+    Raises:
+        ValueError: ``slices`` is not 3-D, or holds NaN or inf.
     """
     arr = np.asarray(slices, dtype=np.float32)
     if arr.ndim != 3:
