@@ -30,11 +30,19 @@ def load_translator(checkpoint: str, target_domain: str = 'mr', device: str = 'c
                     config: Union[None, str, Config] = None) -> nn.Module:
     """The generator translating to ``target_domain``, with its trained weights, in eval mode on ``device``.
 
+    The checkpoint is read on the CPU; only its ``generators.<target_domain>.*`` weights are loaded, into the
+    generator that ``model.generator`` of the config builds.
+
     Args:
-        checkpoint: a ``CycleGAN`` checkpoint written by ``tools/train.py``.
-        target_domain: the key of ``generators`` to load (``'mr'``: CT -> MR).
-        device: ``'cpu'``, ``'cuda'``...
-        config: the translator config (path or Config) when the checkpoint has none in ``meta['cfg']``.
+        checkpoint (str): path of a ``CycleGAN`` checkpoint written by ``tools/train.py``.
+        target_domain (str): the key of ``generators`` to load (``'mr'``: CT -> MR). Defaults to ``'mr'``.
+        device (str): where the generator is moved, ``'cpu'``, ``'cuda'``... Defaults to ``'cpu'``.
+        config (str | Config, optional): the translator config (a path or a ``Config``), needed when the
+            checkpoint has none in ``meta['cfg']``; when given it is used instead of ``meta['cfg']``.
+            Defaults to None.
+
+    Returns:
+        nn.Module: the generator, on ``device`` and in eval mode.
 
     Raises:
         FileNotFoundError: ``checkpoint`` does not exist.

@@ -15,9 +15,16 @@ def load_cifar_pickle(path: str, keys: Sequence[str]) -> dict:
     Loaded with ``encoding='latin1'`` as torchvision does: the official files are
     Python 2 pickles. The md5 of the archive is not checked.
 
+    Args:
+        path (str): the pickle file (``data_batch_1``, ``test_batch``, ``batches.meta``...).
+        keys (Sequence[str]): the keys the unpickled dict must hold.
+
+    Returns:
+        dict: the unpickled dict.
+
     Raises:
         FileNotFoundError: naming ``path``.
-        ValueError: naming ``path`` (not a pickled dict) or ``path`` and the missing key.
+        ValueError: naming ``path`` (not a pickle, or not a pickled dict) or ``path`` and the missing key.
     """
     try:
         with open(path, 'rb') as f:
@@ -45,7 +52,7 @@ class CIFAR10Dataset(ClassificationDataset):
 
     Args:
         data_root (str): the folder holding ``cifar-10-batches-py`` (SimGCD's ``cifar_10_root``).
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 
@@ -101,7 +108,7 @@ class CIFAR100Dataset(CIFAR10Dataset):
 
     Args:
         data_root (str): the folder holding ``cifar-100-python`` (SimGCD's ``cifar_100_root``).
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

@@ -15,8 +15,18 @@ from mmengine.dataset import BaseDataset
 def read_text_lines(path: str) -> List[Tuple[int, str]]:
     """The non-blank lines of a text file as ``(line number from 1, stripped line)``.
 
+    Lines are split on ``'\\n'`` only (not also on form feeds etc., as ``str.splitlines`` would), so the
+    numbers match the file's lines.
+
+    Args:
+        path (str): a UTF-8 text file.
+
+    Returns:
+        list[tuple[int, str]]: ``(line number, stripped line)`` of each non-blank line, in file order.
+
     Raises:
         FileNotFoundError: naming ``path``.
+        ValueError: naming ``path`` when it is not UTF-8 text.
     """
     try:
         with open(path, encoding='utf-8') as f:
@@ -32,6 +42,15 @@ def read_text_lines(path: str) -> List[Tuple[int, str]]:
 def parse_fields(line: str, path: str, lineno: int, fields: Sequence[str]) -> List[str]:
     """Split ``line`` into ``len(fields)`` whitespace-separated fields; the last one keeps inner spaces.
 
+    Args:
+        line (str): the (stripped) line.
+        path (str): the file holding the line, for the error message.
+        lineno (int): the line number in ``path``, for the error message.
+        fields (Sequence[str]): the names of the expected fields, in order.
+
+    Returns:
+        list[str]: the ``len(fields)`` fields.
+
     Raises:
         ValueError: naming the file, the line number and the expected fields.
     """
@@ -43,7 +62,20 @@ def parse_fields(line: str, path: str, lineno: int, fields: Sequence[str]) -> Li
 
 
 def parse_int(text: str, path: str, lineno: int, field: str) -> int:
-    """``int(text)``, or a ValueError naming the file, the line number and the field."""
+    """``int(text)``, or a ValueError naming the file, the line number and the field.
+
+    Args:
+        text (str): the field's text.
+        path (str): the file holding it, for the error message.
+        lineno (int): the line number in ``path``, for the error message.
+        field (str): the field's name, for the error message.
+
+    Returns:
+        int: ``int(text)``.
+
+    Raises:
+        ValueError: ``text`` is not an integer.
+    """
     try:
         return int(text)
     except ValueError:
@@ -58,11 +90,12 @@ class ClassificationDataset(BaseDataset):
     the dataset is fully initialised (at construction unless ``lazy_init=True``).
 
     Args:
-        data_root (str): the dataset's folder (as downloaded and extracted).
-        split (str, optional): one of the class's ``SPLITS`` (readers with splits).
+        data_root (str): the dataset's folder (as downloaded and extracted); required (not empty).
+        split (str, optional): one of the class's ``SPLITS`` (readers with splits; checked when
+            ``SPLITS`` is not empty). Defaults to None.
         check_images (bool): refuse, when loading, an image file that the
             annotations list but that does not exist (one ``os.path.isfile``
-            per image; readers of image files only). Default True.
+            per image; readers of image files only). Defaults to True.
         **kwargs: the other arguments of mmengine's ``BaseDataset``
             (``pipeline``, ``indices``, ``serialize_data``, ``lazy_init``...).
             A ``metainfo`` ``classes`` that differs from the classes read from

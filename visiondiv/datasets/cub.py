@@ -7,7 +7,19 @@ from .classification import ClassificationDataset, parse_fields, parse_int, read
 
 
 def read_id_table(path: str, fields: Tuple[str, str]) -> Dict[int, Tuple[str, int]]:
-    """``<integer id> <value>`` lines -> ``{id: (value, line number)}``; a repeated id is refused."""
+    """``<integer id> <value>`` lines -> ``{id: (value, line number)}``; a repeated id is refused.
+
+    Args:
+        path (str): a CUB text file (``classes.txt``, ``images.txt``...).
+        fields (tuple[str, str]): the names of the id field and of the value field, for the error messages.
+
+    Returns:
+        dict[int, tuple[str, int]]: ``{id: (value, line number)}`` in file order.
+
+    Raises:
+        FileNotFoundError: naming ``path``.
+        ValueError: naming the file and the line: not two fields, a non-integer id, a repeated id.
+    """
     table: Dict[int, Tuple[str, int]] = {}
     for lineno, line in read_text_lines(path):
         key, value = parse_fields(line, path, lineno, fields)
@@ -32,7 +44,7 @@ class CUB200Dataset(ClassificationDataset):
 
     Args:
         data_root (str): the folder holding ``CUB_200_2011`` (SimGCD's ``cub_root``).
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

@@ -30,6 +30,21 @@ def parse_dota_line(line: str, cls_map: Optional[dict], path: str, lineno: int) 
 
     With ``cls_map`` (name -> index) the class must be known and ``bbox_label`` is its index;
     with None any class name is accepted and ``bbox_label`` is the name itself.
+
+    Args:
+        line (str): one line of a DOTA label file.
+        cls_map (dict, optional): class name -> label index; None accepts any class name.
+        path (str): the label file, for the error messages.
+        lineno (int): the line number in ``path``, for the error messages.
+
+    Returns:
+        dict | None: ``dict(bbox=[x1, y1, ..., x4, y4] (8 floats, pixels), bbox_label=index or name,
+        difficulty=int (0 when the field is absent))``; None for a blank line or a one-field header
+        holding ``':'`` (``imagesource:``/``gsd:`` of raw DOTA files).
+
+    Raises:
+        DOTAFormatError: naming the file and the line: not 9 or 10 fields, a non-numeric or non-finite
+            coordinate, an unknown class (with ``cls_map``), a non-integer difficulty.
     """
     fields = line.split()
     if not fields or (len(fields) == 1 and ':' in fields[0]):
@@ -72,6 +87,19 @@ def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_
     Filters that leave no image at all raise a ``ValueError`` naming
     ``ann_source`` (mmengine would fail later with "need at least one array
     to concatenate").
+
+    Args:
+        data_list (list[dict]): the dataset's entries, each with ``instances`` (and ``width``/``height``
+            for ``min_size``).
+        filter_cfg (dict, optional): the dataset's ``filter_cfg``; None filters nothing.
+        test_mode (bool): the dataset's ``test_mode``; True keeps every image.
+        ann_source (str): what the annotations are, for the error messages. Defaults to ``'ann_file'``.
+
+    Returns:
+        list[dict]: the kept entries, in their order.
+
+    Raises:
+        ValueError: a ``min_size`` with entries lacking ``width``/``height``, or filters leaving no image.
     """
     if test_mode:
         return data_list
@@ -132,10 +160,14 @@ class DOTADataset(BaseDataset):
     checked here (one ``stat`` each) rather than when first loaded.
 
     Args:
-        diff_thr (int): difficulty above which an object is ignored.
-        img_suffix (str): image extension.
-        strict (bool): raise on a malformed line (default); with False,
-            skip such lines with one warning per file.
+        diff_thr (int): difficulty above which an object is ignored (``ignore_flag=1``). Defaults to 100
+            (as mmrotate: DOTA's difficulties are 0 and 1, so nothing is ignored).
+        img_suffix (str): image extension, without the dot. Defaults to ``'png'``.
+        strict (bool): raise on a malformed line; with False,
+            skip such lines with one warning per file. Defaults to True.
+        **kwargs: the arguments of mmengine's ``BaseDataset``: ``ann_file`` (the folder of txt label
+            files, or ``''``), ``data_root``, ``data_prefix`` (``img_path``: the image folder),
+            ``filter_cfg`` (see :func:`filter_rotated_data`), ``metainfo``, ``pipeline``, ``test_mode``...
     """
 
     METAINFO = dict(classes=DOTA_V1_CLASSES, palette=_palette(len(DOTA_V1_CLASSES)))

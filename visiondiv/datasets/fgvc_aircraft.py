@@ -20,7 +20,7 @@ class FGVCAircraftDataset(ClassificationDataset):
     Args:
         data_root (str): the ``fgvc-aircraft-2013b`` folder (SimGCD's ``aircraft_root``).
         split (str): ``'train'``, ``'val'``, ``'trainval'`` (SimGCD's GCD training
-            set, the default) or ``'test'``.
+            set) or ``'test'``. Defaults to ``'trainval'``.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

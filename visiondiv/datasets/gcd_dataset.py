@@ -44,12 +44,23 @@ def _class_index(value: Union[int, str], classes: Sequence[str], where: str) -> 
 def resolve_classes(spec: ClassSpec, classes: Sequence[str], where: str = 'known_classes') -> List[int]:
     """Class indices (in the order given) of ``spec``: an int N (the first N classes), or indices / names.
 
-    Args:
-        spec: ``N`` (1 <= N <= len(classes)) or a sequence of class indices and/or class names.
-        classes: the class names of the dataset.
-        where: what ``spec`` is, for the error messages (e.g. ``'known_classes of split.json'``).
+    An unknown name, an index out of range, a duplicate or an empty list is an error naming ``where``.
 
-    An unknown name, an index out of range, a duplicate or an empty list is an error naming it.
+    Args:
+        spec (int | Sequence[int | str]): ``N`` (1 <= N <= len(classes)) or a sequence of class indices
+            and/or class names.
+        classes (Sequence[str]): the class names of the dataset.
+        where (str): what ``spec`` is, for the error messages (e.g. ``'known_classes of split.json'``).
+            Defaults to ``'known_classes'``.
+
+    Returns:
+        list[int]: the class indices, in the order of ``spec`` (``0..N-1`` for an int).
+
+    Raises:
+        TypeError: ``spec`` is neither an int nor a sequence (a string is refused), or an element is
+            neither an int nor a str.
+        ValueError: ``N`` out of range, an empty list, an unknown name, an index out of range, a class
+            listed twice.
     """
     if _is_int(spec):
         if not 1 <= spec <= len(classes):
@@ -76,8 +87,21 @@ def load_gcd_split(path: str, classes: Sequence[str]) -> Dict[str, Optional[list
     ``{"Easy": [...], "Medium": [...], "Hard": [...]}`` (their union) and, when given, exactly the classes that
     are not known; ``labelled`` (optional) sample indices of the base dataset.
 
-    Returns ``dict(known_classes=[int], unknown_classes=[int] | None, labelled=[int] | None)``. A bad file
-    raises an error naming the file and the key.
+    Args:
+        path (str): the json split file.
+        classes (Sequence[str]): the class names of the base dataset (metainfo ``classes``).
+
+    Returns:
+        dict: ``dict(known_classes=[int], unknown_classes=[int] | None, labelled=[int] | None)``, classes
+        as indices into ``classes``; ``labelled`` as in the file (its range is checked by
+        :class:`GCDDataset`, which knows the number of samples).
+
+    Raises:
+        FileNotFoundError: naming the file.
+        ValueError: a bad file (not json, not an object, unknown or missing keys, bad class lists,
+            known and unknown classes overlapping or not covering every class, a ``labelled`` that is not
+            a non-empty list of distinct ints), naming the file and the key.
+        TypeError: a class that is neither an index nor a name (from :func:`resolve_classes`).
     """
     where = f'GCD split file {path}'
     try:
@@ -135,27 +159,43 @@ def load_gcd_split(path: str, classes: Sequence[str]) -> Dict[str, Optional[list
 class GCDDataset(BaseDataset):
     """A base dataset as a GCD task: known / novel classes, labelled / unlabelled samples (SimGCD's split).
 
+    Each item is the base item with ``gt_label`` (remapped), ``labelled``, ``old`` (bool), ``sample_idx``
+    (index in this wrapper) and ``base_idx`` (index in the base dataset). Metainfo: ``classes`` (remapped
+    names), ``num_known_classes``, ``known_classes`` (names); the last two are attributes too (and
+    ``base_classes``, the base dataset's names). ``labelled_flags`` is the bool array of ``labelled`` over
+    this wrapper's samples (for :class:`GCDBalancedSampler`).
+
     Args:
-        dataset: the base dataset (config or built mmengine ``BaseDataset``); its items hold ``gt_label`` (int,
-            an index into its metainfo ``classes``) and ``img`` or ``img_path``.
-        known_classes: ``N`` (the first N classes), or class indices / names; their order sets the remapped
-            labels 0..K_old-1. May be left out when ``split_file`` gives it (if both are given, they must agree).
-        labelled_ratio: fraction in (0, 1] of the known-class samples that are labelled: SimGCD's
+        dataset (dict | BaseDataset): the base dataset (config or built mmengine ``BaseDataset``, without a
+            pipeline of its own); its items hold ``gt_label`` (int, an index into its metainfo ``classes``)
+            and ``img`` or ``img_path``.
+        known_classes (int | Sequence[int | str], optional): ``N`` (the first N classes), or class indices /
+            names; their order sets the remapped labels 0..K_old-1. May be left out when ``split_file``
+            gives it (if both are given, they must agree). Defaults to None.
+        labelled_ratio (float): fraction in (0, 1] of the known-class samples that are labelled: SimGCD's
             ``subsample_instances``, ``floor(labelled_ratio * n)`` samples drawn without replacement by
             ``np.random.RandomState(seed).choice`` (the legacy generator, whose stream numpy keeps stable, so
             ``seed=0`` gives SimGCD's own labelled set when the base dataset lists the samples in its order).
-        seed: seed of that draw. Unused, like ``labelled_ratio``, when the split file lists ``labelled``.
-        split_file: a json split, see :func:`load_gcd_split` (``tools/data/gcd/ssb_splits_to_json.py`` converts
-            the SSB splits). A labelled sample of a class outside the known set is refused.
-        subset: ``'train'`` (labelled samples, then unlabelled ones, each in base order), ``'labelled'`` or
-            ``'unlabelled'`` (the transductive evaluation set of GCD).
-        pipeline, test_mode, indices, serialize_data, lazy_init, max_refetch: as mmengine's ``BaseDataset``
-            (``indices`` selects samples of this wrapper).
+            Defaults to 0.5.
+        seed (int): seed of that draw. Unused, like ``labelled_ratio``, when the split file lists ``labelled``.
+            Defaults to 0.
+        split_file (str, optional): a json split, see :func:`load_gcd_split`
+            (``tools/data/gcd/ssb_splits_to_json.py`` converts the SSB splits). A labelled sample of a class
+            outside the known set is refused. Defaults to None.
+        subset (str): ``'train'`` (labelled samples, then unlabelled ones, each in base order), ``'labelled'``
+            or ``'unlabelled'`` (the transductive evaluation set of GCD). Defaults to ``'train'``.
+        pipeline (Sequence): transforms run on each item, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``: selects samples of this
+            wrapper (an int: the first ones). Defaults to None.
+        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
+        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        max_refetch (int): as mmengine's ``BaseDataset``. Defaults to 1000.
 
-    Each item is the base item with ``gt_label`` (remapped), ``labelled``, ``old`` (bool), ``sample_idx``
-    (index in this wrapper) and ``base_idx`` (index in the base dataset). Metainfo: ``classes`` (remapped
-    names), ``num_known_classes``, ``known_classes`` (names); the same are attributes. ``labelled_flags`` is
-    the bool array of ``labelled`` over this wrapper's samples (for :class:`GCDBalancedSampler`).
+    Raises:
+        TypeError: ``dataset`` is neither a config dict nor a ``BaseDataset``; ``seed`` is not an int.
+        ValueError: the base dataset has a pipeline or no metainfo ``classes``; a bad ``subset`` or
+            ``labelled_ratio``; neither ``known_classes`` nor ``split_file``, or the two disagreeing.
     """
 
     def __init__(self, dataset: Union[dict, BaseDataset], known_classes: Optional[ClassSpec] = None,

@@ -8,7 +8,21 @@ from .classification import ClassificationDataset
 
 
 def json_field(entry: Any, key: str, path: str, where: str, kind: type = int) -> Any:
-    """``entry[key]``, checked to be a ``kind`` (ints: not bools), or a ValueError naming the file, entry and key."""
+    """``entry[key]``, checked to be a ``kind`` (ints: not bools), or a ValueError naming the file, entry and key.
+
+    Args:
+        entry (Any): a JSON object (dict) of the metadata file; anything else is refused as missing ``key``.
+        key (str): the field to read.
+        path (str): the metadata file, for the error messages.
+        where (str): the entry's place in the file (``'images[3]'``), for the error messages.
+        kind (type): the type the value must have (bools are refused whatever ``kind``). Defaults to int.
+
+    Returns:
+        Any: ``entry[key]``.
+
+    Raises:
+        ValueError: ``entry`` is not a dict or lacks ``key``, or the value is not a ``kind``.
+    """
     if not isinstance(entry, dict) or key not in entry:
         raise ValueError(f'{path}: {where}: missing key {key!r}')
     value = entry[key]
@@ -41,10 +55,11 @@ class Herbarium19Dataset(ClassificationDataset):
 
     Args:
         data_root (str): the folder holding ``train`` and ``validation`` (SimGCD's ``herbarium_dataroot``).
-        split (str): ``'train'`` or ``'validation'``.
-        ann_file (str): the metadata file, relative to ``data_root``; default ``<split>/metadata.json``.
-        img_subdir (str, optional): the image folder under ``data_root``; default ``split``
-            (``'small-train'`` reads the resized copy, whose file names match).
+        split (str): ``'train'`` or ``'validation'``. Defaults to ``'train'``.
+        ann_file (str): the metadata file, relative to ``data_root``; empty: ``<split>/metadata.json``.
+            Defaults to ``''``.
+        img_subdir (str, optional): the image folder under ``data_root``; None: ``split``
+            (``'small-train'`` reads the resized copy, whose file names match). Defaults to None.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

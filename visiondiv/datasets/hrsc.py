@@ -31,13 +31,21 @@ class HRSCDataset(BaseDataset):
     ``classwise=True`` the 31 fine classes (keyed by ``Class_ID`` 1000000xx).
     Objects flagged ``difficult`` are ignored.
 
+    ``sub_data_root`` defaults to ``data_root``. Each entry has ``width``/``height`` (from the XML, else
+    from the decoded image) for ``filter_cfg.min_size`` (see
+    :func:`~visiondiv.datasets.dota.filter_rotated_data`).
+
     Args:
-        img_subdir (str): image folder under ``sub_data_root``.
-        ann_subdir (str): XML folder under ``sub_data_root``.
-        classwise (bool): the 31 fine classes instead of ``ship``.
-        img_suffix (str): image extension.
+        img_subdir (str): image folder under ``sub_data_root``. Defaults to ``'AllImages'``.
+        ann_subdir (str): XML folder under ``sub_data_root``. Defaults to ``'Annotations'``.
+        classwise (bool): the 31 fine classes instead of ``ship`` (sets metainfo ``classes`` unless
+            ``metainfo`` is given). Defaults to False.
+        img_suffix (str): image extension, without the dot. Defaults to ``'bmp'``.
         backend_args (dict, optional): mmengine file backend of the id list,
-            the XMLs and (for an XML without image size) the images, as mmrotate.
+            the XMLs and (for an XML without image size) the images, as mmrotate. Defaults to None.
+        **kwargs: the arguments of mmengine's ``BaseDataset``: ``ann_file`` (the text file of image ids,
+            one per line), ``data_root``, ``data_prefix`` (``sub_data_root``), ``filter_cfg``,
+            ``metainfo``, ``pipeline``, ``test_mode``...
     """
 
     METAINFO = dict(classes=('ship',), palette=[(220, 20, 60)])

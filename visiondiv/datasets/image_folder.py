@@ -11,7 +11,19 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tif
 
 
 def read_class_list(classes: Union[str, Sequence[str]]) -> List[str]:
-    """Class names given as a sequence, or as the path of a text file with one name per line."""
+    """Class names given as a sequence, or as the path of a text file with one name per line.
+
+    Args:
+        classes (str | Sequence[str]): the names, or the path of a UTF-8 text file with one name per line
+            (blank lines skipped, names stripped).
+
+    Returns:
+        list[str]: the names, in the given order (each converted with ``str``).
+
+    Raises:
+        FileNotFoundError: naming the file when ``classes`` is a path that does not exist.
+        ValueError: naming the file when it is not UTF-8 text.
+    """
     if isinstance(classes, str):
         return [line for _, line in read_text_lines(classes)]
     return [str(c) for c in classes]
@@ -19,6 +31,12 @@ def read_class_list(classes: Union[str, Sequence[str]]) -> List[str]:
 
 def class_folders(root: str) -> List[str]:
     """The sorted names of the sub-folders of ``root`` (hidden ones, ``.name``, left out).
+
+    Args:
+        root (str): the folder to list.
+
+    Returns:
+        list[str]: the sub-folder names, sorted.
 
     Raises:
         FileNotFoundError: naming ``root`` when it is not a folder.
@@ -39,6 +57,18 @@ def scan_image_folder(root: str, classes: Optional[Sequence[str]] = None,
     lower-cased name ends with one of ``extensions``; the sample order and
     labels are therefore those of ``torchvision.datasets.ImageFolder``, except
     that hidden folders (``.ipynb_checkpoints``) are not taken as classes.
+
+    Args:
+        root (str): the folder of class folders.
+        classes (Sequence[str], optional): the class folder names, in label order; None: every
+            sub-folder of ``root``, sorted. Defaults to None.
+        extensions (Sequence[str]): the file name endings kept (case-insensitive). Defaults to
+            ``IMG_EXTENSIONS`` (torchvision's: ``.jpg``, ``.jpeg``, ``.png``, ``.ppm``, ``.bmp``, ``.pgm``,
+            ``.tif``, ``.tiff``, ``.webp``).
+
+    Returns:
+        tuple: ``(classes, samples)``: the class names (tuple of str) and the ``(image path, label)``
+        samples (list of tuples), label the index in ``classes``.
 
     Raises:
         FileNotFoundError: naming ``root``, a class folder missing, or a class folder without images.
@@ -84,8 +114,9 @@ class ImageFolderDataset(ClassificationDataset):
         data_root (str): the folder of class folders; with ``data_prefix=dict(img_path=sub)``
             the class folders are in ``data_root/sub``.
         classes (str | Sequence[str], optional): class folder names, or the path of a
-            text file with one per line.
-        extensions (Sequence[str]): file name endings kept (case-insensitive).
+            text file with one per line; None: every class folder. Defaults to None.
+        extensions (Sequence[str]): file name endings kept (case-insensitive). Defaults to
+            ``IMG_EXTENSIONS`` (torchvision's ``IMG_EXTENSIONS``).
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

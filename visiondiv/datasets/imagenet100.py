@@ -19,12 +19,15 @@ def imagenet100_classes(all_wnids: Sequence[str], seed: int = 0, num_classes: in
     touching numpy's global state.
 
     Args:
-        all_wnids: the 1000 ILSVRC-2012 wnids (any order; they are sorted here).
-        seed: the numpy seed (SimGCD: 0).
-        num_classes: how many to draw (SimGCD: 100).
+        all_wnids (Sequence[str]): the 1000 ILSVRC-2012 wnids (any order; they are sorted here).
+        seed (int): the numpy seed (SimGCD: 0). Defaults to 0.
+        num_classes (int): how many to draw, at most 1000 (SimGCD: 100). Defaults to 100.
 
     Returns:
-        The chosen wnids, sorted (their order is the label order SimGCD uses).
+        list[str]: the chosen wnids, sorted (their order is the label order SimGCD uses).
+
+    Raises:
+        ValueError: ``all_wnids`` are not 1000 distinct names.
     """
     wnids = sorted(all_wnids)
     if len(wnids) != 1000 or len(set(wnids)) != 1000:
@@ -52,11 +55,14 @@ class ImageNet100Dataset(ImageFolderDataset):
 
     Args:
         data_root (str): the ImageNet folder holding ``train`` and ``val`` (SimGCD's ``imagenet_root``).
-        split (str): ``'train'`` or ``'val'``.
-        classes (str | Sequence[str], optional): the wnids to keep, or a file listing them.
-        seed (int): seed of the default draw (SimGCD: 0).
-        extensions (Sequence[str]): file name endings kept (case-insensitive).
-        **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
+        split (str): ``'train'`` or ``'val'``. Defaults to ``'train'``.
+        classes (str | Sequence[str], optional): the wnids to keep, or a file listing them; None:
+            SimGCD's draw. Defaults to None.
+        seed (int): seed of the default draw (SimGCD: 0). Defaults to 0.
+        extensions (Sequence[str]): file name endings kept (case-insensitive), passed through ``**kwargs``
+            to :class:`ImageFolderDataset`. Defaults to ``IMG_EXTENSIONS``.
+        **kwargs: :class:`ImageFolderDataset` and
+            :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 
     SPLITS = ('train', 'val')

@@ -17,7 +17,25 @@ CT_WINDOW = (-1000.0, 400.0)
 def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[float, float] = (0.5, 99.5),
                      window: Sequence[float] = CT_WINDOW) -> np.ndarray:
     """Per-volume intensity normalisation: ``zscore``, ``percentile`` (clip then scale to [0, 1]),
-    ``window`` (CT: clip to ``window`` = (lo, hi) in HU, then (v - lo) / (hi - lo) in [0, 1]) or None."""
+    ``window`` (CT: clip to ``window`` = (lo, hi) in HU, then (v - lo) / (hi - lo) in [0, 1]) or None.
+
+    ``zscore`` is ``(v - mean) / max(std, 1e-6)`` over the whole volume; ``percentile`` clips to the
+    volume's ``percentiles`` (lo, hi) and scales by ``max(hi - lo, 1e-6)``.
+
+    Args:
+        vol (np.ndarray): the volume, any shape and numeric dtype (cast to float32).
+        method (str, optional): ``'zscore'``, ``'percentile'``, ``'window'``, or None (only the cast).
+        percentiles (tuple[float, float]): the (lo, hi) percentiles, in [0, 100], of ``'percentile'``.
+            Defaults to (0.5, 99.5).
+        window (Sequence[float]): the (lo, hi) window in HU of ``'window'``: two finite numbers, lo < hi.
+            Defaults to ``CT_WINDOW``, (-1000.0, 400.0).
+
+    Returns:
+        np.ndarray: the normalised volume, float32, same shape.
+
+    Raises:
+        ValueError: an unknown ``method``, or a bad ``window`` with ``'window'``.
+    """
     vol = vol.astype(np.float32)
     if method is None:
         return vol
@@ -35,7 +53,19 @@ def normalize_volume(vol: np.ndarray, method: Optional[str], percentiles: Tuple[
 
 
 def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
-    """Array and voxel spacing (mm) of a NIfTI file; the error names the file."""
+    """Array and voxel spacing (mm) of a NIfTI file; the error names the file.
+
+    Args:
+        path (str): a ``.nii`` / ``.nii.gz`` file (read with nibabel).
+
+    Returns:
+        tuple: the 3-D array (``np.asanyarray(img.dataobj)``: x, y, z order; the header's dtype, or float
+        when it scales the values) and the spacing (3 floats, mm, the header's first 3 zooms).
+
+    Raises:
+        FileNotFoundError: naming the file.
+        ValueError: naming the file: unreadable, or not a 3-D volume.
+    """
     import nibabel as nib
     try:
         img = nib.load(path)
@@ -50,7 +80,16 @@ def load_nifti(path: str) -> Tuple[np.ndarray, Tuple[float, ...]]:
 
 
 def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
-    """Write a 3-D array (x, y, z order, as nibabel reads it back) with an axis-aligned affine of ``spacing``."""
+    """Write a 3-D array (x, y, z order, as nibabel reads it back) with an axis-aligned affine of ``spacing``.
+
+    Args:
+        path (str): the file to write (``.nii`` or ``.nii.gz``: nibabel picks the format by the name).
+        vol (np.ndarray): the 3-D volume, written with its dtype.
+        spacing (Sequence[float]): the 3 voxel sizes (mm), the diagonal of the affine (origin 0).
+
+    Raises:
+        ValueError: ``vol`` is not 3-D or ``spacing`` has not 3 values.
+    """
     import nibabel as nib
     if vol.ndim != 3 or len(spacing) != 3:
         raise ValueError(f'{path}: need a 3-D volume and 3 spacings, got shape {vol.shape}, spacing {spacing}')
@@ -61,23 +100,33 @@ def save_nifti(path: str, vol: np.ndarray, spacing: Sequence[float]) -> None:
 class MedicalSliceDataset(BaseDataset):
     """Serve 2-D slices of NIfTI volumes: ``data_root/img_dir/<case>.nii.gz`` (+ ``label_dir`` for labels).
 
-    Args:
-        img_dir (str): folder of image volumes.
-        label_dir (str, optional): folder of label volumes with the same names; None for unlabelled data
-            (e.g. the target domain during source-free adaptation).
-        slice_axis (int): axis along which volumes are cut into slices.
-        slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class).
-        normalize (str, optional): ``zscore`` or ``percentile`` per volume, ``window`` (CT: clip to
-            ``window`` in HU and scale to [0, 1]), or None.
-        window (Sequence[float]): (lo, hi) HU window of ``normalize='window'``; two finite numbers, lo < hi.
-        suffix (str): file suffix.
-        domain (str, optional): ``source`` or ``target`` (any case, surrounding blanks ignored), or None;
-            ``SourceFreeCheckHook`` refuses adaptation on training data marked ``source``.
-
     Each item has ``img`` (H, W) float32, ``gt_seg_map`` (H, W) uint8 if labelled, and the meta
     ``case_id``, ``slice_idx``, ``num_slices``, ``slice_axis`` and ``spacing`` (of the whole volume).
     Errors name the file: unreadable volume, non-finite (NaN / inf) image voxels, label shape differing
     from its image, non-integer labels, labels outside [0, num_classes).
+
+    Args:
+        img_dir (str): folder of image volumes, relative to ``data_root`` unless absolute.
+            Defaults to ``'images'``.
+        label_dir (str, optional): folder of label volumes with the same names; None for unlabelled data
+            (e.g. the target domain during source-free adaptation). Defaults to ``'labels'``.
+        slice_axis (int): axis along which volumes are cut into slices. Defaults to 2 (z).
+        slice_filter (str): ``all`` or ``foreground`` (only slices whose label has a non-zero class;
+            needs ``label_dir``). Defaults to ``'all'``.
+        normalize (str, optional): ``zscore`` or ``percentile`` per volume, ``window`` (CT: clip to
+            ``window`` in HU and scale to [0, 1]), or None (see :func:`normalize_volume`).
+            Defaults to ``'zscore'``.
+        percentiles (Sequence[float]): (lo, hi) percentiles, in [0, 100], of ``normalize='percentile'``.
+            Defaults to (0.5, 99.5).
+        suffix (str): file suffix; it is stripped from the file name to give ``case_id``.
+            Defaults to ``'.nii.gz'``.
+        domain (str, optional): ``source`` or ``target`` (any case, surrounding blanks ignored), or None;
+            ``SourceFreeCheckHook`` refuses adaptation on training data marked ``source``. Defaults to None.
+        window (Sequence[float]): (lo, hi) HU window of ``normalize='window'``; two finite numbers, lo < hi
+            (checked whatever ``normalize``). Defaults to ``CT_WINDOW``, (-1000.0, 400.0).
+        **kwargs: the arguments of mmengine's ``BaseDataset`` (``data_root``, ``metainfo``, ``pipeline``,
+            ``test_mode``, ``indices``...); ``serialize_data`` defaults to False here (items hold arrays).
+            The number of metainfo ``classes`` bounds the label values.
     """
 
     METAINFO = dict(classes=('background', 'foreground'), palette=[(0, 0, 0), (255, 0, 0)])

@@ -34,8 +34,17 @@ def read_image(path: str) -> Tuple[np.ndarray, Spacing]:
     """Array (x, y, z order, as nibabel reads NIfTI) and spacing (x, y, z, mm) of a 3-D scalar image.
 
     Any format SimpleITK reads: MetaImage (``.mhd`` + raw, ``.mha``; compressed too), NRRD
-    (``.nrrd``, ``.nhdr``), NIfTI (``.nii``, ``.nii.gz``). Errors name the file: missing, unreadable
-    (SimpleITK's reason), not 3-D or not scalar.
+    (``.nrrd``, ``.nhdr``), NIfTI (``.nii``, ``.nii.gz``).
+
+    Args:
+        path (str): the image file.
+
+    Returns:
+        tuple: the array (x, y, z, the file's pixel type) and the spacing (3 floats, x, y, z, mm).
+
+    Raises:
+        FileNotFoundError: naming the file when it is missing.
+        ValueError: naming the file: unreadable (SimpleITK's reason), not 3-D or not scalar.
     """
     import SimpleITK as sitk
     if not osp.isfile(path):
@@ -77,7 +86,14 @@ class DicomSeries:
 
 
 def is_dicom_file(path: str) -> bool:
-    """Whether ``path`` starts with the DICOM preamble (128 bytes, then ``DICM``)."""
+    """Whether ``path`` starts with the DICOM preamble (128 bytes, then ``DICM``).
+
+    Args:
+        path (str): any file.
+
+    Returns:
+        bool: True for a DICOM Part 10 file; False otherwise, also when it cannot be opened.
+    """
     try:
         with open(path, 'rb') as f:
             return f.read(132)[128:] == b'DICM'
@@ -101,20 +117,25 @@ def _modality(path: str) -> Optional[str]:
 def read_dicom_series(folder: str, series_id: Optional[str] = None) -> Tuple[np.ndarray, Spacing, DicomSeries]:
     """Read the DICOM image series in ``folder`` (not its sub-folders) with SimpleITK's ImageSeriesReader.
 
-    Returns the array (x, y, z), the spacing (x, y, z, mm) and a :class:`DicomSeries` (origin, direction,
-    slice positions, SOPInstanceUIDs: what maps contours and segmentations onto the voxels). GDCM
-    applies RescaleSlope / RescaleIntercept, so a CT comes back in HU. Slices are ordered by position
-    along the slice normal.
+    GDCM applies RescaleSlope / RescaleIntercept, so a CT comes back in HU. Slices are ordered by
+    position along the slice normal.
 
     Args:
-        folder: the folder holding the series' files.
-        series_id: SeriesInstanceUID to read when the folder holds several image series (series of
-            ``NON_IMAGE_MODALITIES``, e.g. a SEG beside the CT, are not counted).
+        folder (str): the folder holding the series' files.
+        series_id (str, optional): SeriesInstanceUID to read when the folder holds several image series
+            (series of ``NON_IMAGE_MODALITIES``, e.g. a SEG beside the CT, are not counted); None: the
+            folder's only image series. Defaults to None.
 
-    Errors name the folder: missing, no series, several series without ``series_id`` (listing the IDs
-    found), an unknown ``series_id``; a DICOM file of the series that GDCM left out (corrupt or
-    truncated: GDCM skips such files silently) and unevenly spaced slices (a missing slice) are refused
-    too, naming the file or the positions.
+    Returns:
+        tuple: the array (x, y, z), the spacing (x, y, z, mm) and a :class:`DicomSeries` (origin,
+        direction, slice positions, SOPInstanceUIDs: what maps contours and segmentations onto the voxels).
+
+    Raises:
+        FileNotFoundError: the folder is missing.
+        ValueError: naming the folder: no series, several series without ``series_id`` (listing the IDs
+            found), an unknown ``series_id``, a series SimpleITK cannot read; a DICOM file of the series
+            that GDCM left out (corrupt or truncated: GDCM skips such files silently) and unevenly spaced
+            slices (a missing slice) are refused too, naming the file or the positions.
     """
     import SimpleITK as sitk
     if not osp.isdir(folder):
@@ -226,12 +247,21 @@ def read_rtstruct(path: str, reference: Union[str, DicomSeries], roi_names: Name
     or on it). Contours of one ROI nested in a slice are holes (XOR); several ROIs are united.
 
     Args:
-        path: the RTSTRUCT file.
-        reference: the image series (a :class:`DicomSeries` or its folder).
-        roi_names: ROIName values (exact), or a regular expression that must match the whole name.
+        path (str): the RTSTRUCT file.
+        reference (str | DicomSeries): the image series (a :class:`DicomSeries` or its folder, then read
+            with :func:`read_dicom_series`).
+        roi_names (str | Pattern | Sequence[str]): ROIName values (a sequence: exact names), or a regular
+            expression (a str or compiled pattern) that must match the whole name. Defaults to
+            ``('GTV-1',)``.
 
-    Errors name the file: unreadable, Modality not RTSTRUCT, no ROI matching (listing the ROI names),
-    FrameOfReferenceUID differing from the series', a contour off the series' slices.
+    Returns:
+        np.ndarray: uint8 mask of the series' shape (x, y, z), 1 inside the chosen ROIs, 0 elsewhere.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: naming the file: unreadable, Modality not RTSTRUCT, no ROI matching (listing the ROI
+            names), FrameOfReferenceUID differing from the series', a ContourData whose length does not fit
+            NumberOfContourPoints, a contour off the series' slices.
     """
     from skimage.draw import polygon
     series = _reference(reference)
@@ -278,10 +308,20 @@ def read_dicom_seg(path: str, reference: Union[str, DicomSeries], segments: Unio
     on the series' in-plane grid (Rows, Columns equal).
 
     Args:
-        segments: a SegmentNumber, SegmentLabel values (exact) or a regular expression for the whole label.
+        path (str): the DICOM SEG file.
+        reference (str | DicomSeries): the image series (a :class:`DicomSeries` or its folder, then read
+            with :func:`read_dicom_series`).
+        segments (int | str | Pattern | Sequence[str]): a SegmentNumber (int), SegmentLabel values (a
+            sequence: exact labels) or a regular expression (a str or compiled pattern) for the whole label.
+            Defaults to ``'GTV-1'``.
 
-    Errors name the file: unreadable, Modality not SEG, SegmentationType not BINARY, no matching segment
-    (listing the labels), a grid or frame position that does not fit the series.
+    Returns:
+        np.ndarray: uint8 mask of the series' shape (x, y, z), 1 in the chosen segments, 0 elsewhere.
+
+    Raises:
+        FileNotFoundError: the file is missing.
+        ValueError: naming the file: unreadable, Modality not SEG, SegmentationType not BINARY, no matching
+            segment (listing the labels), a grid or frame position that does not fit the series.
     """
     series = _reference(reference)
     ds = _dcmread(path, 'SEG')

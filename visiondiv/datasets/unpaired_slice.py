@@ -27,23 +27,34 @@ class UnpairedSliceDataset(BaseDataset):
     domain B's slice (then each extra domain's) is drawn with ``np.random.randint`` in training (mmengine
     seeds it per worker) and is ``i % len(B)`` in test mode.
 
-    Args:
-        domain_a (dict): ``name`` (e.g. ``'ct'``; used in the result keys), ``img_dir``, ``normalize``
-            (``'window'`` or ``'percentile'``: values in [0, 1]), optional ``label_dir`` (default None:
-            unlabelled), ``window``, ``percentiles``, ``slice_axis``, ``slice_filter``, ``suffix``:
-            the arguments of :class:`MedicalSliceDataset`.
-        domain_b (dict): the same for domain B.
-        extra_domains (Sequence[dict]): more domains of the same form, each paired with slice ``i`` as domain B
-            is (e.g. labelled target-domain slices beside the unlabelled ones: ``CycleGAN(labelled_domain=)``).
-            Names must differ from each other and from A's and B's.
-        data_root (str): root of both domains' relative folders.
-        pipeline (list): transforms, typically ending with ``PackTranslationInputs``.
-        test_mode (bool): pair slice ``i`` of A with slice ``i % len(B)`` of B (deterministic).
-        indices (int | Sequence[int], optional): subset of domain-A slices (mmengine's meaning).
-
     A result holds ``img_<a>``, ``img_<b>`` (float32 (H, W) in [0, 1]), ``mask_<a>`` / ``mask_<b>``
     (uint8 (H, W)) for a labelled domain, and ``case_id_<d>``, ``slice_idx_<d>``, ``img_path_<d>``,
-    ``spacing_<d>`` for both domains. Slices of different shapes are refused, naming both files.
+    ``spacing_<d>`` for both domains (and the same for each extra domain), plus ``sample_idx``. Slices of
+    different shapes are refused, naming both files. Metainfo ``domains`` holds the names of A and B.
+
+    Args:
+        domain_a (dict): ``name`` (an identifier, e.g. ``'ct'``; used in the result keys), ``img_dir``,
+            ``normalize`` (``'window'`` or ``'percentile'``: values in [0, 1]), optional ``label_dir``
+            (None here when left out: unlabelled), ``window``, ``percentiles``, ``slice_axis``,
+            ``slice_filter``, ``suffix``, ``domain``: the arguments of :class:`MedicalSliceDataset`.
+        domain_b (dict): the same for domain B.
+        data_root (str): root of both domains' relative folders. Defaults to ``''``.
+        pipeline (Sequence): transforms, typically ending with ``PackTranslationInputs``. Defaults to ``()``.
+        test_mode (bool): pair slice ``i`` of A with slice ``i % len(B)`` of B (deterministic).
+            Defaults to False.
+        indices (int | Sequence[int], optional): subset of domain-A slices (mmengine's meaning: an int
+            keeps the first ones). Defaults to None.
+        extra_domains (Sequence[dict]): more domains of the same form, each paired with slice ``i`` as domain B
+            is (e.g. labelled target-domain slices beside the unlabelled ones: ``CycleGAN(labelled_domain=)``).
+            Names must differ from each other and from A's and B's. Defaults to ``()``.
+        **kwargs: the other arguments of mmengine's ``BaseDataset`` (``metainfo``, ``lazy_init``...);
+            ``serialize_data`` defaults to False here (items hold arrays).
+
+    Raises:
+        TypeError: a domain that is not a dict.
+        ValueError: naming the domain's argument: an unknown key, a missing ``name`` / ``img_dir`` /
+            ``normalize``, a ``name`` that is not an identifier, a ``normalize`` outside ``'window'`` /
+            ``'percentile'``, two domains with one name; when loading, a paired domain without slices.
     """
 
     METAINFO = dict(classes=('background', 'tumour'))

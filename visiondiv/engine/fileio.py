@@ -89,7 +89,19 @@ def write_folder_atomically(out: str, write: Callable[[str], T]) -> T:
     """``write(folder)`` into a new folder beside ``out``, renamed to ``out`` once it has succeeded.
 
     On any failure the folder is removed, so ``out`` is either complete or absent. ``out`` must not
-    exist or be an empty folder (a rename cannot merge into existing files).
+    exist or be an empty folder (a rename cannot merge into existing files). Missing parent folders are
+    created, and removed again on failure if still empty. The new folder gets the umask's permissions.
+
+    Args:
+        out (str): the folder to produce.
+        write (Callable[[str], T]): called once with the path of the temporary folder (in ``out``'s parent)
+            to fill; what it returns is returned.
+
+    Returns:
+        T: the return value of ``write``.
+
+    Raises:
+        FileExistsError: ``out`` exists and is not an empty folder.
     """
     out = osp.abspath(out)
     if osp.exists(out) and (not osp.isdir(out) or os.listdir(out)):

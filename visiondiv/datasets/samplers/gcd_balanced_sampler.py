@@ -28,8 +28,15 @@ class GCDBalancedSampler(Sampler):
     differs by a rounding). If a shard has no labelled or no unlabelled sample, its draws are uniform.
 
     Args:
-        dataset: a dataset with ``labelled_flags`` (bool per sample), e.g. :class:`~visiondiv.datasets.GCDDataset`.
-        seed: random seed; None: a seed shared by all ranks (mmengine's ``sync_random_seed``).
+        dataset (Sized): a dataset with ``labelled_flags`` (a bool array of length ``len(dataset)``), e.g.
+            :class:`~visiondiv.datasets.GCDDataset` (not wrapped in another dataset).
+        seed (int, optional): random seed; None: a seed shared by all ranks (mmengine's
+            ``sync_random_seed``). Defaults to None.
+
+    Raises:
+        TypeError: ``dataset`` has no ``labelled_flags``.
+        ValueError: ``labelled_flags`` is not a bool array of length ``len(dataset)``, or the dataset has
+            fewer samples than there are ranks.
     """
 
     def __init__(self, dataset: Sized, seed: Optional[int] = None) -> None:

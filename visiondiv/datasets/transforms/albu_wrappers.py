@@ -26,7 +26,18 @@ _ALBU_PREFIXES = ('albumentations.', 'A.')
 def build_albu(cfg: dict) -> A.BasicTransform:
     """An albumentations transform from ``dict(type=..., **kwargs)``: visiondiv's (:mod:`.intensity`) first, then
     albumentations' own; ``'albumentations.X'`` (or ``'A.X'``) names albumentations' explicitly. Nested
-    ``transforms`` (``OneOf``, ``SomeOf``...) are built too."""
+    ``transforms`` (``OneOf``, ``SomeOf``...) are built too.
+
+    Args:
+        cfg (dict): ``type`` (a name as above, or the transform class itself) and the transform's arguments.
+
+    Returns:
+        A.BasicTransform: the built transform (``type(**kwargs)``).
+
+    Raises:
+        TypeError: ``cfg`` is not a dict with a ``type``.
+        KeyError: an unknown transform name.
+    """
     if not isinstance(cfg, dict) or 'type' not in cfg:
         raise TypeError(f'an albumentations transform config must be a dict with a "type", got {cfg!r}')
     args = dict(cfg)
@@ -66,20 +77,26 @@ def _load_translator(args: dict):
 class SliceAlbu(BaseTransform):
     """Albumentations on a slice (``results['img']``) and its label maps (``results['seg_fields']``).
 
-    Args:
-        transforms: one config dict or a list of them (see :func:`build_albu`), e.g.
-            ``[dict(type='Affine', rotate=(-15, 15), p=0.5), dict(type='RandomIntensityRemap', p=0.5)]``.
-        seed: seed of the albumentations pipeline (``A.Compose(seed=...)``), or None (then drawn from numpy's
-            global generator, which mmengine's ``randomness.seed`` seeds). In dataloader workers the
-            pipeline is reseeded from the worker's seed (PyTorch's, which mmengine's ``randomness.seed`` makes
-            reproducible), mixed with ``seed`` when given, so that workers do not repeat each other.
-        keys: image keys of ``results`` that receive the same transform (first one: the reference shape).
-        mask_keys: label-map keys moved with the images; None: ``results['seg_fields']`` (mmseg's), or
-            ``gt_seg_map`` if present. E.g. ``('mask_ct',)`` for the CT of an unpaired translation sample.
-
     Images are float32 (H, W) or (H, W, 1) slices (float64 is cast to float32); label maps travel as
     albumentations masks (nearest interpolation), so geometric transforms move them with the image and keep
     their values. ``img_shape`` follows ``img``.
+
+    Args:
+        transforms (dict | list[dict]): one config dict or a list of them (see :func:`build_albu`), e.g.
+            ``[dict(type='Affine', rotate=(-15, 15), p=0.5), dict(type='RandomIntensityRemap', p=0.5)]``.
+        seed (int, optional): seed of the albumentations pipeline (``A.Compose(seed=...)``), or None (then
+            drawn from numpy's global generator, which mmengine's ``randomness.seed`` seeds). In dataloader
+            workers the pipeline is reseeded from the worker's seed (PyTorch's, which mmengine's
+            ``randomness.seed`` makes reproducible), mixed with ``seed`` when given, so that workers do not
+            repeat each other. Defaults to None.
+        keys (Sequence[str]): image keys of ``results`` that receive the same transform (first one: the
+            reference shape). Defaults to ``('img',)``.
+        mask_keys (Sequence[str], optional): label-map keys moved with the images; None:
+            ``results['seg_fields']`` (mmseg's), or ``gt_seg_map`` if present. E.g. ``('mask_ct',)`` for the
+            CT of an unpaired translation sample. Defaults to None.
+
+    Raises:
+        ValueError: no transforms, or no keys.
     """
 
     #: albumentations configs, built here (the config checker does not look them up in the registries)

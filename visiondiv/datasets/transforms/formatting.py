@@ -16,13 +16,18 @@ DEFAULT_META_KEYS = tuple(f'{key}_{d}' for d in ('ct', 'mr') for key in ('case_i
 class PackTranslationInputs(BaseTransform):
     """Pack 2-D images and masks into ``inputs`` (dict key -> (1, H, W) float32 tensor) and ``data_samples``.
 
-    Args:
-        keys (Sequence[str]): result keys to pack; each must be present. ``mask_*`` keys must hold 0/1
-            values; every other key is an image.
-        meta_keys (Sequence[str]): result keys copied into ``data_samples.metainfo`` when present.
-
     Returns ``dict(inputs=dict, data_samples=BaseDataElement)``. A missing key, a non-2-D array or a
     mask with values other than 0 and 1 is an error naming the key.
+
+    Args:
+        keys (Sequence[str]): result keys to pack; each must be present. ``mask_*`` keys must hold 0/1
+            values; every other key is an image. Defaults to ``('img_ct', 'img_mr', 'mask_ct')``.
+        meta_keys (Sequence[str]): result keys copied into ``data_samples.metainfo`` when present.
+            Defaults to ``DEFAULT_META_KEYS``: ``case_id``, ``slice_idx``, ``img_path`` and ``spacing`` of
+            ``ct`` and of ``mr`` (``'case_id_ct'``, ..., ``'spacing_mr'``).
+
+    Raises:
+        TypeError: ``keys`` or ``meta_keys`` is a single string.
     """
 
     def __init__(self, keys: Sequence[str] = ('img_ct', 'img_mr', 'mask_ct'),
@@ -59,13 +64,17 @@ GCD_META_KEYS = ('sample_idx', 'labelled', 'old', 'img_path', 'base_idx')
 class PackGCDInputs(BaseTransform):
     """Pack the view(s) of a GCD sample into ``inputs`` (V, C, H, W) and ``data_samples`` (``BaseDataElement``).
 
-    Args:
-        meta_keys (Sequence[str]): result keys copied into ``data_samples.metainfo`` when present (numpy
-            scalars become Python ones).
-
     ``results['img']`` is one (H, W, C) / (H, W) array (V = 1) or a list of them (:class:`MultiView`), all of
     one shape and dtype; uint8 images stay uint8, others become float32 (NaN/inf refused). ``gt_label``, when
     present, becomes the data field ``gt_label`` (torch.long scalar).
+
+    Args:
+        meta_keys (Sequence[str]): result keys copied into ``data_samples.metainfo`` when present (numpy
+            scalars become Python ones). Defaults to ``GCD_META_KEYS``: ``('sample_idx', 'labelled', 'old',
+            'img_path', 'base_idx')``.
+
+    Raises:
+        TypeError: ``meta_keys`` is a single string.
     """
 
     def __init__(self, meta_keys: Sequence[str] = GCD_META_KEYS) -> None:

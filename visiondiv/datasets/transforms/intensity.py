@@ -259,16 +259,23 @@ def translate_slices(generator: nn.Module, slices: np.ndarray, batch_size: int =
     """Translate (N, H, W) slices with values in [0, 1]; returns (N, H, W) float32 in [0, 1].
 
     H and W are padded (edge values) to a multiple of ``SIZE_DIVISOR`` and cropped back. The generator
-    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor.
+    works in [-1, 1] (tanh output), the convention of the translator's data preprocessor: inputs are mapped
+    by ``2 * v - 1`` (values outside [0, 1] are not checked) and outputs clamped to [-1, 1], then mapped back.
+    Runs without gradients. Public as ``visiondiv.apis.translate_slices``.
 
     Args:
-        generator (nn.Module): a translator's generator, (N, 1, H, W) in [-1, 1] to the same.
-        slices (np.ndarray): (N, H, W) slices with values in [0, 1].
+        generator (nn.Module): a generator (``visiondiv.apis.load_translator``), taking and returning
+            (B, 1, H, W) tensors.
+        slices (np.ndarray): (N, H, W) slices with values in [0, 1], cast to float32.
         batch_size (int): slices per forward pass. Defaults to 16.
-        device (str | torch.device, optional): where to run. Defaults to None (the generator's device).
+        device (str | torch.device, optional): where the batches go; None: the device of the generator's
+            first parameter. Defaults to None.
 
     Returns:
-        np.ndarray: (N, H, W) float32 translated slices in [0, 1].
+        np.ndarray: the translated slices, float32 (N, H, W) in [0, 1].
+
+    Raises:
+        ValueError: ``slices`` is not 3-D, or holds NaN or inf.
     """
     arr = np.asarray(slices, dtype=np.float32)
     if arr.ndim != 3:

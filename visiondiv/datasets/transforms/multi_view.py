@@ -13,14 +13,19 @@ __all__ = ['MultiView']
 class MultiView(BaseTransform):
     """Run the sub-pipeline ``transforms`` ``num_views`` times, each on its own copy of the results.
 
-    Args:
-        transforms: transform configs (built with visiondiv's ``TRANSFORMS``, so visiondiv's, mmcv's and
-            prefixed ``mmseg.`` / ``mmdet.`` names resolve) or callables.
-        num_views: number of views (>= 1).
-
     Output: ``results['img']`` is the list of the views' images; every other key is the input's (as
     mmpretrain's ``MultiView``). The views are independent draws of the random transforms. If the sub-pipeline
     drops the sample (returns None) for some view, so does this transform.
+
+    Args:
+        transforms (Sequence[dict | Callable]): transform configs (built with visiondiv's ``TRANSFORMS``, so
+            visiondiv's, mmcv's and prefixed ``mmseg.`` / ``mmdet.`` names resolve) or callables; a list,
+            not a single dict.
+        num_views (int): number of views (>= 1). Defaults to 2.
+
+    Raises:
+        ValueError: ``num_views`` is not an int >= 1.
+        TypeError: ``transforms`` is not a sequence, or holds something neither a config dict nor callable.
     """
 
     def __init__(self, transforms: Sequence[Union[dict, Callable]], num_views: int = 2) -> None:

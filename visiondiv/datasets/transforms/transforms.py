@@ -16,7 +16,18 @@ from visiondiv.structures.bbox import RotatedBoxes, qbox2rbox, rbox2qbox
 
 @TRANSFORMS.register_module()
 class ConvertBoxType(BaseTransform):
-    """Convert boxes in ``results`` to other box types, e.g. ``dict(gt_bboxes='rbox')``."""
+    """Convert boxes in ``results`` to other box types, e.g. ``dict(gt_bboxes='rbox')``.
+
+    A key absent from ``results`` is skipped; a present one must hold a box object (``BaseBoxes``, as
+    ``LoadAnnotations(box_type=...)`` gives).
+
+    Args:
+        box_type_mapping (Dict[str, str]): result key -> registered box type to convert to
+            (``'rbox'``, ``'qbox'``, ``'hbox'``...).
+
+    Raises:
+        KeyError: an unregistered box type (listing the registered ones).
+    """
 
     def __init__(self, box_type_mapping: Dict[str, str]) -> None:
         for key, dst in box_type_mapping.items():
@@ -63,10 +74,15 @@ class Rotate(BaseTransform):
 
     Args:
         rotate_angle (float): degrees, clockwise on screen for positive values.
-        img_border_value (int | float | tuple): fill of the uncovered image area.
-        mask_border_value (int): fill of the uncovered area of bitmap masks.
-        seg_ignore_label (int): fill of the uncovered area of ``gt_seg_map``.
-        interpolation (str): ``mmcv.imrotate`` interpolation of the image and masks.
+        img_border_value (int | float | tuple): fill of the uncovered image area: a number (used for all
+            3 channels) or a 3-tuple. Defaults to 0.
+        mask_border_value (int): fill of the uncovered area of bitmap masks. Defaults to 0.
+        seg_ignore_label (int): fill of the uncovered area of ``gt_seg_map`` (rotated with nearest
+            interpolation). Defaults to 255.
+        interpolation (str): ``mmcv.imrotate`` interpolation of the image and masks. Defaults to ``'bilinear'``.
+
+    Raises:
+        ValueError: ``img_border_value`` is neither a number nor a 3-tuple / 3-list.
     """
 
     def __init__(self, rotate_angle: float, img_border_value: Union[int, float, tuple] = 0,
@@ -116,16 +132,23 @@ class RandomRotate(BaseTransform):
     """Rotate by a random angle about the image centre, keeping the image size (mmrotate 1.x's arguments).
 
     Args:
-        prob (float): probability of rotating.
-        angle_range (float): angles are drawn uniformly in [-angle_range, angle_range) degrees, 0 < angle_range <= 180.
+        prob (float): probability of rotating, in [0, 1]. Defaults to 0.5.
+        angle_range (float): angles are drawn uniformly in [-angle_range, angle_range) degrees,
+            0 < angle_range <= 180. Defaults to 180.
         rect_obj_labels (Sequence[int], optional): labels of objects that are always axis-aligned
             (e.g. DOTA's storage-tank 9 and roundabout 11); if any is present, the angle is drawn from
-            {90, 180, -90, -180} instead, so they stay axis-aligned.
+            {90, 180, -90, -180} instead, so they stay axis-aligned. Defaults to None.
         rotate_type (str): the registered transform that does the turn; it is built with
             ``rotate_angle=0`` and ``**rotate_kwargs`` and its ``rotate_angle`` set per call
-            (default :class:`Rotate`, as in mmrotate).
-        rect_classes (Sequence[int], optional): deprecated mmrotate 0.x name of ``rect_obj_labels``.
-        **rotate_kwargs: the other arguments of ``rotate_type``, e.g. ``img_border_value``.
+            (:class:`Rotate`, as in mmrotate). Defaults to ``'Rotate'``.
+        rect_classes (Sequence[int], optional): deprecated mmrotate 0.x name of ``rect_obj_labels``
+            (a ``FutureWarning``; not both). Defaults to None.
+        **rotate_kwargs: the other arguments of ``rotate_type``, e.g. ``img_border_value`` (its deprecated
+            name ``border_value`` is still accepted, with a ``FutureWarning``).
+
+    Raises:
+        ValueError: ``prob`` or ``angle_range`` out of range, or both ``rect_obj_labels`` and
+            ``rect_classes`` given.
     """
 
     horizontal_angles = (90, 180, -90, -180)
@@ -178,8 +201,12 @@ class RotatedAlbu(BaseTransform):
     was qbox). Boxes whose centre leaves the image are dropped.
 
     Args:
-        transforms (list[dict]): albumentations transforms, e.g.
+        transforms (list[dict]): albumentations transforms, each ``dict(type=<albumentations class name>,
+            **its args)``, e.g.
             ``[dict(type='RandomBrightnessContrast', p=0.5), dict(type='Affine', rotate=(-30, 30))]``.
+
+    Raises:
+        KeyError: a ``type`` that albumentations does not have.
     """
 
     def __init__(self, transforms: List[dict]) -> None:

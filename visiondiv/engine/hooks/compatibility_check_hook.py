@@ -36,10 +36,13 @@ class CompatibilityCheckHook(Hook):
     ``tools/train.py`` and ``tools/test.py`` add this hook to every config.
 
     Args:
-        complete_checkpoint: require the checkpoint to cover every model tensor
+        complete_checkpoint (bool): require the checkpoint to cover every model tensor
             (evaluation, resuming); otherwise at least ``min_matched`` of them (fine-tuning).
-        min_matched: the fraction of the model's tensors that must match by name and shape.
-        checkpoint: the checkpoint file, for messages (default: the config's ``load_from``).
+            Defaults to False.
+        min_matched (float): the fraction of the model's tensors that must match by name and shape (checked
+            in both cases). Defaults to ``MIN_MATCHED_FRACTION`` (0.5).
+        checkpoint (str, optional): the checkpoint file, for messages; None: the config's ``load_from``, else
+            the checkpoint auto-resumed from ``work_dir``. Defaults to None.
     """
 
     priority = 'VERY_HIGH'

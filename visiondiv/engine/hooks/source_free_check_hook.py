@@ -27,8 +27,11 @@ def check_source_free(cfg) -> None:
     """Raise if the adaptation config could read source data or labels during training.
 
     Refused: a ``source_dataloader``/``source_dataset`` key; a training dataset marked
-    ``domain='source'`` (in any case, blanks ignored); a training dataset with labels (``label_dir``
-    not None). Labelled *target* data stays allowed for validation and testing.
+    ``domain='source'`` (in any case, blanks ignored); a training ``MedicalSliceDataset`` with labels
+    (``label_dir`` not None, its default ``'labels'`` included); no ``train_dataloader`` at all. The
+    datasets looked at are the dicts under ``train_dataloader`` with a ``type`` and an ``img_dir``,
+    ``label_dir`` or ``domain`` key, or a ``type`` ending in ``Dataset``. Labelled *target* data stays
+    allowed for validation and testing.
 
     Args:
         cfg (Config | dict): the full config of the adaptation run.
@@ -58,6 +61,10 @@ def check_adapts_a_checkpoint(cfg, work_dir: str) -> None:
 
     Adaptation needs the source model: ``load_from``, or ``resume`` with a checkpoint to resume from
     in ``work_dir`` (mmengine's auto-resume silently loads nothing when there is none).
+
+    Args:
+        cfg (Config | dict): the full config of the adaptation run.
+        work_dir (str): the run's work folder, searched for the latest checkpoint when ``resume`` is set.
 
     Raises:
         ValueError: naming the config file and ``load_from``.

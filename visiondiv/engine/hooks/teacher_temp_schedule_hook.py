@@ -31,6 +31,15 @@ def teacher_temp_at(epoch: int, warmup_teacher_temp: float = 0.07, teacher_temp:
     already has the final value (with ``warmup_epochs=1`` epoch 0 keeps the warm-up value);
     ``warmup_epochs=0`` gives a constant ``teacher_temp``.
 
+    Args:
+        epoch (int): the 0-based epoch, >= 0.
+        warmup_teacher_temp (float): temperature of epoch 0, > 0 (SimGCD: 0.07). Defaults to 0.07.
+        teacher_temp (float): final temperature, > 0 (SimGCD: 0.04). Defaults to 0.04.
+        warmup_epochs (int): number of points of the linear warm-up, >= 0 (SimGCD: 30). Defaults to 30.
+
+    Returns:
+        float: the teacher temperature of ``epoch``.
+
     Raises:
         ValueError: a negative or non-integer ``epoch`` / ``warmup_epochs``, a temperature that is not a
             finite number > 0; the message names the argument.
@@ -54,11 +63,13 @@ class TeacherTempScheduleHook(Hook):
     an iteration-based train loop is refused (the temperature would never move past epoch 0).
 
     Args:
-        warmup_teacher_temp (float): temperature of epoch 0 (SimGCD: 0.07).
-        teacher_temp (float): final temperature (SimGCD: 0.04).
+        warmup_teacher_temp (float): temperature of epoch 0 (SimGCD: 0.07). Defaults to 0.07.
+        teacher_temp (float): final temperature (SimGCD: 0.04). Defaults to 0.04.
         warmup_epochs (int): number of points of the linear warm-up (SimGCD: 30); 0 for a constant.
+            Defaults to 30.
         loss_attr (str): attribute path of the loss module on the (unwrapped) model, dots allowed.
-        priority (int | str): hook priority.
+            Defaults to ``'loss_cluster'``.
+        priority (int | str): hook priority. Defaults to ``'NORMAL'``.
 
     Raises:
         ValueError: bad schedule arguments (named).

@@ -43,14 +43,20 @@ def make_translation_grid(images: Dict[str, np.ndarray], keys: Sequence[str], ma
                           scale: Optional[int] = None) -> np.ndarray:
     """RGB uint8 grid: one row per sample, one column per key (named in a header strip of ``HEADER_HEIGHT`` px).
 
-    Args:
-        images: key -> (N, H, W) gray values in [0, 1].
-        keys: the columns, in order.
-        masks: (N, H, W) 0/1; the outer contour of each row's mask is drawn in red on every tile of the row.
-        scale: integer nearest-neighbour upscaling of every tile; None: the smallest making tiles at least
-            ``MIN_TILE_WIDTH`` px wide (small slices and their column names stay readable).
+    Tile values are ``round(255 * v)``, ``v`` clipped to [0, 1].
 
-    Tile values are ``round(255 * v)``.
+    Args:
+        images (Dict[str, np.ndarray]): key -> (N, H, W) gray values in [0, 1]; N, H, W are those of
+            ``images[keys[0]]``.
+        keys (Sequence[str]): the columns, in order.
+        masks (np.ndarray, optional): (N, H, W) 0/1; the outer contour of each row's mask is drawn in red
+            on every tile of the row. None draws none. Defaults to None.
+        scale (int, optional): integer nearest-neighbour upscaling of every tile; None: the smallest making
+            tiles at least ``MIN_TILE_WIDTH`` px wide (small slices and their column names stay readable).
+            Defaults to None.
+
+    Returns:
+        np.ndarray: uint8 (HEADER_HEIGHT + N * H * scale, len(keys) * W * scale, 3) RGB image.
     """
     n, h, w = images[keys[0]].shape
     if scale is None:
@@ -83,13 +89,20 @@ class TranslationVisualizationHook(Hook):
     ``runner.visualizer.add_image('translation', grid, step=iteration)`` (LocalVisBackend:
     ``<work_dir>/<timestamp>/vis_data/vis_image/translation_<iteration>.png``).
 
+    Only the main process writes.
+
     Args:
-        interval (int): training iterations between two grids.
-        keys (Sequence[str]): model outputs shown, one column each.
+        interval (int): training iterations between two grids, >= 1. Defaults to 200.
+        keys (Sequence[str]): model outputs shown, one column each (not empty).
+            Defaults to ``('img_ct', 'fake_mr', 'rec_ct')``.
         mask_key (str, optional): the mask (model output or preprocessed input) whose contour is drawn in
-            red on every tile of its row; None draws none.
-        num_samples (int): rows (at most the batch size).
-        scale (int, optional): integer upscaling of the tiles; None: at least ``MIN_TILE_WIDTH`` px wide.
+            red on every tile of its row; None draws none. Defaults to ``'mask_ct'``.
+        num_samples (int): rows (at most the batch size), >= 1. Defaults to 4.
+        scale (int, optional): integer upscaling of the tiles, >= 1; None: at least ``MIN_TILE_WIDTH`` px wide.
+            Defaults to None.
+
+    Raises:
+        ValueError: ``interval``, ``num_samples`` or ``scale`` not an int >= 1, or ``keys`` empty or a string.
     """
 
     priority = 'LOW'

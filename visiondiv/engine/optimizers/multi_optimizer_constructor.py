@@ -43,7 +43,11 @@ class MultiOptimWrapperConstructor:
             the optional ``allow_uncovered_params`` (bool, default False).
         paramwise_cfg (dict, optional): submodule name -> ``paramwise_cfg``
             for that entry, for configs that keep paramwise settings apart. An
-            entry's own ``paramwise_cfg`` takes precedence.
+            entry's own ``paramwise_cfg`` takes precedence. Defaults to None.
+
+    Raises:
+        TypeError: ``optim_wrapper_cfg`` or one of its entries is not a dict.
+        ValueError: no submodule entry, or a ``paramwise_cfg`` key that names no entry.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
