@@ -31,11 +31,13 @@ def check_dependency_versions(versions: Optional[Dict[str, str]] = None) -> None
     """Raise ``ImportError`` if an OpenMMLab dependency's version is outside ``DEPENDENCY_RANGES``.
 
     Args:
-        versions: ``{package: version}`` to check; by default the ``__version__`` of each
+        versions (Dict[str, str], optional): ``{package: version}`` to check, package names as the
+            keys of ``DEPENDENCY_RANGES``. Defaults to None: the ``__version__`` of each
             installed package (optional packages that are not installed are skipped).
 
     Raises:
         ImportError: naming the installed version, the range visiondiv needs and how to install it.
+        KeyError: a package in ``versions`` that ``DEPENDENCY_RANGES`` does not know.
     """
     names = list(DEPENDENCY_RANGES) if versions is None else list(versions)
     for name in names:  # in order, so that mmcv is checked before mmdet's import asserts on it

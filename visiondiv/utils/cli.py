@@ -19,8 +19,12 @@ def make_parser(description: str, config_help: str = 'config file path') -> argp
     (positionals added later come after ``config``).
 
     Args:
-        description: the tool's description for ``--help``.
-        config_help: the help of the ``config`` positional.
+        description (str): the tool's description for ``--help``.
+        config_help (str): the help of the ``config`` positional. Defaults to 'config file path'.
+
+    Returns:
+        argparse.ArgumentParser: the parser; ``--launcher`` defaults to ``'none'`` and
+        ``--local_rank`` to 0.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config', help=config_help)
@@ -36,7 +40,15 @@ def make_parser(description: str, config_help: str = 'config file path') -> argp
 
 
 def parse_cli_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Parse ``argv`` and export ``LOCAL_RANK`` (mmengine's ``init_dist`` reads it) unless the launcher did."""
+    """Parse ``argv`` and export ``LOCAL_RANK`` (mmengine's ``init_dist`` reads it) unless the launcher did.
+
+    Args:
+        parser (argparse.ArgumentParser): a parser from :func:`make_parser` (it needs ``--local_rank``).
+        argv (Sequence[str], optional): the arguments to parse. Defaults to None (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: the parsed arguments.
+    """
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -80,9 +92,15 @@ def check_cfg_options(cfg: Config, options: Mapping[str, Any]) -> None:
     config file. ``None`` is accepted everywhere (it disables an option), and
     new keys are not checked.
 
+    Only numbers and booleans are checked: a bool must replace a bool, an int or a float (not a bool)
+    must replace a number; list items are reached by index (``key.0``).
+
     Args:
-        cfg: the loaded config, before the options are merged.
-        options: the parsed ``--cfg-options`` (``key=value`` with dotted keys).
+        cfg (Config): the loaded config, before the options are merged.
+        options (Mapping[str, Any]): the parsed ``--cfg-options`` (``key=value`` with dotted keys).
+
+    Raises:
+        TypeError: an option's value does not have the type of the config value it replaces.
     """
     source = getattr(cfg, 'filename', None) or '<config>'
     for key, value in options.items():
@@ -102,6 +120,17 @@ def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
     ``--launcher``, ``--cfg-options`` (type-checked by :func:`check_cfg_options`)
     and ``--work-dir``; the work dir is, in order, ``--work-dir``, the config's
     ``work_dir``, ``work_dirs/<config name>``.
+
+    Args:
+        cfg (Config): the loaded config; changed in place.
+        args (argparse.Namespace): the parsed arguments of :func:`make_parser` (``config``,
+            ``launcher``, ``cfg_options``, ``work_dir``).
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        TypeError: a ``--cfg-options`` value of the wrong type (:func:`check_cfg_options`).
     """
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -115,17 +144,29 @@ def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """``Config.fromfile(args.config)`` with :func:`apply_cli_args` applied."""
+    """``Config.fromfile(args.config)`` with :func:`apply_cli_args` applied.
+
+    Args:
+        args (argparse.Namespace): the parsed arguments of :func:`make_parser`.
+
+    Returns:
+        Config: the config, with the command-line overrides.
+    """
     return apply_cli_args(Config.fromfile(args.config), args)
 
 
 def add_compatibility_check(cfg: Config, complete_checkpoint: bool) -> Config:
     """Add :class:`~visiondiv.engine.CompatibilityCheckHook` to ``cfg.custom_hooks`` (once) and return ``cfg``.
 
+    A ``CompatibilityCheckHook`` already in ``custom_hooks`` is replaced by the new one.
+
     Args:
-        cfg: the config the runner is built from.
-        complete_checkpoint: the checkpoint must cover the whole model (test, resume)
+        cfg (Config): the config the runner is built from; changed in place.
+        complete_checkpoint (bool): the checkpoint must cover the whole model (test, resume)
             rather than most of it (fine-tuning with ``load_from``).
+
+    Returns:
+        Config: ``cfg``.
     """
     hooks = [h for h in cfg.get('custom_hooks', None) or [] if h.get('type') != 'CompatibilityCheckHook']
     hooks.append(dict(type='CompatibilityCheckHook', complete_checkpoint=complete_checkpoint))
@@ -167,7 +208,14 @@ def setup_distributed(cfg: Config) -> Config:
     config is final and before the runner is built.
 
     Args:
-        cfg: the config; its ``launcher`` (set from ``--launcher``) decides.
+        cfg (Config): the config; its ``launcher`` (set from ``--launcher``) decides. Changed in place.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        KeyError: without CUDA, an environment variable the launcher needs is missing (``RANK`` /
+            ``WORLD_SIZE`` for pytorch, slurm's or MPI's own, and ``MASTER_ADDR`` for MPI).
     """
     import torch
     import torch.distributed as torch_dist

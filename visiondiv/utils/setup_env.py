@@ -12,7 +12,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         init_default_scope (bool): make ``visiondiv`` the default scope, so
             that unprefixed names resolve in visiondiv's registries (then
             mmengine's root); mmdet's and mmseg's classes are named with their
-            prefix (see :mod:`visiondiv.registry`).
+            prefix (see :mod:`visiondiv.registry`). When another default scope is current, a new
+            scope ``visiondiv-<timestamp>`` is created, with a warning. Defaults to True.
     """
     import mmdet.utils
     mmdet.utils.register_all_modules(init_default_scope=False)

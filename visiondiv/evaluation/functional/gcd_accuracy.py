@@ -96,8 +96,8 @@ def cluster_acc(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     """Accuracy of ``y_pred`` under the best one-to-one map of cluster ids to classes (Hungarian).
 
     Args:
-        y_true: ground-truth class indices, (N,), non-negative integers.
-        y_pred: predicted cluster ids, (N,), non-negative integers.
+        y_true (np.ndarray | Tensor | Sequence): Ground-truth class indices, (N,), non-negative integers.
+        y_pred (np.ndarray | Tensor | Sequence): Predicted cluster ids, (N,), non-negative integers.
 
     Returns:
         float: the fraction of samples whose mapped cluster is their class, in [0, 1].
@@ -123,9 +123,10 @@ def split_cluster_acc_v2(y_true: ArrayLike, y_pred: ArrayLike, mask: ArrayLike) 
     to their class.
 
     Args:
-        y_true: ground-truth class indices, (N,).
-        y_pred: predicted cluster ids, (N,).
-        mask: (N,) bool, True for samples of old (known) classes; constant within a class.
+        y_true (np.ndarray | Tensor | Sequence): Ground-truth class indices, (N,), non-negative integers.
+        y_pred (np.ndarray | Tensor | Sequence): Predicted cluster ids, (N,), non-negative integers.
+        mask (np.ndarray | Tensor | Sequence): (N,) bool (or 0/1), True for samples of old (known)
+            classes; constant within a class.
 
     Returns:
         tuple[float, float, float]: (all, old, new) fractions; old / new is NaN when no sample of that
@@ -148,11 +149,18 @@ def split_cluster_acc_v2_balanced(y_true: ArrayLike, y_pred: ArrayLike, mask: Ar
     ``y_true`` gets its recall under it; All / Old / New are the unweighted means of the recalls of
     all / old / new classes (SimGCD logs it for the long-tailed Herbarium 19).
 
-    Args and Raises: as :func:`split_cluster_acc_v2`.
+    Args:
+        y_true (np.ndarray | Tensor | Sequence): Ground-truth class indices, (N,), non-negative integers.
+        y_pred (np.ndarray | Tensor | Sequence): Predicted cluster ids, (N,), non-negative integers.
+        mask (np.ndarray | Tensor | Sequence): (N,) bool (or 0/1), True for samples of old (known)
+            classes; constant within a class.
 
     Returns:
         tuple[float, float, float]: (all, old, new) class-averaged fractions; old / new is NaN when no
         class of that kind is present.
+
+    Raises:
+        ValueError: as :func:`split_cluster_acc_v2`.
     """
     y_true, y_pred, mask = _check_split(y_true, y_pred, mask)
     w, match = _confusion_and_match(y_true, y_pred)
@@ -169,11 +177,18 @@ def split_cluster_acc_v1(y_true: ArrayLike, y_pred: ArrayLike, mask: ArrayLike) 
     its own assignment, so a cluster may serve an old and a new class), All = their average weighted
     by the number of samples.
 
-    Args and Raises: as :func:`split_cluster_acc_v2`.
+    Args:
+        y_true (np.ndarray | Tensor | Sequence): Ground-truth class indices, (N,), non-negative integers.
+        y_pred (np.ndarray | Tensor | Sequence): Predicted cluster ids, (N,), non-negative integers.
+        mask (np.ndarray | Tensor | Sequence): (N,) bool (or 0/1), True for samples of old (known)
+            classes; constant within a class.
 
     Returns:
         tuple[float, float, float]: (all, old, new) fractions; old / new is NaN when no sample of that
         kind is present (the official code raises there) and All is then the other subset's accuracy.
+
+    Raises:
+        ValueError: as :func:`split_cluster_acc_v2`.
     """
     y_true, y_pred, mask = _check_split(y_true, y_pred, mask)
     accs = [cluster_acc(y_true[m], y_pred[m]) if m.any() else float('nan') for m in (mask, ~mask)]

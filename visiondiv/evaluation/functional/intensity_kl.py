@@ -28,6 +28,17 @@ def check_histogram_args(bins: int, value_range: Optional[Sequence[float]], eps:
 
     Errors name the argument: ``bins`` an integer >= 1, ``value_range`` two finite numbers lo < hi,
     ``eps`` a finite number >= 0.
+
+    Args:
+        bins (int): Number of histogram bins; an integer >= 1 (bool refused).
+        value_range (Sequence[float], optional): ``(lo, hi)``, two finite numbers with lo < hi, or None.
+        eps (float): Smoothing mass added to every bin; a finite number >= 0 (bool refused).
+
+    Returns:
+        tuple[float, float] | None: ``value_range`` as ``(lo, hi)`` floats, or None when it is None.
+
+    Raises:
+        ValueError: naming the argument that breaks the rules above.
     """
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f'bins must be an integer >= 1, got {bins!r}')
@@ -43,6 +54,20 @@ def select_values(x: ArrayLike, mask: Optional[ArrayLike] = None, name: str = 'x
 
     Refuses a non-boolean mask, a mask whose shape differs from ``x`` and NaN / inf among the selected
     values; errors name ``name`` / ``mask_name``.
+
+    Args:
+        x (np.ndarray | Tensor): Values of any shape.
+        mask (np.ndarray | Tensor, optional): Boolean, the shape of ``x``; True selects a value.
+            Defaults to None (every value).
+        name (str): Name of ``x`` in error messages. Defaults to ``'x'``.
+        mask_name (str): Name of ``mask`` in error messages. Defaults to ``'mask'``.
+
+    Returns:
+        np.ndarray: The selected values, 1-D, float64 (possibly empty).
+
+    Raises:
+        TypeError: ``x`` or ``mask`` is neither a numpy array nor a torch tensor.
+        ValueError: a non-boolean mask, a mask of another shape, NaN / inf among the selected values.
     """
     x = _to_numpy(x, name)
     if mask is not None:
@@ -56,16 +81,35 @@ def select_values(x: ArrayLike, mask: Optional[ArrayLike] = None, name: str = 'x
 
 
 def union_range(*values: np.ndarray) -> Tuple[float, float]:
-    """``(min, max)`` over all ``values`` (each non-empty); a zero-width range ``v`` becomes ``(v - 0.5, v + 0.5)``,
-    numpy's convention for ``np.histogram`` of constant data."""
+    """``(min, max)`` over all ``values`` (each non-empty).
+
+    A zero-width range ``v`` becomes ``(v - 0.5, v + 0.5)``, numpy's convention for ``np.histogram`` of
+    constant data.
+
+    Args:
+        *values (np.ndarray): Non-empty arrays of values.
+
+    Returns:
+        tuple[float, float]: ``(lo, hi)`` with lo < hi.
+    """
     lo = min(float(v.min()) for v in values)
     hi = max(float(v.max()) for v in values)
     return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
 
 def histogram_counts(values: np.ndarray, bins: int, value_range: Tuple[float, float]) -> np.ndarray:
-    """Counts of ``values`` in ``bins`` equal-width bins over ``value_range`` (``np.histogram``: values
-    outside are dropped, the right edge belongs to the last bin)."""
+    """Counts of ``values`` in ``bins`` equal-width bins over ``value_range``.
+
+    As ``np.histogram``: values outside are dropped, the right edge belongs to the last bin.
+
+    Args:
+        values (np.ndarray): Values of any shape (flattened by ``np.histogram``).
+        bins (int): Number of equal-width bins, >= 1.
+        value_range (tuple[float, float]): ``(lo, hi)`` of the bins.
+
+    Returns:
+        np.ndarray: Integer counts, (bins,).
+    """
     return np.histogram(values, bins=bins, range=value_range)[0]
 
 
@@ -76,8 +120,19 @@ def kl_from_histograms(counts_a: ArrayLike, counts_b: ArrayLike, eps: float = 1e
     so with ``eps > 0`` every bin has mass and the KL is finite. With ``eps = 0`` the KL is ``inf``
     when some bin has mass in ``a`` and none in ``b`` (0 log 0 = 0 otherwise).
 
-    Errors name ``counts_a`` / ``counts_b``: not 1-D, different lengths, negative or non-finite counts,
-    or a total of 0.
+    Args:
+        counts_a (np.ndarray | Tensor): Counts of the first histogram (P_a), 1-D, finite, >= 0, not all 0.
+        counts_b (np.ndarray | Tensor): Counts of the second histogram (P_b), the length of ``counts_a``.
+        eps (float): Smoothing mass added to every bin after normalising, a finite number >= 0.
+            Defaults to 1e-10.
+
+    Returns:
+        float: KL(P_a || P_b) in nats; ``inf`` only when ``eps`` is 0 (some bin empty in b only).
+
+    Raises:
+        TypeError: counts that are neither a numpy array nor a torch tensor.
+        ValueError: ``eps`` < 0 or not finite; naming ``counts_a`` / ``counts_b``: not 1-D, different
+            lengths, negative or non-finite counts, or a total of 0.
     """
     check_histogram_args(1, None, eps)
     hists = []
@@ -109,15 +164,24 @@ def intensity_kl(a: ArrayLike, b: ArrayLike, bins: int = 256, value_range: Optio
     :func:`kl_from_histograms` of their counts (normalise, add ``eps`` to every bin, renormalise).
 
     Args:
-        a, b: numpy arrays or torch tensors of any shape (``a`` and ``b`` may differ).
-        bins: number of bins, >= 1.
-        value_range: ``(lo, hi)``; values outside are ignored, ``hi`` belongs to the last bin. None: the
-            union of the ranges of both selections; when it has zero width (``a`` and ``b`` the same
-            constant ``v``) it is ``(v - 0.5, v + 0.5)``, as numpy does for constant data.
-        mask_a, mask_b: boolean, the shape of ``a`` / ``b``; None selects every value.
-        eps: smoothing mass added to every bin, >= 0.
+        a (np.ndarray | Tensor): First image (P_a), any shape (``a`` and ``b`` may differ).
+        b (np.ndarray | Tensor): Second image (P_b), any shape.
+        bins (int): Number of bins, >= 1. Defaults to 256.
+        value_range (Sequence[float], optional): ``(lo, hi)``; values outside are ignored, ``hi`` belongs
+            to the last bin. None: the union of the ranges of both selections; when it has zero width
+            (``a`` and ``b`` the same constant ``v``) it is ``(v - 0.5, v + 0.5)``, as numpy does for
+            constant data. Defaults to None.
+        mask_a (np.ndarray | Tensor, optional): Boolean, the shape of ``a``; None selects every value.
+            Defaults to None.
+        mask_b (np.ndarray | Tensor, optional): Boolean, the shape of ``b``; None selects every value.
+            Defaults to None.
+        eps (float): Smoothing mass added to every bin, >= 0. Defaults to 1e-10.
+
+    Returns:
+        float: KL(P_a || P_b) in nats; ``inf`` only when ``eps`` is 0 (some bin empty in b only).
 
     Raises:
+        TypeError: ``a``, ``b`` or a mask that is neither a numpy array nor a torch tensor.
         ValueError: naming the argument: NaN / inf among the selected values, a mask of another shape or
             dtype, no value selected (after masking and ``value_range``), ``bins`` < 1, ``value_range``
             with lo >= hi or a non-finite end, ``eps`` < 0.

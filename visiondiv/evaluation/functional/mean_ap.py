@@ -138,8 +138,24 @@ def tpfp_rbox(det_bboxes: np.ndarray, gt_bboxes: np.ndarray, gt_bboxes_ignore: n
     the area range) is neither TP nor FP; a second detection on a covered
     ground truth is an FP.
 
+    Args:
+        det_bboxes (np.ndarray): Detections of this image and class, (n, 6) (rbox + score) or (n, 9)
+            (qbox + score) for ``box_type='qbox'``; the score is the last column.
+        gt_bboxes (np.ndarray): Ground-truth boxes, (m, 5) rbox or (m, 8) qbox.
+        gt_bboxes_ignore (np.ndarray): Ignored ground-truth boxes, (k, 5) or (k, 8).
+        iou_thr (float): IoU threshold of a match (a match is IoU >= ``iou_thr``). Defaults to 0.5.
+        area_ranges (list[tuple], optional): ``(min_area, max_area)`` ranges in squared pixels, each
+            evaluated apart (min inclusive, max exclusive); area is w * h for rbox, the polygon's area
+            for qbox. Defaults to None (one range, every box).
+        box_type (str): ``'rbox'`` (cx, cy, w, h, angle) or ``'qbox'`` (x1, y1, ..., x4, y4).
+            Defaults to 'rbox'.
+
     Returns:
-        (tp, fp), each (num_scales, num_dets) float32 in the input order.
+        tuple[np.ndarray, np.ndarray]: (tp, fp), each (num_scales, num_dets) float32 of 0 / 1 in the
+        input order.
+
+    Raises:
+        ValueError: ``box_type`` other than ``'rbox'`` or ``'qbox'``.
     """
     box_dim = _box_dim(box_type)
     dets = np.asarray(det_bboxes, np.float64).reshape(-1, box_dim + 1)
@@ -216,26 +232,38 @@ def eval_rbbox_map(det_results: Sequence[Sequence[np.ndarray]], annotations: Seq
     """Mean AP of rotated (or quadrilateral) detections.
 
     Args:
-        det_results: ``det_results[i][c]`` is an (n, 6) array (rbox + score),
-            or (n, 9) for ``box_type='qbox'``.
-        annotations: per image, a dict with ``bboxes``, ``labels`` and
-            optionally ``bboxes_ignore`` and ``labels_ignore``. As in
+        det_results (Sequence[Sequence[np.ndarray]]): ``det_results[i][c]`` is an (n, 6) array
+            (rbox + score) of image ``i`` and class ``c``, or (n, 9) for ``box_type='qbox'``; every
+            image has the same number of classes.
+        annotations (Sequence[dict]): per image, a dict with ``bboxes`` ((n, 5) or (n, 8)),
+            ``labels`` ((n,)) and optionally ``bboxes_ignore`` and ``labels_ignore``. As in
             mmrotate, the ignored boxes of an image without any valid box
             are dropped (detections on them are FPs).
-        scale_ranges: optional (min_area, max_area) ranges, each evaluated apart.
-        iou_thr: IoU threshold of a match.
-        use_07_metric: 11-point AP (VOC07) if True, else area under the curve.
-        box_type: ``rbox`` or ``qbox``.
-        dataset: class names for the printed table.
-        logger: mmengine logger or 'silent'.
-        nproc: kept for signature compatibility; the evaluation is vectorised
-            and runs in-process.
+        scale_ranges (list[tuple[float, float]], optional): (min_area, max_area) ranges in squared
+            pixels (used as areas, not squared as mmrotate's docstring describes), each evaluated apart;
+            min inclusive, max exclusive. Defaults to None (one range, every box).
+        iou_thr (float): IoU threshold of a match (IoU >= ``iou_thr``). Defaults to 0.5.
+        use_07_metric (bool): 11-point AP (VOC07) if True, else area under the curve.
+            Defaults to True.
+        box_type (str): ``'rbox'`` or ``'qbox'``. Defaults to 'rbox'.
+        dataset (list[str] | str, optional): class names (or a dataset name mmdet knows) for the
+            printed table. Defaults to None (class indices).
+        logger (logging.Logger | str, optional): mmengine logger, or ``'silent'`` to print nothing.
+            Defaults to None (print).
+        nproc (int): kept for signature compatibility; the evaluation is vectorised
+            and runs in-process. Defaults to 4.
 
     Returns:
-        (mean AP over classes that have ground truth, per-class dicts with
+        tuple[float | list[float], list[dict]]: (mean AP over classes that have ground truth (one per
+        scale range when ``scale_ranges`` is given), per-class dicts with
         ``num_gts``, ``num_dets``, ``recall``, ``precision`` and ``ap``).
         Detections of equal score are taken in input order (a stable sort);
         mmrotate's order for ties is numpy's default, platform-dependent one.
+
+    Raises:
+        ValueError: a ``box_type`` other than ``'rbox'`` / ``'qbox'``, different numbers of images in
+            ``det_results`` and ``annotations`` or of classes among images, boxes of the wrong shape,
+            or labels whose count differs from their boxes'.
     """
     box_dim = _box_dim(box_type)
     if len(det_results) != len(annotations):

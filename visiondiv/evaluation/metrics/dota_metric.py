@@ -21,7 +21,19 @@ _PATCH_OFFSET = re.compile(r'__(\d+)___(\d+)')
 
 
 def parse_patch_name(img_id: str) -> Tuple[str, int, int]:
-    """``P0000__1024__0___824`` -> ('P0000', 0, 824): original image and patch offset (x, y)."""
+    """``P0000__1024__0___824`` -> ('P0000', 0, 824): original image and patch offset (x, y).
+
+    Args:
+        img_id (str): Patch name as written by ``tools/data/dota/split.py``:
+            ``<image>__<size>__<x>___<y>``.
+
+    Returns:
+        tuple[str, int, int]: The original image's name (the text before the first ``__``) and the
+        patch's offset (x, y) in pixels.
+
+    Raises:
+        ValueError: ``img_id`` has no ``__<x>___<y>`` patch offset.
+    """
     match = _PATCH_OFFSET.search(img_id)
     if match is None:
         raise ValueError(f"image id {img_id!r} has no '__<x>___<y>' patch offset; "
@@ -38,6 +50,18 @@ def check_iou_thrs(iou_thrs: Union[float, Sequence[float]], owner: str = 'DOTAMe
 
     mmrotate takes a float or a list; anything else (a string, 50 for 0.5, 1.5)
     would otherwise give wrong or all-zero APs without an error.
+
+    Args:
+        iou_thrs (float | Sequence[float]): One threshold or a non-empty sequence (or numpy array) of
+            thresholds, each a number (not bool) in (0, 1); no two may round to the same ``AP<nn>`` key
+            (``nn`` = round(100 * thr)).
+        owner (str): Name of the metric that starts the error message. Defaults to 'DOTAMetric'.
+
+    Returns:
+        list[float]: The thresholds, in the given order.
+
+    Raises:
+        ValueError: naming ``owner``, when ``iou_thrs`` breaks the rules above.
     """
     def bad(why: str) -> ValueError:
         return ValueError(f'{owner}: iou_thrs must be a float or a sequence of floats in (0, 1), '
@@ -80,17 +104,35 @@ def _boxes_as(boxes, box_type: str) -> np.ndarray:
 class DOTAMetric(BaseMetric):
     """Rotated-box mAP (DOTA protocol), and DOTA Task1 submission files.
 
+    Each IoU threshold ``thr`` gives a result ``AP<nn>`` (nn = round(100 * thr)), ``mAP`` first.
+
     Args:
-        iou_thrs (float | list[float]): IoU thresholds; ``mAP`` is their mean.
-        scale_ranges (list[tuple], optional): area ranges evaluated apart.
-        metric (str): only ``mAP``.
-        predict_box_type (str): ``rbox`` or ``qbox``.
-        format_only (bool): write ``Task1_<class>.txt`` files instead of evaluating.
-        outfile_prefix (str, optional): folder of the submission files.
+        iou_thrs (float | list[float]): IoU thresholds, each in (0, 1) (see :func:`check_iou_thrs`);
+            ``mAP`` is the mean of their APs. Defaults to 0.5.
+        scale_ranges (list[tuple], optional): ``(min_area, max_area)`` area ranges in squared pixels,
+            evaluated apart (see :func:`eval_rbbox_map`); each ``AP<nn>`` is then the mean over the
+            ranges. Defaults to None (every box).
+        metric (str | list[str]): only ``mAP`` (of a list, only the first entry is read).
+            Defaults to 'mAP'.
+        predict_box_type (str): ``rbox`` (cx, cy, w, h, angle) or ``qbox`` (four corners); predictions
+            and ground truth are converted to it. Defaults to 'rbox'.
+        format_only (bool): write ``Task1_<class>.txt`` files (and ``Task1.zip``) instead of
+            evaluating; needs ``outfile_prefix``. Defaults to False.
+        outfile_prefix (str, optional): folder of the submission files. Defaults to None.
         merge_patches (bool): merge patch results into whole images (offsets
-            parsed from ``__x___y`` in the image id, per-class ``nms_rotated``).
-        iou_thr (float): NMS IoU of the patch merge (0.1 as in mmrotate).
-        eval_mode (str): ``11points`` (VOC07) or ``area``.
+            parsed from ``__x___y`` in the image id, per-class ``nms_rotated`` / ``nms_quadri``);
+            used with ``format_only`` only. Defaults to False.
+        iou_thr (float): NMS IoU of the patch merge (0.1 as in mmrotate). Defaults to 0.1.
+        eval_mode (str): ``11points`` (VOC07) or ``area``. Defaults to '11points'.
+        collect_device (str): Device used to collect results across ranks, ``'cpu'`` or ``'gpu'``
+            (mmengine ``BaseMetric``). Defaults to 'cpu'.
+        prefix (str, optional): Prefix of the result keys. Defaults to None (``default_prefix``,
+            ``'dota'``).
+
+    Raises:
+        KeyError: ``metric`` other than ``'mAP'``.
+        ValueError: bad ``iou_thrs``, ``predict_box_type`` or ``eval_mode``, or ``format_only``
+            without ``outfile_prefix``.
     """
 
     default_prefix: Optional[str] = 'dota'
@@ -222,7 +264,16 @@ class DOTAMetric(BaseMetric):
 
 @METRICS.register_module()
 class HRSCMetric(DOTAMetric):
-    """HRSC2016 protocol: mAP over IoU 0.50:0.05:0.95 (VOC07 AP), plus AP50 and AP75."""
+    """HRSC2016 protocol: mAP over IoU 0.50:0.05:0.95 (VOC07 AP), plus AP50 and AP75.
+
+    Each threshold's AP is reported (``AP50``, ``AP55``, ..., ``AP95``), under the prefix ``'hrsc'``.
+
+    Args:
+        iou_thrs (float | list[float], optional): IoU thresholds. Defaults to None
+            (0.50, 0.55, ..., 0.95).
+        eval_mode (str): ``11points`` (VOC07) or ``area``. Defaults to '11points'.
+        **kwargs: the other arguments of :class:`DOTAMetric`.
+    """
 
     default_prefix: Optional[str] = 'hrsc'
 

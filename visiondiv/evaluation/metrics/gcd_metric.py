@@ -47,9 +47,13 @@ class GCDAccuracy(BaseMetric):
     set; SimGCD instead sums per-rank matched counts.
 
     Args:
-        eval_funcs (Sequence[str]): names among ``'v2'``, ``'v2b'``, ``'v1'``; the first is the headline.
-        collect_device (str): 'cpu' or 'gpu', for gathering results across ranks.
-        prefix (str, optional): key prefix; None keeps the keys above as they are.
+        eval_funcs (str | Sequence[str]): distinct names among ``'v2'``, ``'v2b'``, ``'v1'`` (one name or
+            several); the first is the headline. Defaults to ('v2', 'v2b', 'v1').
+        collect_device (str): 'cpu' or 'gpu', for gathering results across ranks. Defaults to 'cpu'.
+        prefix (str, optional): key prefix; None keeps the keys above as they are. Defaults to None.
+
+    Raises:
+        ValueError: ``eval_funcs`` empty, with an unknown name or a repeated one.
     """
 
     def __init__(self, eval_funcs: Union[str, Sequence[str]] = ('v2', 'v2b', 'v1'), collect_device: str = 'cpu',

@@ -21,16 +21,24 @@ class IntensityKL(BaseMetric):
 
     Args:
         pred_key (str): key of the translated image in each data sample (a tensor, (1, H, W) or (H, W)).
-        ref_key (str): key of the reference image.
+            Defaults to 'fake_mr'.
+        ref_key (str): key of the reference image. Defaults to 'real_mr'.
         mask_key (str, optional): key of a boolean mask of ``pred_key``'s values; None for all.
+            Defaults to None.
         ref_mask_key (str, optional): key of a boolean mask of ``ref_key``'s values; None for all.
-        bins (int): number of equal-width bins.
-        value_range (Sequence[float], optional): histogram range; the translator's output range
-            (-1, 1) by default; None for the union of the values' ranges.
-        eps (float): smoothing mass added to every bin.
-        prefix (str): key prefix, ``translation/intensity_kl``.
+            Defaults to None.
+        bins (int): number of equal-width bins, >= 1. Defaults to 256.
+        value_range (Sequence[float], optional): histogram range ``(lo, hi)``, values outside it are
+            dropped; the translator's output range (-1, 1) by default; None for the union of the
+            values' ranges. Defaults to (-1.0, 1.0).
+        eps (float): smoothing mass added to every bin, >= 0. Defaults to 1e-10.
+        prefix (str, optional): key prefix, ``translation/intensity_kl``. Defaults to 'translation'.
+        collect_device (str): 'cpu' or 'gpu', for gathering results across ranks. Defaults to 'cpu'.
 
     Errors: a missing key names it and the keys present; NaN / inf values name the key and the sample.
+
+    Raises:
+        ValueError: ``bins`` < 1, ``eps`` < 0 or ``value_range`` not two finite numbers lo < hi.
     """
 
     def __init__(self, pred_key: str = 'fake_mr', ref_key: str = 'real_mr', mask_key: Optional[str] = None,

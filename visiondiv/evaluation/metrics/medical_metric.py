@@ -16,7 +16,9 @@ MEASURES = ('dice', 'assd', 'hd95', 'volume_ratio')
 
 @METRICS.register_module()
 class MedicalVolumeMetric(BaseMetric):
-    """Reassemble predicted slices into volumes (by ``case_id`` / ``slice_idx`` / ``slice_axis``),
+    """Per-class Dice, ASSD, HD95 (mm) and volume ratio of volumes reassembled from slices.
+
+    Reassemble predicted slices into volumes (by ``case_id`` / ``slice_idx`` / ``slice_axis``),
     then Dice, ASSD and HD95 per class and volume in mm (``spacing``) and the volume ratio (predicted over
     ground-truth volume, 1 is exact), reported as the mean over volumes.
 
@@ -44,9 +46,14 @@ class MedicalVolumeMetric(BaseMetric):
     - ``missed_<c>``, ``spurious_<c>``, ``absent_<c>``: number of volumes of each kind above.
 
     Args:
-        measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95``, ``volume_ratio`` (not ``metrics``: mmengine reads
-            that key as an Evaluator config).
-        include_background (bool): also report class 0.
+        measures (Sequence[str]): any of ``dice``, ``assd``, ``hd95``, ``volume_ratio`` (not ``metrics``:
+            mmengine reads that key as an Evaluator config). Defaults to ('dice', 'assd', 'hd95').
+        include_background (bool): also report class 0. Defaults to False.
+        collect_device (str): 'cpu' or 'gpu', for gathering results across ranks. Defaults to 'cpu'.
+        prefix (str, optional): key prefix. Defaults to None (``default_prefix``, ``'med'``).
+
+    Raises:
+        KeyError: an unknown name in ``measures``.
     """
 
     default_prefix: Optional[str] = 'med'

@@ -5,8 +5,23 @@ from mmengine.structures import BaseDataElement
 
 
 def sample_field(sample: Any, key: str, index: int, owner: str) -> Any:
-    """``sample[key]`` of a dict (the Evaluator passes ``to_dict()``) or a ``BaseDataElement``; errors start with
-    ``owner`` (the metric) and name the sample's index, the key and the keys it holds."""
+    """``sample[key]`` of a dict (the Evaluator passes ``to_dict()``) or a ``BaseDataElement``.
+
+    Errors start with ``owner`` (the metric) and name the sample's index, the key and the keys it holds.
+
+    Args:
+        sample (dict | BaseDataElement): One data sample.
+        key (str): The field to read.
+        index (int): The sample's index in its batch, for the error message.
+        owner (str): The metric's name, which starts the error message.
+
+    Returns:
+        Any: ``sample.get(key)``.
+
+    Raises:
+        TypeError: ``sample`` is neither a dict nor a ``BaseDataElement``.
+        KeyError: ``sample`` has no ``key``.
+    """
     if isinstance(sample, BaseDataElement):
         present = sample.all_keys()
     elif isinstance(sample, dict):

@@ -29,6 +29,17 @@ def norm_angle(angle: Tensor, angle_version: str) -> Tensor:
     """Wrap ``angle`` into the period of ``angle_version`` (no w/h swap).
 
     ``oc`` leaves the angle unchanged, as mmrotate's ``norm_angle`` does.
+
+    Args:
+        angle (Tensor): Angles in radians, any shape.
+        angle_version (str): ``'oc'``, ``'le90'`` (result in [-pi/2, pi/2)) or ``'le135'``
+            (result in [-pi/4, 3pi/4)).
+
+    Returns:
+        Tensor: The wrapped angles, the shape of ``angle`` (``angle`` itself for ``'oc'``).
+
+    Raises:
+        ValueError: an unknown ``angle_version``.
     """
     _check_version(angle_version)
     if angle_version == 'oc':
@@ -44,8 +55,8 @@ def regularize_rboxes(boxes: Tensor, pattern: Optional[str] = None, width_longer
     A box has four parameterisations ((w, h, t + k pi) and (h, w, t + pi/2 + k pi));
     this picks one:
 
-    - ``width_longer=True``: w > h (swapped when h >= w), t in
-      [start_angle, start_angle + 180) degrees;
+    - ``width_longer=True``: w >= h (swapped when h >= w, so a square gets a
+      quarter turn), t in [start_angle, start_angle + 180) degrees;
     - ``width_longer=False``: t in [start_angle, start_angle + 90) degrees,
       swapping w/h where a quarter turn is taken off.
 
@@ -53,12 +64,16 @@ def regularize_rboxes(boxes: Tensor, pattern: Optional[str] = None, width_longer
         boxes (Tensor): (..., 5) rotated boxes, t in radians.
         pattern (str, optional): a preset that overrides the other two
             arguments: 'oc' (False, -90), 'le90' (True, -90) or 'le135'
-            (True, -45). None (the default) uses them.
-        width_longer (bool): put the longer edge first.
-        start_angle (float): start of the angle range, in degrees.
+            (True, -45). None (the default) uses them. Defaults to None.
+        width_longer (bool): put the longer edge first. Defaults to True.
+        start_angle (float): start of the angle range, in degrees. Defaults to -90
+            (with the other defaults: 'le90').
 
     Returns:
         Tensor: the regularised boxes (..., 5), the same rectangles.
+
+    Raises:
+        ValueError: an unknown ``pattern``.
     """
     if pattern is not None:
         if pattern not in ANGLE_VERSIONS:

@@ -15,7 +15,14 @@ MAX_IOU_CENTRE = 1e7
 
 
 def clamp_for_overlaps(boxes: Tensor) -> Tensor:
-    """Rotated boxes (n, 5) as mmrotate feeds them to an overlap: sides >= 1e-3, centres in +-1e7."""
+    """Rotated boxes (n, 5) as mmrotate feeds them to an overlap: sides >= 1e-3, centres in +-1e7.
+
+    Args:
+        boxes (Tensor): Rotated boxes (n, 5+): cx, cy, w, h, t; columns after the fifth are dropped.
+
+    Returns:
+        Tensor: (n, 5) boxes, centres clamped to [-1e7, 1e7], w and h raised to at least 1e-3, t unchanged.
+    """
     return torch.cat([boxes[:, :2].clamp(-MAX_IOU_CENTRE, MAX_IOU_CENTRE),
                       boxes[:, 2:4].clamp(min=MIN_IOU_SIDE), boxes[:, 4:5]], dim=1)
 
@@ -58,6 +65,21 @@ def rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     intersection runs only on pairs whose horizontal envelopes overlap:
     any other pair has IoU exactly 0, and in a detector that is nearly all
     of them.
+
+    Args:
+        bboxes1 (Tensor): Rotated boxes (n, 5) (cx, cy, w, h, t), t in radians; more columns (a score)
+            are dropped.
+        bboxes2 (Tensor): Rotated boxes (m, 5), as ``bboxes1``.
+        mode (str): ``'iou'`` (intersection over union) or ``'iof'`` (intersection over the area of
+            each box of ``bboxes1``). Defaults to 'iou'.
+        is_aligned (bool): overlaps of the pairs (bboxes1[i], bboxes2[i]) instead of every pair; needs
+            n == m. Defaults to False.
+
+    Returns:
+        Tensor: (n, m) overlaps, or (n,) with ``is_aligned``, in ``bboxes1``'s dtype.
+
+    Raises:
+        ValueError: ``mode`` other than 'iou' / 'iof', or ``is_aligned`` with n != m.
     """
     from mmcv.ops import box_iou_rotated
     b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, mode, is_aligned)
@@ -83,6 +105,21 @@ def fake_rbbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou',
     (cx, cy, w, h) form), and the overlap is mmdet's ``bbox_overlaps``.
     Computed in fp32 and returned in ``bboxes1``'s dtype; extra score
     columns are dropped.
+
+    Args:
+        bboxes1 (Tensor): Rotated boxes (n, 5) (cx, cy, w, h, t), t in radians; more columns (a score)
+            are dropped.
+        bboxes2 (Tensor): Rotated boxes (m, 5), as ``bboxes1``.
+        mode (str): ``'iou'`` (intersection over union) or ``'iof'`` (intersection over the area of
+            each box of ``bboxes1``). Defaults to 'iou'.
+        is_aligned (bool): overlaps of the pairs (bboxes1[i], bboxes2[i]) instead of every pair; needs
+            n == m. Defaults to False.
+
+    Returns:
+        Tensor: (n, m) overlaps, or (n,) with ``is_aligned``, in ``bboxes1``'s dtype.
+
+    Raises:
+        ValueError: ``mode`` other than 'iou' / 'iof', or ``is_aligned`` with n != m.
     """
     b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, mode, is_aligned)
     if empty is not None:
@@ -106,6 +143,15 @@ def rbbox_overlaps_for_assignment(bboxes1: Tensor, bboxes2: Tensor, skip_below: 
     ``skip_below``) assigns exactly as with the full matrix; only the
     stored ``max_overlaps`` of negatives differ. A small slack on both tests
     absorbs fp32 rounding between the bound and mmcv's polygon IoU.
+
+    Args:
+        bboxes1 (Tensor): Rotated boxes (n, 5) (cx, cy, w, h, t), the ground truths (rows); more
+            columns are dropped.
+        bboxes2 (Tensor): Rotated boxes (m, 5), the priors or proposals (columns).
+        skip_below (float): IoU under which a pair may be left at 0 (the assigner's lowest threshold).
+
+    Returns:
+        Tensor: (n, m) IoU in ``bboxes1``'s dtype, exact where it can matter, 0 elsewhere.
     """
     b1, b2, empty = _fp32_boxes(bboxes1, bboxes2, 'iou', False)
     if empty is not None:

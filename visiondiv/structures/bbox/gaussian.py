@@ -100,13 +100,40 @@ class Gaussian2D(NamedTuple):
 
 
 def rbox2gaussian(boxes: Tensor) -> Tuple[Tensor, Tensor]:
-    """Rotated boxes (..., 5) to (mu (..., 2), sigma (..., 2, 2))."""
+    """Rotated boxes (..., 5) to (mu (..., 2), sigma (..., 2, 2)).
+
+    Sigma = R(t) diag(w^2/4, h^2/4) R(t)^T, the sides clamped to [1e-7, 1e7] first.
+
+    Args:
+        boxes (Tensor): Rotated boxes (..., 5): cx, cy, w, h, t, t in radians.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``mu`` (..., 2), the centres, and ``sigma`` (..., 2, 2), the covariances.
+
+    Raises:
+        ValueError: the last dim of ``boxes`` is not 5.
+    """
     g = Gaussian2D.from_rbox(boxes)
     return g.mu, g.sigma()
 
 
 def gaussian2rbox(mu: Tensor, sigma: Tensor, angle_version: str = 'le90') -> Tensor:
-    """Inverse of :func:`rbox2gaussian`: w = 2 sqrt(lambda_1), h = 2 sqrt(lambda_2)."""
+    """Inverse of :func:`rbox2gaussian`: w = 2 sqrt(lambda_1), h = 2 sqrt(lambda_2).
+
+    lambda_1 >= lambda_2 are the eigenvalues of ``sigma`` (floored at (1e-7 / 2)^2); the box is then
+    regularised to ``angle_version`` (:func:`regularize_rboxes`).
+
+    Args:
+        mu (Tensor): Means (..., 2).
+        sigma (Tensor): Symmetric covariance matrices (..., 2, 2).
+        angle_version (str): ``'oc'``, ``'le90'`` or ``'le135'``. Defaults to 'le90'.
+
+    Returns:
+        Tensor: Rotated boxes (..., 5): cx, cy, w, h, t, t in radians.
+
+    Raises:
+        ValueError: an unknown ``angle_version``.
+    """
     g = Gaussian2D.from_sigma(mu, sigma)
     wh = 2 * g.var.sqrt()
     boxes = torch.cat([g.mu, wh, g.angle[..., None]], dim=-1)

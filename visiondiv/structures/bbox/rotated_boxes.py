@@ -176,7 +176,15 @@ class RotatedBoxes(BaseBoxes):
 
 
 def rbox_from_points(points: np.ndarray) -> np.ndarray:
-    """Minimum-area rbox (le90) of an arbitrary 2-D point set: candidate sides are its convex hull edges."""
+    """Minimum-area rbox (le90) of an arbitrary 2-D point set: candidate sides are its convex hull edges.
+
+    Args:
+        points (np.ndarray): Points (k, 2), (x, y) pixel coordinates.
+
+    Returns:
+        np.ndarray: float32 (5,): cx, cy, w, h, t in le90 (t in radians); a hull of one point gives the
+        point with w = h = t = 0.
+    """
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     if len(hull) < 2:
         return np.array([*hull.mean(0), 0, 0, 0], dtype=np.float32)

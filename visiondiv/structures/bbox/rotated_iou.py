@@ -144,10 +144,13 @@ def rotated_iou(boxes1: Tensor, boxes2: Tensor, eps: float = 1e-12) -> Tensor:
     Args:
         boxes1 (Tensor): (..., 5) boxes (cx, cy, w, h, t), t in radians; negative sides count as 0.
         boxes2 (Tensor): (..., 5) boxes of the same shape.
-        eps (float): smallest union, so that two zero-size boxes give 0, not 0/0.
+        eps (float): smallest union, so that two zero-size boxes give 0, not 0/0. Defaults to 1e-12.
 
     Returns:
         Tensor: (...) IoU in [0, 1], in the boxes' dtype (computed in fp32 for fp16/bf16 input).
+
+    Raises:
+        ValueError: boxes of different shapes, or whose last dim is not 5.
     """
     out_dtype, dtype = boxes1.dtype, _work_dtype(boxes1.dtype)
     b1, b2 = boxes1.to(dtype), boxes2.to(dtype)

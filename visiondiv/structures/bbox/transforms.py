@@ -15,6 +15,12 @@ def rbox2qbox(boxes: Tensor) -> Tensor:
 
     Corner order follows mmrotate: (+w/2,+h/2), (+w/2,-h/2), (-w/2,-h/2),
     (-w/2,+h/2) in the box frame.
+
+    Args:
+        boxes (Tensor): Rotated boxes (..., 5): cx, cy, w, h, t, t in radians.
+
+    Returns:
+        Tensor: Corners (..., 8): x1, y1, ..., x4, y4.
     """
     ctr, w, h, t = boxes.split((2, 1, 1, 1), dim=-1)
     cos, sin = torch.cos(t), torch.sin(t)
@@ -60,6 +66,18 @@ def qbox2rbox(boxes: Tensor, angle_version: str = 'le90') -> Tensor:
     edge of the convex hull. The hull edges of 4 points are among the 6
     point pairs, so trying all 6 directions is exact for any quadrilateral,
     convex or not, and is vectorised (no per-box ``cv2.minAreaRect`` loop).
+
+    Args:
+        boxes (Tensor): Quadrilaterals (..., 8): x1, y1, ..., x4, y4, in any corner order.
+        angle_version (str): ``'oc'``, ``'le90'`` or ``'le135'``, the form of the result
+            (:func:`regularize_rboxes`). Defaults to 'le90'.
+
+    Returns:
+        Tensor: Rotated boxes (..., 5): cx, cy, w, h, t, t in radians; computed in float64 and returned
+        in ``boxes``' dtype.
+
+    Raises:
+        ValueError: an unknown ``angle_version``.
     """
     shape = boxes.shape[:-1]
     pts = boxes.reshape(-1, 4, 2)
@@ -75,7 +93,14 @@ def qbox2rbox(boxes: Tensor, angle_version: str = 'le90') -> Tensor:
 
 
 def rbox2hbox(boxes: Tensor) -> Tensor:
-    """Rotated boxes (..., 5) to their horizontal bounding boxes (..., 4)."""
+    """Rotated boxes (..., 5) to their horizontal bounding boxes (..., 4).
+
+    Args:
+        boxes (Tensor): Rotated boxes (..., 5): cx, cy, w, h, t, t in radians.
+
+    Returns:
+        Tensor: Horizontal boxes (..., 4): x1, y1, x2, y2.
+    """
     ctr, w, h, t = boxes.split((2, 1, 1, 1), dim=-1)
     cos, sin = torch.cos(t).abs(), torch.sin(t).abs()
     half = torch.cat([w * cos + h * sin, w * sin + h * cos], dim=-1) / 2
@@ -83,20 +108,41 @@ def rbox2hbox(boxes: Tensor) -> Tensor:
 
 
 def hbox2rbox(boxes: Tensor) -> Tensor:
-    """Horizontal boxes (..., 4) to rotated boxes with angle 0 (..., 5)."""
+    """Horizontal boxes (..., 4) to rotated boxes with angle 0 (..., 5).
+
+    Args:
+        boxes (Tensor): Horizontal boxes (..., 4): x1, y1, x2, y2.
+
+    Returns:
+        Tensor: Rotated boxes (..., 5): cx, cy, w = x2 - x1, h = y2 - y1, t = 0.
+    """
     x1, y1, x2, y2 = boxes.unbind(dim=-1)
     return torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1,
                         torch.zeros_like(x1)], dim=-1)
 
 
 def qbox2hbox(boxes: Tensor) -> Tensor:
-    """Quadrilaterals (..., 8) to their horizontal bounding boxes (..., 4)."""
+    """Quadrilaterals (..., 8) to their horizontal bounding boxes (..., 4).
+
+    Args:
+        boxes (Tensor): Quadrilaterals (..., 8): x1, y1, ..., x4, y4.
+
+    Returns:
+        Tensor: Horizontal boxes (..., 4): x1, y1, x2, y2 (min and max of the corners).
+    """
     xs, ys = boxes[..., 0::2], boxes[..., 1::2]
     return torch.stack([xs.min(-1).values, ys.min(-1).values,
                         xs.max(-1).values, ys.max(-1).values], dim=-1)
 
 
 def hbox2qbox(boxes: Tensor) -> Tensor:
-    """Horizontal boxes (..., 4) to quadrilaterals (..., 8), clockwise from top-left."""
+    """Horizontal boxes (..., 4) to quadrilaterals (..., 8), clockwise from top-left.
+
+    Args:
+        boxes (Tensor): Horizontal boxes (..., 4): x1, y1, x2, y2.
+
+    Returns:
+        Tensor: Quadrilaterals (..., 8): (x1, y1), (x2, y1), (x2, y2), (x1, y2).
+    """
     x1, y1, x2, y2 = boxes.unbind(dim=-1)
     return torch.stack([x1, y1, x2, y1, x2, y2, x1, y2], dim=-1)
