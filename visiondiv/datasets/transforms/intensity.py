@@ -43,14 +43,16 @@ class HistogramMatching(ImageOnlyTransform):
     matches to the values pooled over whole reference volumes, built once at construction.
 
     Args:
-        reference: an array of reference intensities (any shape, pooled), or NIfTI paths of reference MR
-            volumes; each volume is normalised with ``normalize_volume(vol, 'percentile')`` and the values pooled.
-        reference_mask: only with paths: NIfTI masks, one per reference volume (voxels > 0 kept), or a
-            threshold on the normalised values (values > threshold kept), to leave background out.
-        num_quantiles: the pooled reference is condensed to this many equally spaced quantiles (its
-            distribution to 1 / num_quantiles), so that matching a slice does not sort millions of values;
-            None keeps every value.
-        p: probability of applying the transform.
+        reference (np.ndarray | Sequence[str] | str): an array of reference intensities (any shape, pooled), or
+            NIfTI paths of reference MR volumes; each volume is normalised with
+            ``normalize_volume(vol, 'percentile')`` and the values pooled.
+        reference_mask (float | Sequence[str], optional): only with paths: NIfTI masks, one per reference volume
+            (voxels > 0 kept), or a threshold on the normalised values (values > threshold kept), to leave
+            background out. Defaults to None (every voxel).
+        num_quantiles (int, optional): the pooled reference is condensed to this many equally spaced quantiles
+            (its distribution to 1 / num_quantiles), so that matching a slice does not sort millions of
+            values; None keeps every value. Defaults to 4096.
+        p (float): probability of applying the transform. Defaults to 1.0.
 
     The output has the reference's range ([0, 1] for NIfTI references), float32. Errors name the reference
     file: unreadable file, NaN / inf voxels, mask of another shape, nothing left after masking.
@@ -165,9 +167,11 @@ class NyulStandardization(ImageOnlyTransform):
     of the slice it is given (of the voxels that ``masking_method`` keeps).
 
     Args:
-        landmarks: 13 values from :meth:`train_landmarks`, or a ``.npy`` / ``.txt`` / ``.pt`` / ``.pth`` file of them.
-        masking_method: TorchIO's ``masking_method`` (None: every pixel; e.g. ``'mean'``: pixels above the mean).
-        p: probability of applying the transform.
+        landmarks (np.ndarray | Sequence[float] | str): 13 values from :meth:`train_landmarks`, or a ``.npy`` /
+            ``.txt`` / ``.pt`` / ``.pth`` file of them.
+        masking_method (str, optional): TorchIO's ``masking_method`` (None: every pixel; e.g. ``'mean'``:
+            pixels above the mean). Defaults to None.
+        p (float): probability of applying the transform. Defaults to 1.0.
     """
 
     def __init__(self, landmarks: Union[np.ndarray, Sequence[float], str], masking_method: Optional[str] = None,
@@ -228,8 +232,8 @@ class RandomIntensityRemap(ImageOnlyTransform):
     overshoot its knots. Inputs outside [0, 1] are clipped first.
 
     Args:
-        num_control_points: number of knots, >= 2 (2 gives a random linear map).
-        p: probability of applying the transform.
+        num_control_points (int): number of knots, >= 2 (2 gives a random linear map). Defaults to 4.
+        p (float): probability of applying the transform. Defaults to 0.5.
     """
 
     def __init__(self, num_control_points: int = 4, p: float = 0.5) -> None:
