@@ -111,8 +111,8 @@ class CycleGAN(BaseModel):
         buffer_size (int): Image pool size of each discriminator (50 in CycleGAN; 0: none). Defaults to 50.
         data_preprocessor (dict, optional): ``TranslationDataPreprocessor`` by default ([0, 1] -> [-1, 1]).
             Defaults to ``dict(type='TranslationDataPreprocessor')``.
-        init_cfg (dict, optional): mmengine init config of the whole model; the networks keep their own
-            (N(0, 0.02)). Defaults to None.
+        init_cfg (dict, optional): mmengine init config of the whole model (the networks also have their own,
+            N(0, 0.02) for the default generator and discriminator). Defaults to None.
 
     Raises:
         ValueError: If ``domains`` are not two different names, only one of ``tumour_loss`` and ``segmentor``

@@ -36,7 +36,7 @@ class DistanceAnglePointCoder(BaseBBoxCoder):
         clip_border (bool): Kept for mmrotate config compatibility; ``decode`` clips nothing (``max_shape``
             is ignored). Defaults to True.
         angle_version (str): Angle definition whose period wraps the decoded angles (``'oc'`` leaves them
-            unchanged); ``RotatedFCOSHead`` sets it to its own. Defaults to ``'oc'``.
+            unchanged); ``RotatedFCOSHead`` passes its own unless its config sets one. Defaults to ``'oc'``.
         use_box_type (bool): Decode to ``RotatedBoxes`` rather than a tensor. Defaults to True.
     """
     encode_size = 5
