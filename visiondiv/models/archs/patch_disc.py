@@ -13,13 +13,23 @@ from visiondiv.registry import MODELS
 class PatchDiscriminator(BaseModule):
     """Classify every overlapping ``70 x 70`` patch (for ``num_conv=3``) of an image as real or fake.
 
+    A 4x4 stride-2 convolution with LeakyReLU (slope 0.2) and no norm, ``num_conv`` 4x4 convolutions with
+    ``norm_cfg`` and LeakyReLU (stride 2 but the last, which keeps the resolution; so ``num_conv`` stride-2
+    layers in all), then a 4x4 convolution to one channel.
+
     Args:
-        in_channels (int): image channels.
-        base_channels (int): channels of the first convolution; doubled at each stride-2 layer, at most 8x.
-        num_conv (int): stride-2 convolutions (the receptive field grows with it).
-        norm_cfg (dict): normalisation after every convolution but the first and the last
-            (``IN`` as in CycleGAN, ``BN`` as in pix2pix).
-        init_cfg (dict, optional): weight initialisation; N(0, 0.02) as in CycleGAN by default.
+        in_channels (int): Image channels.
+        base_channels (int): Channels of the first convolution; doubled by each following normalised
+            convolution, at most 8x. Defaults to 64.
+        num_conv (int): Number of stride-2 convolutions (the receptive field grows with it); at least 1.
+            Defaults to 3.
+        norm_cfg (dict): Normalisation after every convolution but the first and the last
+            (``IN`` as in CycleGAN, ``BN`` as in pix2pix). Defaults to ``dict(type='IN')``.
+        init_cfg (dict, optional): Weight initialisation: N(0, 0.02) on every ``Conv2d`` as in CycleGAN.
+            Defaults to ``dict(type='Normal', std=0.02, layer='Conv2d')``.
+
+    Raises:
+        ValueError: If ``num_conv`` < 1.
 
     Returns (forward): (N, 1, h, w) logits, one per patch.
     """

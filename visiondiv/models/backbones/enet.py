@@ -14,7 +14,15 @@ def _bn_act(channels: int) -> nn.Sequential:
 
 
 class InitialBlock(nn.Module):
-    """3x3 stride-2 conv concatenated with a max-pooled copy of the input."""
+    """3x3 stride-2 conv concatenated with a max-pooled copy of the input.
+
+    Then BatchNorm and PReLU; the output has half the input's height and width (rounded up).
+
+    Args:
+        in_channels (int): Input channels; the max-pooled copy keeps them.
+        out_channels (int): Output channels: ``out_channels - in_channels`` from the convolution plus the
+            ``in_channels`` of the pooled copy, so it must exceed ``in_channels``.
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
@@ -26,7 +34,17 @@ class InitialBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3 (dilated or asymmetric 5x1/1x5) conv, 1x1 expand, plus the shortcut."""
+    """1x1 reduce, 3x3 (dilated or asymmetric 5x1/1x5) conv, 1x1 expand, plus the shortcut.
+
+    The inner width is ``max(channels // 4, 4)``; the branch ends with BatchNorm and spatial dropout, and PReLU
+    follows the sum. The size and the channels are kept.
+
+    Args:
+        channels (int): Input and output channels.
+        dilation (int): Dilation (and padding) of the 3x3 conv; unused when ``asymmetric``. Defaults to 1.
+        asymmetric (bool): Use a 5x1 then a 1x5 conv instead of the 3x3 one. Defaults to False.
+        dropout (float): ``Dropout2d`` probability at the end of the branch. Defaults to 0.01.
+    """
 
     def __init__(self, channels: int, dilation: int = 1, asymmetric: bool = False, dropout: float = 0.01) -> None:
         super().__init__()
@@ -46,7 +64,16 @@ class Bottleneck(nn.Module):
 
 
 class Down(nn.Module):
-    """Strided bottleneck that doubles the channels; the shortcut is max-pooled and zero-padded."""
+    """Strided bottleneck that widens the channels; the shortcut is max-pooled and zero-padded.
+
+    The branch is a 2x2 stride-2 conv to ``max(in_channels // 4, 4)`` channels, a 3x3 conv and a 1x1 conv to
+    ``out_channels``; the shortcut is max-pooled (2x2, rounded up, then cropped to the branch's size) and its
+    channels are zero-padded to ``out_channels``. PReLU follows the sum.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels, at least ``in_channels`` (``ENet`` uses 4x, then 2x).
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
@@ -65,7 +92,15 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    """Transposed-conv upsampling to a skip feature's size, then a bottleneck."""
+    """Transposed-conv upsampling to a skip feature's size, then a bottleneck.
+
+    ``forward(x, size)`` upsamples 2x with a 2x2 stride-2 transposed conv, then pads (on the bottom and
+    right) to ``size`` (H, W), then applies BatchNorm, PReLU and a :class:`Bottleneck`.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
@@ -83,10 +118,16 @@ class Up(nn.Module):
 class ENet(BaseModule):
     """ENet-style network as an mmseg backbone; returns [full-resolution features] for a 1x1 head.
 
+    ``forward`` maps (N, in_channels, H, W) images to a one-element list holding (N, base_channels, H, W)
+    features (``out_channels`` = ``base_channels``).
+
     Args:
-        in_channels (int): image channels (1 for MR/CT slices).
-        base_channels (int): width of the first stage (ENet uses 16; stages use x4 and x8).
-        stage_blocks (Sequence[int]): bottlenecks in the two encoder stages and the middle stage.
+        in_channels (int): Image channels (1 for MR/CT slices). Defaults to 1.
+        base_channels (int): Width of the first stage (ENet uses 16; stages use x4 and x8). Defaults to 16.
+        stage_blocks (Sequence[int]): Bottlenecks in the two encoder stages and the middle stage; the second
+            and third counts make one dilated stage (dilations 1, 2, 4 and an asymmetric block, cycled).
+            Defaults to ``(2, 2, 4)``.
+        init_cfg (dict or list[dict], optional): mmengine init config. Defaults to None.
     """
 
     def __init__(self, in_channels: int = 1, base_channels: int = 16, stage_blocks: Sequence[int] = (2, 2, 4),

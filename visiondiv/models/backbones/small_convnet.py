@@ -16,12 +16,18 @@ class SmallConvNet(BaseModule):
     Pooling uses ``ceil_mode`` so odd sizes keep their border (28 -> 14 -> 7; 8 -> 4 -> 2).
 
     Args:
-        in_channels: image channels (1 grey, 3 RGB).
-        widths: output channels of each stage.
-        convs_per_stage: conv blocks per stage.
-        norm_cfg: norm of the conv blocks.
-        act_cfg: activation of the conv blocks.
-        init_cfg: mmengine init config (ConvModule's own init, Kaiming, when None).
+        in_channels (int): Image channels (1 grey, 3 RGB). Defaults to 1.
+        widths (Sequence[int]): Output channels of each stage (positive ints, at least one).
+            Defaults to ``(32, 64, 128)``.
+        convs_per_stage (int): Conv blocks per stage (a positive int). Defaults to 1.
+        norm_cfg (dict, optional): Norm of the conv blocks; None for none. Defaults to ``dict(type='BN')``.
+        act_cfg (dict, optional): Activation of the conv blocks; None for none. Defaults to ``dict(type='ReLU')``.
+        init_cfg (dict or list[dict], optional): mmengine init config (ConvModule's own init, Kaiming, when
+            None). Defaults to None.
+
+    Raises:
+        ValueError: If ``widths`` is empty or not all positive ints, or ``convs_per_stage`` is not a
+            positive int.
 
     Attributes:
         out_channels (int): the feature width ``widths[-1]``.

@@ -32,23 +32,33 @@ class CLSTokenVisionTransformer(VisionTransformer):
     random weights (an unconverted DINO file loads nothing).
 
     Args:
-        img_size: input size (int or (H, W)) the position embedding is made for.
-        patch_size: patch side in pixels.
-        in_channels: image channels.
-        embed_dims: token width D, the output width.
-        num_layers: transformer blocks.
-        num_heads: attention heads.
-        mlp_ratio: MLP hidden width / D.
-        qkv_bias: bias in the qkv projection (DINO: True).
-        patch_bias: bias in the patch projection (DINO: True; mmseg's default is False).
-        drop_rate, attn_drop_rate, drop_path_rate: dropout rates (DINO's hub models: 0).
-        norm_cfg: norm of the blocks and the final norm (DINO: LayerNorm, eps 1e-6).
-        final_norm: apply the final norm (DINO: True).
-        grad_from_block: first trainable block; None trains everything.
-        init_cfg: mmengine init config (``Pretrained`` as above).
-        **kwargs: other arguments of mmseg's VisionTransformer (``interpolate_mode``, ``with_cp``...),
+        img_size (int or tuple[int, int]): Input size (int or (H, W)) the position embedding is made for; a
+            list from a config is taken as a tuple. Defaults to 224.
+        patch_size (int): Patch side in pixels. Defaults to 16.
+        in_channels (int): Image channels. Defaults to 3.
+        embed_dims (int): Token width D, the output width. Defaults to 768.
+        num_layers (int): Number of transformer blocks. Defaults to 12.
+        num_heads (int): Number of attention heads. Defaults to 12.
+        mlp_ratio (int): MLP hidden width / D. Defaults to 4.
+        qkv_bias (bool): Bias in the qkv projection (DINO: True). Defaults to True.
+        patch_bias (bool): Bias in the patch projection (DINO: True; mmseg's default is False). Defaults to True.
+        drop_rate (float): Dropout rate (DINO's hub models: 0). Defaults to 0.
+        attn_drop_rate (float): Attention dropout rate (DINO's hub models: 0). Defaults to 0.
+        drop_path_rate (float): Stochastic depth rate (DINO's hub models: 0). Defaults to 0.
+        norm_cfg (dict, optional): Norm of the blocks and the final norm (DINO: LayerNorm, eps 1e-6); None
+            means ``dict(type='LN', eps=1e-6)``. Defaults to None.
+        final_norm (bool): Apply the final norm (DINO: True). Defaults to True.
+        grad_from_block (int, optional): First trainable block, an int in [0, ``num_layers``]; None trains
+            everything. Defaults to 11 (the last block of ViT-B).
+        init_cfg (dict or list[dict], optional): mmengine init config (``Pretrained`` as above). Defaults to None.
+        **kwargs: Other arguments of mmseg's VisionTransformer (``interpolate_mode``, ``with_cp``...),
             except those that decide the output (``out_indices``, ``with_cls_token``, ``output_cls_token``,
             ``out_origin``) and ``frozen_exclude`` (use ``grad_from_block``).
+
+    Raises:
+        TypeError: If ``kwargs`` sets ``out_indices``, ``with_cls_token``, ``output_cls_token``,
+            ``out_origin`` or ``frozen_exclude``.
+        ValueError: If ``grad_from_block`` is neither None nor an int in [0, ``num_layers``].
 
     Attributes:
         out_channels (int): the feature width D.

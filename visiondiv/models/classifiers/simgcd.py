@@ -37,15 +37,32 @@ class SimGCD(BaseModel):
     used. ``predict`` classifies view 0 and sets ``pred_label`` and ``pred_score`` on each data sample.
 
     Args:
-        backbone: a backbone returning (B, D) features (``CLSTokenVisionTransformer``, ``SmallConvNet``).
-        head: ``DINOHead`` config (its ``num_classes`` = known + novel).
-        num_known_classes: the known classes are labels 0 .. num_known_classes - 1 (``GCDDataset``'s order).
-        sup_weight: λ.
-        cls_temp: temperature of the supervised cross-entropy (0.1).
-        loss_cluster, loss_me_max, loss_contrastive, loss_supcon: loss configs (SimGCD's defaults).
-        loss_ler, loss_dual_view_kl: LegoGCD's terms, None to leave them out.
-        data_preprocessor: ``GCDDataPreprocessor`` config.
-        init_cfg: mmengine init config.
+        backbone (dict): Config of a backbone returning (B, D) features (``CLSTokenVisionTransformer``,
+            ``SmallConvNet``); of a list/tuple of outputs, the last is used.
+        head (dict): ``DINOHead`` config (its ``num_classes`` = known + novel).
+        num_known_classes (int): The known classes are labels 0 .. num_known_classes - 1 (``GCDDataset``'s
+            order); in 1 .. the head's ``num_classes``.
+        sup_weight (float): λ, in [0, 1]. Defaults to 0.35.
+        cls_temp (float): Temperature of the supervised cross-entropy, > 0. Defaults to 0.1.
+        loss_cluster (dict): Clustering loss config (SimGCD's default). Defaults to
+            ``dict(type='CrossViewDistillLoss', student_temp=0.1, teacher_temp=0.07)``.
+        loss_me_max (dict): Mean-entropy regulariser config (SimGCD's default). Defaults to
+            ``dict(type='MeanEntropyLoss', temperature=0.1, loss_weight=1.0)``.
+        loss_contrastive (dict): Unsupervised contrastive loss config (SimGCD's default). Defaults to
+            ``dict(type='InfoNCELoss', temperature=1.0)``.
+        loss_supcon (dict): Supervised contrastive loss config (SimGCD's default). Defaults to
+            ``dict(type='SupConLoss', temperature=0.07)``.
+        loss_ler (dict, optional): LegoGCD's ``LocalEntropyLoss`` config, None to leave it out; its
+            ``num_classes`` and ``num_known_classes`` must be the model's. Defaults to None.
+        loss_dual_view_kl (dict, optional): LegoGCD's ``DualViewKLLoss`` config, None to leave it out.
+            Defaults to None.
+        data_preprocessor (dict, optional): ``GCDDataPreprocessor`` config; None means
+            ``dict(type='GCDDataPreprocessor')``. Defaults to None.
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
+
+    Raises:
+        ValueError: If ``sup_weight`` is outside [0, 1], ``cls_temp`` <= 0, ``num_known_classes`` is outside
+            1 .. the head's ``num_classes``, or ``loss_ler``'s class counts differ from the model's.
     """
 
     def __init__(self, backbone: dict, head: dict, num_known_classes: int, sup_weight: float = 0.35,
@@ -176,8 +193,22 @@ class LegoGCD(SimGCD):
     code). Give ``None`` to drop one of them (the LER-only / dual-view-KL-only ablations).
 
     Args:
-        dual_view_kl_mode: shorthand for ``loss_dual_view_kl``'s ``mode`` (``'correct'`` or ``'official'``); None keeps
-            ``loss_dual_view_kl``'s own. A ``loss_dual_view_kl`` that states another mode is refused.
+        backbone (dict): As :class:`SimGCD`.
+        head (dict): As :class:`SimGCD`; its ``num_classes`` is the default of ``loss_ler``'s.
+        num_known_classes (int): As :class:`SimGCD`; the default of ``loss_ler``'s.
+        loss_ler (dict, optional): ``LocalEntropyLoss`` config, None to leave LER out.
+            Defaults to ``dict(type='LocalEntropyLoss', thr=0.7)``.
+        loss_dual_view_kl (dict, optional): ``DualViewKLLoss`` config, None to leave the term out.
+            Defaults to ``dict(type='DualViewKLLoss')``.
+        dual_view_kl_mode (str, optional): Shorthand for ``loss_dual_view_kl``'s ``mode`` (``'correct'`` or
+            ``'official'``); None keeps ``loss_dual_view_kl``'s own. A ``loss_dual_view_kl`` that states another
+            mode is refused. Defaults to None.
+        **kwargs: Other arguments of :class:`SimGCD` (``sup_weight``, ``cls_temp``, the other loss configs,
+            ``data_preprocessor``, ``init_cfg``).
+
+    Raises:
+        ValueError: If ``dual_view_kl_mode`` is given with ``loss_dual_view_kl=None`` or contradicts its
+            ``mode``; and as :class:`SimGCD`.
     """
 
     def __init__(self, backbone: dict, head: dict, num_known_classes: int,

@@ -13,10 +13,17 @@ class GCDDataPreprocessor(BaseDataPreprocessor):
     """Stack ``PackGCDInputs`` items (V, C, H, W) to (B, V, C, H, W) float32 on the model's device, normalised.
 
     Args:
-        mean: per-channel mean subtracted (in the pixel scale of the inputs, e.g. 0-255); one value or C.
-        std: per-channel divisor, finite and > 0.
-        bgr_to_rgb: reverse the channel order first (images loaded by mmcv's ``LoadImageFromFile`` are BGR).
-        non_blocking: asynchronous host-to-device copies.
+        mean (Sequence[float]): Per-channel mean subtracted (in the pixel scale of the inputs, e.g. 0-255); one
+            value or C, finite. Defaults to ``(0.0, )``.
+        std (Sequence[float]): Per-channel divisor, one value or C, finite and > 0. Defaults to ``(255.0, )``
+            (so 0-255 images map to [0, 1]).
+        bgr_to_rgb (bool): Reverse the channel order first (images loaded by mmcv's ``LoadImageFromFile`` are
+            BGR). Defaults to False.
+        non_blocking (bool): Asynchronous host-to-device copies. Defaults to False.
+
+    Raises:
+        ValueError: If ``mean`` is not finite or ``std`` is not finite and > 0; in ``forward``, if their
+            lengths fit neither 1 nor the images' channels.
 
     Items of different shapes, and NaN / inf values, are refused.
     """

@@ -17,11 +17,14 @@ class TranslationDataPreprocessor(BaseDataPreprocessor):
     generator; ``mask_*`` keys are stacked unchanged. :meth:`destruct` maps generator outputs back.
 
     Args:
-        mean (float): subtracted from ``img_*`` keys.
-        std (float): divisor of ``img_*`` keys; finite and > 0.
-        data_keys (Sequence[str], optional): the ``inputs`` keys to keep (each must be present);
-            None keeps all.
-        non_blocking (bool): asynchronous host-to-device copies.
+        mean (float): Subtracted from ``img_*`` keys; finite. Defaults to 0.5.
+        std (float): Divisor of ``img_*`` keys; finite and > 0. Defaults to 0.5.
+        data_keys (Sequence[str], optional): The ``inputs`` keys to keep (each must be present);
+            None keeps all. Defaults to None.
+        non_blocking (bool): Asynchronous host-to-device copies. Defaults to False.
+
+    Raises:
+        ValueError: If ``mean`` is not finite or ``std`` is not finite and > 0.
 
     Errors name the key: a key that is neither ``img_*`` nor ``mask_*``, a missing ``data_keys`` entry,
     items of different shapes, NaN or inf values.

@@ -11,6 +11,23 @@ def stack_batch(items: Union[Tensor, List[Tensor]], layout: str, owner: str, wha
 
     ``layout`` names the batch's dimensions (e.g. ``'N, C, H, W'``); items of different shapes, another number of
     dimensions, and NaN / inf values are refused with errors that start ``'<owner>: <what> ...'``.
+
+    Args:
+        items (Tensor or list[Tensor]): An already stacked batch, or the items of one shape to stack along a
+            new first dimension.
+        layout (str): Comma-separated names of the batch's dimensions, e.g. ``'N, C, H, W'``; only their
+            number is checked.
+        owner (str): Name of the caller, the start of every error message (e.g. ``'GCDDataPreprocessor'``).
+        what (str): What the items are, for the error messages (e.g. ``'the batch'``, a key's repr).
+        device (torch.device): Device the batch is moved to.
+        non_blocking (bool): Asynchronous host-to-device copy. Defaults to False.
+
+    Returns:
+        Tensor: The float32 batch on ``device``.
+
+    Raises:
+        ValueError: If the items differ in shape, the batch does not have as many dimensions as ``layout``
+            names, or it holds NaN / inf values.
     """
     if isinstance(items, Tensor):
         batch = items

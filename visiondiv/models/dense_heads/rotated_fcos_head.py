@@ -37,18 +37,34 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
     ``loss_angle`` alone; predictions are rotated boxes either way.
 
     Args:
-        num_classes (int): number of object classes.
-        in_channels (int): channels of the input feature maps.
-        angle_version (str): oc, le90 or le135.
-        use_hbbox_loss (bool): horizontal box loss plus a separate angle loss (needs ``loss_angle``).
-        scale_angle (bool): learnable scale on the angle output.
-        angle_coder (dict): ``PseudoAngleCoder`` (direct regression).
-        h_bbox_coder (dict): decodes (l, t, r, b) to horizontal boxes; used with ``use_hbbox_loss``.
-        bbox_coder (dict): ``DistanceAnglePointCoder``.
-        loss_cls (dict): classification loss (``mmdet.FocalLoss``).
-        loss_bbox (dict): the box loss (``RotatedIoULoss`` by default, as in mmrotate).
-        loss_centerness (dict): centerness loss (``mmdet.CrossEntropyLoss``).
-        loss_angle (dict, optional): loss on the angle alone.
+        num_classes (int): Number of object classes (excluding the background).
+        in_channels (int): Channels of the input feature maps.
+        angle_version (str): Angle definition of the targets and of the decoded boxes, ``'oc'``, ``'le90'``
+            or ``'le135'``; also the default ``angle_version`` of ``bbox_coder``. Defaults to ``'le90'``.
+        use_hbbox_loss (bool): Horizontal box loss plus a separate angle loss (needs ``loss_angle``, and a
+            ``loss_bbox`` that declares no rotated ``box_input``). Defaults to False.
+        scale_angle (bool): Learnable scale on the angle output. Defaults to True.
+        angle_coder (dict): ``PseudoAngleCoder`` (direct regression); its ``encode_size`` is the angle
+            branch's channels. Defaults to ``dict(type='PseudoAngleCoder')``.
+        h_bbox_coder (dict): Decodes (l, t, r, b) to horizontal boxes; used (and built) only with
+            ``use_hbbox_loss``. Defaults to ``dict(type='mmdet.DistancePointBBoxCoder')``.
+        bbox_coder (dict): ``DistanceAnglePointCoder``; its ``angle_version`` defaults to the head's.
+            Defaults to ``dict(type='DistanceAnglePointCoder')``.
+        loss_cls (dict): Classification loss (``mmdet.FocalLoss``). Defaults to
+            ``dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)``.
+        loss_bbox (dict): The box loss (``RotatedIoULoss`` by default, as in mmrotate), weighted by the
+            centerness targets. Defaults to ``dict(type='RotatedIoULoss', loss_weight=1.0)``.
+        loss_centerness (dict): Centerness loss (``mmdet.CrossEntropyLoss``). Defaults to
+            ``dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)``.
+        loss_angle (dict, optional): Loss on the encoded angle alone (e.g. ``mmdet.L1Loss``); None for none.
+            Defaults to None.
+        **kwargs: Other arguments of mmdet's ``FCOSHead`` (``strides``, ``regress_ranges``,
+            ``center_sampling``, ``center_sample_radius``, ``norm_on_bbox``, ``centerness_on_reg``,
+            ``train_cfg``, ``test_cfg``, ``init_cfg``...).
+
+    Raises:
+        ValueError: If ``use_hbbox_loss`` is True and ``loss_angle`` is None, or ``loss_bbox`` declares a
+            rotated box input.
     """
 
     def __init__(self, num_classes: int, in_channels: int, angle_version: str = 'le90',

@@ -26,10 +26,22 @@ class RotatedRetinaHead(FP32LossMixin, RetinaHead):
     ``reg_decoded_bbox``.
 
     Args:
+        *args: Positional arguments of mmdet's ``RetinaHead`` (``num_classes``, ``in_channels``, ...).
         loss_bbox_type (str, optional): mmrotate's ``normal`` or ``kfiou``; derived from
             ``loss_bbox`` when None, and a value that contradicts the loss is a ValueError.
+            Defaults to None.
         reg_decoded_bbox (bool, optional): mmdet's flag; derived from ``loss_bbox`` when None
             (False for a loss that declares nothing), and a contradiction is a ValueError.
+            Defaults to None.
+        **kwargs: Keyword arguments of mmdet's ``RetinaHead`` (``num_classes``, ``in_channels``,
+            ``stacked_convs``, ``anchor_generator``, ``bbox_coder``, ``loss_cls``, ``loss_bbox``,
+            ``train_cfg``, ``test_cfg``, ``init_cfg``...). With a ``train_cfg``, the assigner is checked by
+            :func:`~visiondiv.models.task_modules.assigners.check_assigner_skip_below`.
+
+    Raises:
+        ValueError: If ``loss_bbox_type`` is neither ``'normal'`` nor ``'kfiou'`` or contradicts
+            ``loss_bbox``, ``reg_decoded_bbox`` contradicts it, or the assigner's IoU calculator skips
+            pairs its thresholds need.
     """
 
     def __init__(self, *args, loss_bbox_type: Optional[str] = None, reg_decoded_bbox: Optional[bool] = None,

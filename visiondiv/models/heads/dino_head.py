@@ -29,13 +29,18 @@ class DINOHead(BaseModule):
     ``last_layer.weight_v`` loads into ``weight`` as is.
 
     Args:
-        in_channels: backbone feature width (768 for ViT-B).
-        num_classes: prototypes (known + novel classes).
-        num_layers: Linear layers of the MLP (>= 1).
-        hidden_channels: width of its hidden layers.
-        bottleneck_channels: width of ``proj``.
-        use_bn: BatchNorm1d after the hidden Linear layers.
-        init_cfg: mmengine init config.
+        in_channels (int): Backbone feature width (768 for ViT-B).
+        num_classes (int): Number of prototypes (known + novel classes).
+        num_layers (int): Linear layers of the MLP (>= 1). Defaults to 3.
+        hidden_channels (int): Width of its hidden layers. Defaults to 2048.
+        bottleneck_channels (int): Width of ``proj``. Defaults to 256.
+        use_bn (bool): BatchNorm1d after the hidden Linear layers. Defaults to False.
+        init_cfg (dict or list[dict], optional): mmengine init config; it does not touch ``weight`` (not a
+            Linear layer). Defaults to ``dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.)``.
+
+    Raises:
+        ValueError: If ``in_channels``, ``num_classes``, ``num_layers``, ``hidden_channels`` or
+            ``bottleneck_channels`` is not a positive int.
     """
 
     def __init__(self,

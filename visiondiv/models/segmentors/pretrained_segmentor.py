@@ -18,11 +18,16 @@ from visiondiv.utils.checkpoint import check_checkpoint_fits, checkpoint_state_d
 class TumourSegmentor(BaseModule):
     """Foreground logits (N, num_classes, H, W) from the backbone feature map ``in_index`` at full resolution.
 
+    A 1x1 convolution turns the chosen feature map into the logits; ``forward`` raises a ValueError when that
+    map is not at the input's height and width.
+
     Args:
-        backbone (dict): config of a backbone returning a list/tuple of feature maps (``mmseg.UNet``) or one map.
-        in_channels (int): channels of the chosen feature map.
-        in_index (int): which feature map (UNet: -1, the last decoder stage, at the input resolution).
-        num_classes (int): output channels (1: binary tumour logits).
+        backbone (dict): Config of a backbone returning a list/tuple of feature maps (``mmseg.UNet``) or one map.
+        in_channels (int): Channels of the chosen feature map.
+        in_index (int): Which feature map (UNet: -1, the last decoder stage, at the input resolution); unused
+            when the backbone returns one map. Defaults to -1.
+        num_classes (int): Output channels (1: binary tumour logits). Defaults to 1.
+        init_cfg (dict, optional): mmengine init config. Defaults to None.
     """
 
     def __init__(self, backbone: dict, in_channels: int, in_index: int = -1, num_classes: int = 1,
@@ -59,12 +64,21 @@ class PretrainedSegmentor(nn.Module):
     a fine-tuned one learns from the pseudo-MR instead. configs/crossmodal/README.md compares the two.
 
     Args:
-        config (str): the segmentation config (an mmseg ``EncoderDecoder``, e.g. the MR-only UNet config).
-        checkpoint (str): its trained weights (every tensor must match the config's model).
-        foreground (int): the tumour's class index.
-        input_range (tuple): the value range the segmenter was trained on; the translator's [-1, 1] output is
-            mapped onto it ((0, 1): per-volume percentile-normalised MR).
-        frozen (bool): keep the weights fixed (True) or train them with the translator (False).
+        config (str): Path of the segmentation config (an mmseg ``EncoderDecoder``, e.g. the MR-only UNet
+            config).
+        checkpoint (str): Path of its trained weights, a local file (every tensor must match the config's model).
+        foreground (int): The tumour's class index among the model's output channels. Defaults to 1.
+        input_range (tuple[float, float]): The value range (lo, hi) the segmenter was trained on; the
+            translator's [-1, 1] output is mapped linearly onto it ((0, 1): per-volume percentile-normalised
+            MR), then normalised as the model's data preprocessor does when it normalises. Defaults to
+            ``(0.0, 1.0)``.
+        frozen (bool): Keep the weights fixed (True) or train them with the translator (False).
+            Defaults to True.
+
+    Raises:
+        TypeError: If ``frozen`` is not a bool.
+        FileNotFoundError: If ``config`` or ``checkpoint`` is not a file.
+        CheckpointMismatchError: If the checkpoint does not fit every tensor of the config's model.
 
     The model stays in eval mode either way: normalisation statistics and dropout do not follow the
     translator's batches (the study's UNet has GroupNorm and no dropout, so nothing is lost).
@@ -111,7 +125,15 @@ class PretrainedSegmentor(nn.Module):
 @MODELS.register_module()
 class FrozenSegmentor(PretrainedSegmentor):  # kept: translator checkpoints carry configs (meta.cfg) that name it
     """``PretrainedSegmentor(frozen=True)``, under the name that translator configs written before the
-    fine-tuned judge use."""
+    fine-tuned judge use.
+
+    Args:
+        config (str): Path of the segmentation config, as :class:`PretrainedSegmentor`.
+        checkpoint (str): Path of its trained weights, as :class:`PretrainedSegmentor`.
+        foreground (int): The tumour's class index. Defaults to 1.
+        input_range (tuple[float, float]): The value range the segmenter was trained on, as
+            :class:`PretrainedSegmentor`. Defaults to ``(0.0, 1.0)``.
+    """
 
     def __init__(self, config: str, checkpoint: str, foreground: int = 1,
                  input_range: Tuple[float, float] = (0.0, 1.0)) -> None:

@@ -18,13 +18,18 @@ class SFDAEncoderDecoder(EncoderDecoder):
     """mmseg's EncoderDecoder whose training loss uses predictions only, never labels.
 
     Args:
-        adapt_losses (list[dict]): label-free losses on the full-resolution logits, e.g.
+        adapt_losses (Sequence[dict]): Label-free losses on the full-resolution logits (at least one; their
+            ``loss_name`` s must differ), e.g.
             ``[dict(type='EntropyLoss'), dict(type='ClassRatioKLLoss', prior=[...])]`` (SFDA),
             ``[dict(type='EntropyLoss')]`` (AdaEnt).
-        trainable (str): ``all``, or ``norm_affine`` to update only the normalisation layers' scale/shift
-            (Tent; BatchNorm, GroupNorm, InstanceNorm or LayerNorm).
+        trainable (str): ``'all'``, or ``'norm_affine'`` to update only the normalisation layers' scale/shift
+            (Tent; BatchNorm, GroupNorm, InstanceNorm or LayerNorm). Defaults to ``'all'``.
         **kwargs: mmseg ``EncoderDecoder`` arguments (backbone, decode_head, ...); a source
             checkpoint is given with ``load_from``.
+
+    Raises:
+        ValueError: If ``adapt_losses`` is empty, ``trainable`` is another value, or ``'norm_affine'`` finds no
+            normalisation layer with parameters.
     """
 
     def __init__(self, adapt_losses: Sequence[dict], trainable: str = 'all', **kwargs) -> None:

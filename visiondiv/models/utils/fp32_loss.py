@@ -17,7 +17,15 @@ _AUTOCAST_DEVICES = ('cpu', 'cuda')
 
 
 def to_fp32(obj: Any) -> Any:
-    """Cast the floating tensors in ``obj`` (nested lists, tuples, dicts) to fp32; leave the rest."""
+    """Cast the floating tensors in ``obj`` (nested lists, tuples, dicts) to fp32; leave the rest.
+
+    Args:
+        obj (Any): A tensor, or lists, tuples (namedtuples included) and dicts nesting them, or anything else.
+
+    Returns:
+        Any: ``obj`` with its non-fp32 floating tensors replaced by fp32 copies, containers rebuilt with their
+        own types; fp32 and non-floating tensors and other objects are returned as they are.
+    """
     if isinstance(obj, torch.Tensor):
         return obj.float() if obj.is_floating_point() and obj.dtype != torch.float32 else obj
     if isinstance(obj, (list, tuple)):
@@ -39,7 +47,16 @@ def autocast_disabled():
 
 
 def fp32_loss(fn: Callable) -> Callable:
-    """Decorate a loss method: it runs with autocast off, on fp32 copies of its tensor arguments."""
+    """Decorate a loss method: it runs with autocast off, on fp32 copies of its tensor arguments.
+
+    Args:
+        fn (Callable): The function or method to wrap; one already wrapped (``fn.fp32_loss`` true) is returned
+            as it is.
+
+    Returns:
+        Callable: The wrapper (``functools.wraps(fn)``, with ``fp32_loss = True``): :func:`to_fp32` on every
+        positional and keyword argument, then ``fn`` under :func:`autocast_disabled`.
+    """
     if getattr(fn, 'fp32_loss', False):
         return fn
 

@@ -19,7 +19,20 @@ from .cyclegan_modules import ImagePool
 
 def tumour_crops(images: Tensor, masks: Tensor, size: int) -> Tensor:
     """``size`` x ``size`` crops of ``images`` (N, C, H, W) centred on the bounding box of each non-empty mask
-    (N, 1, H, W), shifted inside the image; (K, C, size, size) for the K images with a tumour, differentiable."""
+    (N, 1, H, W), shifted inside the image; (K, C, size, size) for the K images with a tumour, differentiable.
+
+    Args:
+        images (Tensor): (N, C, H, W) images to crop.
+        masks (Tensor): (N, 1, H, W) masks; pixels > 0 are tumour.
+        size (int): Side of the square crops, at most ``min(H, W)``.
+
+    Returns:
+        Tensor: (K, C, size, size) crops, in the order of the images; (0, C, size, size) when no mask has a
+        tumour.
+
+    Raises:
+        ValueError: If ``size`` exceeds the image's height or width.
+    """
     n, _, h, w = images.shape
     if size > min(h, w):
         raise ValueError(f'tumour_crops: crop size {size} exceeds the image size {(h, w)}')
@@ -35,6 +48,12 @@ def tumour_crops(images: Tensor, masks: Tensor, size: int) -> Tensor:
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
+    """Set ``requires_grad`` of every parameter of ``module`` (freeze or unfreeze it), in place.
+
+    Args:
+        module (nn.Module): The module whose parameters (its submodules' included) are changed.
+        flag (bool): True to make them trainable, False to freeze them.
+    """
     for p in module.parameters():
         p.requires_grad_(flag)
 
@@ -59,26 +78,46 @@ class CycleGAN(BaseModel):
     ``MMSeparateDistributedDataParallel`` would wrap the ``ModuleDict`` s themselves.
 
     Args:
-        generator (dict): config of both generators (e.g. ``ResnetGenerator``).
-        discriminator (dict): config of both discriminators (e.g. ``PatchDiscriminator``).
-        domains (tuple[str, str]): source and target domain names.
-        gan_loss, cycle_loss, id_loss (dict): loss configs (``id_loss`` may be None).
-        tumour_loss (dict, optional): ``TumourAwareLoss`` config; needs ``segmentor``.
-        segmentor (dict, optional): the tumour segmentation net applied to pseudo-b images:
+        generator (dict): Config of both generators (e.g. ``ResnetGenerator``).
+        discriminator (dict): Config of both discriminators (e.g. ``PatchDiscriminator``).
+        domains (Sequence[str]): Source and target domain names (a, b), two different names.
+            Defaults to ``('ct', 'mr')``.
+        gan_loss (dict): Adversarial loss config (LSGAN). Defaults to ``dict(type='GANLoss', gan_type='lsgan')``.
+        cycle_loss (dict): Cycle-consistency loss config (L1). Defaults to
+            ``dict(type='mmdet.L1Loss', loss_weight=10.0)``.
+        id_loss (dict, optional): Identity loss config (L1); None to leave it out. Defaults to
+            ``dict(type='mmdet.L1Loss', loss_weight=5.0)``.
+        tumour_loss (dict, optional): ``TumourAwareLoss`` config; needs ``segmentor`` (and the other way
+            round). Defaults to None.
+        segmentor (dict, optional): The tumour segmentation net applied to pseudo-b images:
             ``PretrainedSegmentor`` (a trained b-domain segmenter, frozen or fine-tuned; our configs) or
-            ``TumourSegmentor`` (trained from scratch with the generators).
-        labelled_domain (str, optional): name of labelled real b-domain slices in the batch (``img_<name>``,
+            ``TumourSegmentor`` (trained from scratch with the generators). Defaults to None.
+        labelled_domain (str, optional): Name of labelled real b-domain slices in the batch (``img_<name>``,
             ``mask_<name>``, e.g. ``UnpairedSliceDataset(extra_domains=...)``): a trainable segmentor is also
             trained on them (``loss_tumour_seg_real``), so it keeps segmenting real b images while it learns
             the pseudo-b ones (the semi-supervised tumour-aware setting), and ``region_discriminator`` takes
-            its real tumour regions from them. None: pseudo-b images only.
-        region_discriminator (dict, optional): a discriminator of tumour regions (``discriminators['<b>_tumour']``,
+            its real tumour regions from them. None: pseudo-b images only. It must differ from both
+            ``domains`` and needs a trainable segmentor or ``region_discriminator``. Defaults to None.
+        region_discriminator (dict, optional): A discriminator of tumour regions (``discriminators['<b>_tumour']``,
             in the discriminators' optimizer): ``region_size`` crops of the pseudo-b images centred on the
             a-domain tumours against crops of the labelled real b images centred on theirs (LSGAN, the
             generator's term weighted by ``region_weight``), so the tumour and what surrounds it look as in real
             b images. Needs ``labelled_domain``; a batch without a tumour on either side scores 0.
-        buffer_size (int): image pool size of each discriminator (50 in CycleGAN; 0: none).
-        data_preprocessor (dict): ``TranslationDataPreprocessor`` by default ([0, 1] -> [-1, 1]).
+            Defaults to None.
+        region_size (int): Side of the tumour-region crops, in pixels (> 0; checked only with
+            ``region_discriminator``). Defaults to 24.
+        region_weight (float): Weight of the generators' region adversarial term (>= 0; checked only with
+            ``region_discriminator``). Defaults to 1.0.
+        buffer_size (int): Image pool size of each discriminator (50 in CycleGAN; 0: none). Defaults to 50.
+        data_preprocessor (dict, optional): ``TranslationDataPreprocessor`` by default ([0, 1] -> [-1, 1]).
+            Defaults to ``dict(type='TranslationDataPreprocessor')``.
+        init_cfg (dict, optional): mmengine init config of the whole model (the networks also have their own,
+            N(0, 0.02) for the default generator and discriminator). Defaults to None.
+
+    Raises:
+        ValueError: If ``domains`` are not two different names, only one of ``tumour_loss`` and ``segmentor``
+            is given, ``region_discriminator`` comes without ``labelled_domain`` or with a bad ``region_size``
+            or ``region_weight``, or ``labelled_domain`` is invalid or has nothing to feed.
     """
 
     def __init__(self, generator: dict, discriminator: dict, domains: Sequence[str] = ('ct', 'mr'),

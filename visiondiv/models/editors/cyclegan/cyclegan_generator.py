@@ -10,7 +10,17 @@ from visiondiv.registry import MODELS
 
 
 class ResidualBlockWithDropout(nn.Module):
-    """Two 3x3 convolutions with reflection padding and an identity shortcut (optional dropout between)."""
+    """Two 3x3 convolutions (reflection padding by default) and an identity shortcut (optional dropout between).
+
+    The padding is ``padding_mode`` (``ResnetGenerator`` passes ``'reflect'`` by default); the first
+    convolution is followed by ReLU, the second has no activation. The channels and the size are kept.
+
+    Args:
+        channels (int): Input and output channels.
+        padding_mode (str): Padding of both convolutions, e.g. ``'reflect'`` or ``'zeros'``.
+        norm_cfg (dict): Normalisation after both convolutions.
+        use_dropout (bool): ``Dropout(0.5)`` between the two convolutions.
+    """
 
     def __init__(self, channels: int, padding_mode: str, norm_cfg: dict, use_dropout: bool) -> None:
         super().__init__()
@@ -30,14 +40,21 @@ class ResnetGenerator(BaseModule):
     """Encoder (7x7 conv, two stride-2 convs), ``num_blocks`` residual blocks, decoder, tanh output in [-1, 1].
 
     Args:
-        in_channels (int): input image channels.
-        out_channels (int): output image channels.
-        base_channels (int): channels after the first convolution (x2, x4 after the downsamplings).
-        norm_cfg (dict): normalisation (``IN``: instance norm, as in CycleGAN).
-        use_dropout (bool): dropout in the residual blocks.
-        num_blocks (int): residual blocks (9 in CycleGAN at 256 px, 6 at 128 px).
-        padding_mode (str): padding of the 3x3 and 7x7 convolutions.
-        init_cfg (dict, optional): weight initialisation; N(0, 0.02) as in CycleGAN by default.
+        in_channels (int): Input image channels.
+        out_channels (int): Output image channels.
+        base_channels (int): Channels after the first convolution (x2, x4 after the downsamplings).
+            Defaults to 64.
+        norm_cfg (dict): Normalisation of every convolution but the last (``IN``: instance norm, as in
+            CycleGAN). Defaults to ``dict(type='IN')``.
+        use_dropout (bool): Dropout (0.5) in the residual blocks. Defaults to False.
+        num_blocks (int): Residual blocks, >= 0 (9 in CycleGAN at 256 px, 6 at 128 px). Defaults to 9.
+        padding_mode (str): Padding of the 7x7 convolutions and of the residual blocks' 3x3 ones (the stride-2
+            and transposed convolutions pad with zeros). Defaults to ``'reflect'``.
+        init_cfg (dict, optional): Weight initialisation: N(0, 0.02) on every ``Conv2d`` and ``ConvTranspose2d``
+            as in CycleGAN. Defaults to ``dict(type='Normal', std=0.02, layer=['Conv2d', 'ConvTranspose2d'])``.
+
+    Raises:
+        ValueError: If ``num_blocks`` < 0.
 
     Inputs whose height and width are multiples of 4 come back at the same size.
     """

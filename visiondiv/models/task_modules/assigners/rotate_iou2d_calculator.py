@@ -31,7 +31,10 @@ class RBboxOverlaps2D:
             (:func:`~visiondiv.structures.bbox.bbox_overlaps.rbbox_overlaps_for_assignment`),
             which spares most of the rotated-IoU work of a training step. None (mmrotate's
             behaviour): every entry exact. :func:`check_assigner_skip_below` refuses an assigner
-            whose thresholds are below it.
+            whose thresholds are below it. A value must be in (0, 1]. Defaults to None.
+
+    Raises:
+        ValueError: If ``skip_below`` is neither None nor in (0, 1].
     """
 
     def __init__(self, skip_below: Optional[float] = None) -> None:
@@ -56,6 +59,14 @@ def check_assigner_skip_below(assigner) -> None:
 
     ``RBboxOverlaps2D(skip_below=t)`` is exact for the assignment only when the assigner calls
     every IoU under ``t`` negative, i.e. ``neg_iou_thr`` (each, if a range) and ``pos_iou_thr`` >= t.
+
+    Args:
+        assigner (object): A built assigner (e.g. mmdet's ``MaxIoUAssigner``). Nothing is checked when its
+            ``iou_calculator`` has no ``skip_below`` or it is None.
+
+    Raises:
+        ValueError: If the calculator skips and the assigner has no ``neg_iou_thr``/``pos_iou_thr`` (not a
+            max-IoU assigner), or one of them is below ``skip_below``.
     """
     skip = getattr(getattr(assigner, 'iou_calculator', None), 'skip_below', None)
     if skip is None:

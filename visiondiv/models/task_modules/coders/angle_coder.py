@@ -7,7 +7,15 @@ from visiondiv.registry import TASK_UTILS
 
 @TASK_UTILS.register_module()
 class PseudoAngleCoder(BaseBBoxCoder):
-    """Identity angle coder (the angle is regressed directly), for mmrotate config compatibility."""
+    """Identity angle coder (the angle is regressed directly), for mmrotate config compatibility.
+
+    ``encode_size`` is 1: ``encode`` returns the angle targets (..., 1) unchanged and ``decode`` the
+    predictions, without their last dimension unless ``keepdim``.
+
+    Args:
+        use_box_type (bool): mmdet's ``BaseBBoxCoder`` flag; this coder never wraps its output in a box
+            type. Defaults to False.
+    """
     encode_size = 1
 
     def __init__(self, use_box_type: bool = False) -> None:

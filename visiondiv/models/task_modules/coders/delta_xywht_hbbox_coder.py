@@ -21,6 +21,26 @@ class DeltaXYWHTHBBoxCoder(BaseBBoxCoder):
     identity at angle 0). As mmrotate's, ``decode`` ignores ``max_shape``;
     ``clip_border`` is kept for config compatibility. Other arguments as
     :class:`DeltaXYWHTRBBoxCoder`.
+
+    Args:
+        target_means (Sequence[float]): Means of the five deltas, subtracted after encoding.
+            Defaults to ``(0., 0., 0., 0., 0.)``.
+        target_stds (Sequence[float]): Standard deviations of the five deltas, divided by after encoding.
+            Defaults to ``(1., 1., 1., 1., 1.)``.
+        angle_version (str): Angle definition of the targets and decoded boxes, ``'oc'``, ``'le90'`` or
+            ``'le135'``. Defaults to ``'oc'``.
+        norm_factor (float, optional): t is divided by ``norm_factor * pi``; None (or 0) for no division.
+            Defaults to None.
+        edge_swap (bool): Regress the smaller of the two equivalent angle deltas (w/h swapped for the other)
+            and put the long edge first after decoding. Defaults to False.
+        clip_border (bool): Kept for config compatibility; nothing is clipped. Defaults to True.
+        add_ctr_clamp (bool): Clamp the decoded centre shift to +-``ctr_clamp`` (YOLOF style).
+            Defaults to False.
+        ctr_clamp (int): The centre shift bound, in pixels, with ``add_ctr_clamp``. Defaults to 32.
+        use_box_type (bool): Decode to ``RotatedBoxes`` rather than a tensor. Defaults to True.
+
+    Raises:
+        ValueError: If ``angle_version`` is not one of ``'oc'``, ``'le90'``, ``'le135'``.
     """
     encode_size = 5
 

@@ -14,7 +14,19 @@ from visiondiv.structures.bbox import RotatedBoxes, norm_angle, regularize_rboxe
 
 def rotated_angle_delta(gt_w: Tensor, gt_h: Tensor, dtheta: Tensor, angle_version: str,
                         edge_swap: bool) -> Tuple[Tensor, Tensor, Tensor]:
-    """Angle delta and matching (w, h); with ``edge_swap``, the smaller of dt and dt + pi/2 (w/h swapped)."""
+    """Angle delta and matching (w, h); with ``edge_swap``, the smaller of dt and dt + pi/2 (w/h swapped).
+
+    Args:
+        gt_w (Tensor): Target widths.
+        gt_h (Tensor): Target heights, shaped like ``gt_w``.
+        dtheta (Tensor): Target angle minus anchor angle, in radians, shaped like ``gt_w``.
+        angle_version (str): Angle definition whose period wraps the delta (:func:`norm_angle`; ``'oc'``
+            leaves it unchanged).
+        edge_swap (bool): Pick, per box, the delta of smaller magnitude among the two parameterisations.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: The (possibly swapped) widths and heights and the wrapped angle delta.
+    """
     if not edge_swap:
         return gt_w, gt_h, norm_angle(dtheta, angle_version)
     d1 = norm_angle(dtheta, angle_version)
@@ -24,14 +36,35 @@ def rotated_angle_delta(gt_w: Tensor, gt_h: Tensor, dtheta: Tensor, angle_versio
 
 
 def swap_edges(w: Tensor, h: Tensor, t: Tensor, angle_version: str) -> Tuple[Tensor, Tensor, Tensor]:
-    """Long edge first after decoding (mmrotate's decode-time ``edge_swap``)."""
+    """Long edge first after decoding (mmrotate's decode-time ``edge_swap``).
+
+    Where ``w <= h`` the edges are swapped and the angle turned by pi/2; every angle is then wrapped
+    (:func:`norm_angle`).
+
+    Args:
+        w (Tensor): Decoded widths.
+        h (Tensor): Decoded heights, shaped like ``w``.
+        t (Tensor): Decoded angles in radians, shaped like ``w``.
+        angle_version (str): Angle definition whose period wraps the angles.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: The widths (the longer edges), heights and angles.
+    """
     longer = w > h
     return (torch.where(longer, w, h), torch.where(longer, h, w),
             norm_angle(torch.where(longer, t, t + math.pi / 2), angle_version))
 
 
 def clamp_log_ratio(d: Tensor, wh_ratio_clip: float) -> Tensor:
-    """Clamp log size ratios to +-|ln(wh_ratio_clip)|."""
+    """Clamp log size ratios to +-|ln(wh_ratio_clip)|.
+
+    Args:
+        d (Tensor): Log size ratios (dw or dh).
+        wh_ratio_clip (float): Smallest allowed size ratio (e.g. 16 / 1000), > 0.
+
+    Returns:
+        Tensor: ``d`` clamped.
+    """
     max_ratio = abs(math.log(wh_ratio_clip))
     return d.clamp(-max_ratio, max_ratio)
 
@@ -42,6 +75,21 @@ def rbox2delta(anchors: Tensor, gts: Tensor, means: Sequence[float], stds: Seque
     """Normalised deltas (n, 5) from rotated anchors (n, 5) to regularised targets (n, 5).
 
     The encode of both delta coders: horizontal anchors come in with angle 0.
+
+    Args:
+        anchors (Tensor): (n, 5) anchors (cx, cy, w, h, t), t in radians.
+        gts (Tensor): (n, 5) target boxes, regularised by the caller for ``angle_version``.
+        means (Sequence[float]): Five means subtracted from the deltas.
+        stds (Sequence[float]): Five standard deviations the deltas are divided by.
+        angle_version (str): Angle definition whose period wraps the angle delta.
+        norm_factor (float, optional): The angle delta is divided by ``norm_factor * pi``; None (or 0) for no
+            division. Defaults to None.
+        edge_swap (bool): Regress the smaller of the two equivalent angle deltas
+            (:func:`rotated_angle_delta`). Defaults to False.
+        proj_xy (bool): Express (dx, dy) in the anchor's rotated frame. Defaults to False.
+
+    Returns:
+        Tensor: (n, 5) deltas (dx, dy, dw, dh, dt), ``(delta - means) / stds``.
     """
     px, py, pw, ph, pt = anchors.unbind(-1)
     gx, gy, gw, gh, gt = gts.unbind(-1)
@@ -69,6 +117,29 @@ def delta2rbox(anchors: Tensor, pred_bboxes: Tensor, means: Sequence[float], std
     clamped to +-``ctr_clamp`` and the log sizes only from above; ``max_shape``
     (h, w) clamps the centre. Returns ``RotatedBoxes`` when ``use_box_type``
     and k = 1, else a tensor shaped like ``pred_bboxes``.
+
+    Args:
+        anchors (Tensor): (..., 5) anchors (cx, cy, w, h, t), t in radians.
+        pred_bboxes (Tensor): (..., 5k) normalised deltas (dx, dy, dw, dh, dt), k per anchor; with no rows it
+            is returned as it is (wrapped as ``RotatedBoxes`` under the same rule).
+        means (Sequence[float]): Five means added back to the deltas.
+        stds (Sequence[float]): Five standard deviations the deltas are multiplied by.
+        angle_version (str): Angle definition whose period wraps the decoded angle.
+        norm_factor (float, optional): The angle delta is multiplied by ``norm_factor * pi``; None (or 0) for
+            none. Defaults to None.
+        edge_swap (bool): Put the long edge first after decoding (:func:`swap_edges`). Defaults to False.
+        proj_xy (bool): The centre deltas are in the anchor's rotated frame. Defaults to False.
+        add_ctr_clamp (bool): Clamp the centre shift to +-``ctr_clamp`` and the log sizes only from above.
+            Defaults to False.
+        ctr_clamp (int): The centre shift bound, in pixels. Defaults to 32.
+        max_shape (Sequence[int], optional): (h, w) the centre is clamped into (``[0, w - 1]``, ``[0, h - 1]``);
+            None for no clamp. Defaults to None.
+        wh_ratio_clip (float): Bound of the size ratios: the log sizes are clamped to +-|ln(wh_ratio_clip)|.
+            Defaults to ``16 / 1000``.
+        use_box_type (bool): Return ``RotatedBoxes`` (when k = 1). Defaults to True.
+
+    Returns:
+        RotatedBoxes or Tensor: The decoded boxes (cx, cy, w, h, t).
     """
     wrap = use_box_type and pred_bboxes.size(-1) == 5
     if pred_bboxes.size(0) == 0:
@@ -109,13 +180,23 @@ class DeltaXYWHTRBBoxCoder(BaseBBoxCoder):
     """Encode rotated boxes as (dx, dy, dw, dh, dt) against rotated anchors.
 
     Args:
-        target_means, target_stds: normalisation of the deltas.
-        angle_version (str): oc, le90 or le135.
-        norm_factor (float, optional): dt is divided by ``norm_factor * pi``.
-        edge_swap (bool): regress the smaller of the two equivalent angle deltas.
-        proj_xy (bool): express (dx, dy) in the anchor's rotated frame.
-        add_ctr_clamp (bool), ctr_clamp (int): clamp the centre shift (YOLOF style).
-        use_box_type (bool): decode to ``RotatedBoxes`` rather than a tensor.
+        target_means (Sequence[float]): Means of the five deltas (normalisation of the deltas).
+            Defaults to ``(0., 0., 0., 0., 0.)``.
+        target_stds (Sequence[float]): Standard deviations of the five deltas (normalisation of the deltas).
+            Defaults to ``(1., 1., 1., 1., 1.)``.
+        angle_version (str): Angle definition, ``'oc'``, ``'le90'`` or ``'le135'``. Defaults to ``'oc'``.
+        norm_factor (float, optional): dt is divided by ``norm_factor * pi``; None (or 0) for no division.
+            Defaults to None.
+        edge_swap (bool): Regress the smaller of the two equivalent angle deltas, and put the long edge first
+            after decoding. Defaults to False.
+        proj_xy (bool): Express (dx, dy) in the anchor's rotated frame. Defaults to False.
+        add_ctr_clamp (bool): Clamp the decoded centre shift to +-``ctr_clamp`` (YOLOF style).
+            Defaults to False.
+        ctr_clamp (int): The centre shift bound, in pixels, with ``add_ctr_clamp``. Defaults to 32.
+        use_box_type (bool): Decode to ``RotatedBoxes`` rather than a tensor. Defaults to True.
+
+    Raises:
+        ValueError: If ``angle_version`` is not one of ``'oc'``, ``'le90'``, ``'le135'``.
     """
     encode_size = 5
 

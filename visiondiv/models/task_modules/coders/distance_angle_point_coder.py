@@ -11,7 +11,15 @@ from visiondiv.structures.bbox import RotatedBoxes, norm_angle
 
 
 def rbox_point_distances(points: Tensor, rboxes: Tensor) -> Tensor:
-    """(left, top, right, bottom) from points to the edges of rboxes, in each box's own frame."""
+    """(left, top, right, bottom) from points to the edges of rboxes, in each box's own frame.
+
+    Args:
+        points (Tensor): (..., 2) points (x, y), broadcastable against ``rboxes``' leading dimensions.
+        rboxes (Tensor): (..., 5) rotated boxes (cx, cy, w, h, t), t in radians.
+
+    Returns:
+        Tensor: (..., 4) distances; all four are positive exactly for a point inside its box.
+    """
     ctr, w, h, t = rboxes[..., :2], rboxes[..., 2], rboxes[..., 3], rboxes[..., 4]
     c, s = torch.cos(t), torch.sin(t)
     off = points - ctr
@@ -22,7 +30,15 @@ def rbox_point_distances(points: Tensor, rboxes: Tensor) -> Tensor:
 
 @TASK_UTILS.register_module()
 class DistanceAnglePointCoder(BaseBBoxCoder):
-    """Encode an rbox as (left, top, right, bottom, angle) seen from a point inside it."""
+    """Encode an rbox as (left, top, right, bottom, angle) seen from a point inside it.
+
+    Args:
+        clip_border (bool): Kept for mmrotate config compatibility; ``decode`` clips nothing (``max_shape``
+            is ignored). Defaults to True.
+        angle_version (str): Angle definition whose period wraps the decoded angles (``'oc'`` leaves them
+            unchanged); ``RotatedFCOSHead`` passes its own unless its config sets one. Defaults to ``'oc'``.
+        use_box_type (bool): Decode to ``RotatedBoxes`` rather than a tensor. Defaults to True.
+    """
     encode_size = 5
 
     def __init__(self, clip_border: bool = True, angle_version: str = 'oc', use_box_type: bool = True) -> None:

@@ -12,7 +12,14 @@ from visiondiv.structures.bbox import RotatedBoxes, hbox2rbox, regularize_rboxes
 
 @TASK_UTILS.register_module()
 class FakeRotatedAnchorGenerator(AnchorGenerator):
-    """mmdet's horizontal anchors, returned as rboxes (angle 0, regularised by ``angle_version``)."""
+    """mmdet's horizontal anchors, returned as rboxes (angle 0, regularised by ``angle_version``).
+
+    Args:
+        angle_version (str): Angle definition the anchors are regularised to, ``'oc'``, ``'le90'`` or
+            ``'le135'``; a false value (None, ``''``) leaves them as they are. Defaults to ``'oc'``.
+        **kwargs: Arguments of mmdet's ``AnchorGenerator`` (``strides``, ``ratios``, ``scales``,
+            ``base_sizes``, ``octave_base_scale``, ``scales_per_octave``...).
+    """
 
     def __init__(self, angle_version: str = 'oc', **kwargs) -> None:
         super().__init__(**kwargs)
@@ -34,9 +41,17 @@ class FakeRotatedAnchorGenerator(AnchorGenerator):
 class RotatedAnchorGenerator(AnchorGenerator):
     """True rotated anchors: every horizontal base anchor repeated at each of ``angles`` (radians).
 
+    At each location the anchors come base anchor by base anchor, each at every angle in turn;
+    ``num_base_priors`` counts base anchors x angles.
+
     Args:
-        angles (Sequence[float]): anchor angles; defaults to 0, pi/6, ..., 5pi/6.
-        angle_version (str): regularisation applied to the anchors.
+        angles (Sequence[float], optional): Anchor angles in radians; None for 0, pi/6, ..., 5pi/6.
+            Defaults to None.
+        angle_version (str): Regularisation applied to the anchors (``'oc'``, ``'le90'`` or ``'le135'``).
+            Defaults to ``'le90'``.
+        **kwargs: Arguments of mmdet's ``AnchorGenerator`` (``strides``, ``ratios``, ``scales``,
+            ``base_sizes``...); ``use_box_type`` defaults to False here (the grid priors are
+            ``RotatedBoxes`` either way).
     """
 
     def __init__(self, angles: Sequence[float] = None, angle_version: str = 'le90', **kwargs) -> None:
