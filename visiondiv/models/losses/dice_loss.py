@@ -21,7 +21,8 @@ def soft_dice_per_class(probs: Tensor, label: Tensor, ignore_index: int = 255, e
     Args:
         probs (Tensor): (N, C, H, W) class probabilities.
         label (Tensor): (N, H, W) integer labels; ``ignore_index`` pixels are left out.
-        eps (float): smoothing; a class absent from both prediction and label scores 1.
+        ignore_index (int): label value whose pixels count neither in P nor in G. Defaults to 255.
+        eps (float): smoothing; a class absent from both prediction and label scores 1. Defaults to 1.0.
 
     Returns:
         Tensor: (C,) Dice per class.
@@ -39,13 +40,19 @@ def soft_dice_per_class(probs: Tensor, label: Tensor, ignore_index: int = 255, e
 class MultiClassDiceLoss(nn.Module):
     """1 - mean over classes of the batch soft Dice of the softmax (mmseg loss interface).
 
+    The softmax of ``cls_score`` (N, C, H, W) is taken over dim 1, in fp32 for half-precision input, and
+    the Dice of each class is :func:`soft_dice_per_class`; the loss is returned in ``cls_score``'s dtype.
+
     Args:
-        include_background (bool): also average class 0.
-        class_weight (list[float], optional): weights of the per-class Dice terms.
-        eps (float): smoothing of each Dice.
-        loss_weight (float): multiplier.
-        ignore_index (int): label value left out.
-        loss_name (str): key in the loss dict.
+        include_background (bool): also average class 0. Defaults to False.
+        class_weight (Sequence[float], optional): weights of the per-class Dice terms, one per class
+            including class 0 (C entries; class 0's is unused without the background); the loss is then
+            1 - sum_c w_c Dice_c / sum_c w_c. Defaults to None (plain mean).
+        eps (float): smoothing of each Dice. Defaults to 1.0.
+        loss_weight (float): multiplier. Defaults to 1.0.
+        ignore_index (int): label value left out (``forward``'s ``ignore_index`` overrides it).
+            Defaults to 255.
+        loss_name (str): key in the loss dict. Defaults to ``'loss_dice'``.
     """
 
     def __init__(self, include_background: bool = False, class_weight: Optional[Sequence[float]] = None,

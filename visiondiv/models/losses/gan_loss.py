@@ -21,10 +21,15 @@ class GANLoss(nn.Module):
     Computed in fp32 whatever the input dtype (fp16 logits squared overflow).
 
     Args:
-        gan_type (str): one of ``GAN_TYPES``.
-        real_label_val (float): target of real samples (vanilla, lsgan).
-        fake_label_val (float): target of fake samples (vanilla, lsgan).
+        gan_type (str): one of ``GAN_TYPES`` (``'vanilla'``, ``'lsgan'``, ``'hinge'``, ``'wgan'``).
+            Defaults to ``'lsgan'``.
+        real_label_val (float): target of real samples (vanilla, lsgan). Defaults to 1.0.
+        fake_label_val (float): target of fake samples (vanilla, lsgan). Defaults to 0.0.
         loss_weight (float): multiplier, applied to the generator's loss only (``is_disc=False``), as mmagic.
+            Defaults to 1.0.
+
+    Raises:
+        ValueError: for an unknown ``gan_type``.
     """
 
     def __init__(self, gan_type: str = 'lsgan', real_label_val: float = 1.0, fake_label_val: float = 0.0,

@@ -25,7 +25,26 @@ def gaussian_distance(pred: Gaussian2D, target: Gaussian2D, loss_type: str, alph
     - ``kld_symmax`` / ``kld_symmin``: max/min of the two directions;
     - ``gwd``: Wasserstein distance, divided by 2 (|Sp||St|)^(1/8) when ``normalize``;
     - ``bcd``: Bhattacharyya distance.
+
     ``sqrt`` applies to every type but ``gwd`` (which is already a distance).
+
+    Args:
+        pred (Gaussian2D): Gaussians of the predicted boxes (batch shape ...).
+        target (Gaussian2D): Gaussians of the target boxes, broadcastable with ``pred``.
+        loss_type (str): ``kld``, ``kld_reverse``, ``jd``, ``kld_symmax``, ``kld_symmin``, ``gwd`` or ``bcd``.
+        alpha (float): for the KL types (all but ``gwd`` and ``bcd``) the centre term is divided by alpha^2;
+            for ``gwd`` the shape term is multiplied by alpha^2; ``bcd`` ignores it. Defaults to 1.0.
+        sqrt (bool): take the square root (:func:`~visiondiv.divergences.gaussian.safe_sqrt`) of the
+            divergence, for every type but ``gwd``; ``kld_symmax``/``kld_symmin`` compare the roots.
+            Defaults to True.
+        normalize (bool): divide the ``gwd`` distance by 2 (|Sp||St|)^(1/8) (the divisor clamped at 1e-7);
+            the other types ignore it. Defaults to True.
+
+    Returns:
+        Tensor: the distance D of each pair, shape (...), >= 0.
+
+    Raises:
+        ValueError: for an unknown ``loss_type``.
     """
     if loss_type == 'kld':
         return _maybe_sqrt(kl_divergence(target, pred, alpha), sqrt)
@@ -59,19 +78,27 @@ class GDLoss(BaseBoxLoss):
     (1 - 1/(tau + f(D)) when tau >= 1).
 
     Args:
-        loss_type (str): kld, kld_reverse, jd, kld_symmax, kld_symmin, gwd or bcd.
-        representation (str): ``xy_wh_r`` (boxes) or ``xy_stddev_pearson``.
-        fun (str): log1p, sqrt or none.
-        tau (float): tau >= 1 turns on 1 - 1/(tau + f(D)).
-        alpha (float): scale of the centre term.
-        sqrt (bool): take the square root of D first (mmrotate's default True).
-        normalize (bool): GWD normalisation.
-        reduction (str): none, mean or sum.
-        loss_weight (float): multiplier.
+        loss_type (str): kld, kld_reverse, jd, kld_symmax, kld_symmin, gwd or bcd (see
+            :func:`gaussian_distance`). Defaults to ``'kld'``.
+        representation (str): ``xy_wh_r`` (boxes) or ``xy_stddev_pearson`` ((x, y, std_x, std_y, rho)).
+            Defaults to ``'xy_wh_r'``.
+        fun (str): log1p, sqrt or none. Defaults to ``'log1p'``.
+        tau (float): tau >= 1 turns on 1 - 1/(tau + f(D)); below 1 the loss is f(D). Defaults to 0.0.
+        alpha (float): scale of the centre term (divides it by alpha^2 for the KL types; for ``gwd`` it
+            multiplies the shape term by alpha^2 instead; ``bcd`` ignores it). Defaults to 1.0.
+        sqrt (bool): take the square root of D first (mmrotate's default True; not for ``gwd``).
+            Defaults to True.
+        normalize (bool): GWD normalisation (divide by 2 (|Sp||St|)^(1/8)). Defaults to True.
+        reduction (str): none, mean or sum. Defaults to ``'mean'``.
+        loss_weight (float): multiplier. Defaults to 1.0.
 
     Inputs are decoded boxes (n, 5). Half-precision inputs are computed in
-    fp32 and returned in the input dtype. Targets with a side <= 1e-6 get
-    zero loss (mmrotate#301).
+    fp32 and returned in the input dtype. Targets with a side <= 1e-6 (or a
+    non-finite value) get zero loss (mmrotate#301), for ``xy_wh_r`` only:
+    ``xy_stddev_pearson`` targets are not masked.
+
+    Raises:
+        ValueError: for an unknown ``loss_type``, ``representation``, ``fun`` or ``reduction``.
     """
 
     box_input = 'decoded'

@@ -29,6 +29,20 @@ def gaussian_distance_v1(pred: Gaussian2D, target: Gaussian2D, loss_type: str, f
     Without ``fun`` ('' or 'none') mmrotate's per-type fallbacks apply: ``kld``
     uses log1p, ``bcd`` 1 - 1/(tau + D), and ``gwd`` log1p(sqrt(D) / (2 (|Sp||St|)^(1/8)))
     (no tau).
+
+    Args:
+        pred (Gaussian2D): Gaussians of the predicted boxes (batch shape ...).
+        target (Gaussian2D): Gaussians of the target boxes, broadcastable with ``pred``.
+        loss_type (str): ``kld``, ``gwd`` or ``bcd``.
+        fun (str): ``'sqrt'``, ``'log1p'``, or ``''``/``'none'`` for the per-type fallbacks (not checked
+            here: any other value acts as ``''``). Defaults to ``'sqrt'``.
+        tau (float): the offset in 1 - 1/(tau + f(D)). Defaults to 1.0.
+
+    Returns:
+        Tensor: the loss of each pair, shape (...).
+
+    Raises:
+        ValueError: for an unknown ``loss_type``.
     """
     if loss_type == 'kld':
         distance = 2 * kl_divergence(pred, target)
@@ -64,14 +78,18 @@ class GDLoss_v1(BaseBoxLoss):  # noqa: N801 (mmrotate's registered name)
     dropped samples.
 
     Args:
-        loss_type (str): kld, gwd or bcd.
-        fun (str): sqrt (mmrotate's default), log1p, or '' / 'none'.
-        tau (float): the loss is 1 - 1/(tau + f(D)).
-        reduction (str): none, mean or sum.
-        loss_weight (float): multiplier.
+        loss_type (str): kld, gwd or bcd (required, as in mmrotate).
+        fun (str): sqrt (mmrotate's default), log1p, or '' / 'none'. Defaults to ``'sqrt'``.
+        tau (float): the loss is 1 - 1/(tau + f(D)) (not for ``gwd`` without ``fun``, see
+            :func:`gaussian_distance_v1`). Defaults to 1.0.
+        reduction (str): none, mean or sum. Defaults to ``'mean'``.
+        loss_weight (float): multiplier. Defaults to 1.0.
 
     Inputs are decoded boxes (n, 5); half-precision inputs are computed in
     fp32 and returned in the input dtype.
+
+    Raises:
+        ValueError: for an unknown ``loss_type``, ``fun`` or ``reduction``.
     """
 
     box_input = 'decoded'

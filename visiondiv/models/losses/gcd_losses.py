@@ -22,7 +22,19 @@ def _fp32(x: Tensor) -> Tensor:
 
 
 def split_views(x: Tensor, num_views: int, owner: str) -> Tuple[Tensor, ...]:
-    """The ``num_views`` view-major chunks of ``x`` (V * B, ...); an uneven first dimension is refused."""
+    """The ``num_views`` view-major chunks of ``x`` (V * B, ...); an uneven first dimension is refused.
+
+    Args:
+        x (Tensor): V views of the same batch stacked view-major along dim 0, (V * B, ...).
+        num_views (int): V.
+        owner (str): the caller's name, which starts the error message.
+
+    Returns:
+        tuple[Tensor, ...]: V tensors (B, ...) (views of ``x``, not copies), view 0 first.
+
+    Raises:
+        ValueError: if ``x`` is a scalar or its first dimension is not a multiple of ``num_views``.
+    """
     if x.dim() < 1 or x.size(0) % num_views:
         raise ValueError(f'{owner}: the first dimension ({x.size(0) if x.dim() else "scalar"}) must stack '
                          f'{num_views} views of the same batch (view-major)')
@@ -39,10 +51,17 @@ def _check_positive(owner: str, **values: float) -> None:
 class SupConLoss(nn.Module):
     """Supervised contrastive loss (Khosla et al., 2020) with every view as an anchor (SimGCD's ``'all'``).
 
+    ``forward(features, labels)`` takes ``features`` (B, V, D), L2-normalised there, and ``labels`` (B,);
+    the positives of an anchor are the other embeddings with its label (its other views included).
+
     Args:
-        temperature: softmax temperature of the cosine similarities (0.07).
-        base_temperature: the loss is scaled by ``temperature / base_temperature`` (0.07).
-        loss_weight: multiplier.
+        temperature (float): softmax temperature of the cosine similarities, positive. Defaults to 0.07.
+        base_temperature (float): the loss is scaled by ``temperature / base_temperature``, positive.
+            Defaults to 0.07.
+        loss_weight (float): multiplier. Defaults to 1.0.
+
+    Raises:
+        ValueError: if ``temperature`` or ``base_temperature`` is not a positive finite number.
     """
 
     def __init__(self, temperature: float = 0.07, base_temperature: float = 0.07, loss_weight: float = 1.0) -> None:
@@ -77,10 +96,17 @@ class InfoNCELoss(nn.Module):
     Each of the V * B embeddings is an anchor; its target is the first other view of the same image, every
     embedding of the batch but itself is a candidate.
 
+    ``forward(features)`` takes the embeddings (V * B, D), L2-normalised there, and returns the mean
+    cross-entropy over the V * B anchors.
+
     Args:
-        temperature: divides the cosine similarities (SimGCD calls it with 1.0).
-        num_views: views stacked view-major in the input.
-        loss_weight: multiplier.
+        temperature (float): divides the cosine similarities (SimGCD calls it with 1.0), positive.
+            Defaults to 1.0.
+        num_views (int): views stacked view-major in the input, at least 2. Defaults to 2.
+        loss_weight (float): multiplier. Defaults to 1.0.
+
+    Raises:
+        ValueError: if ``temperature`` is not a positive finite number or ``num_views`` < 2.
     """
 
     def __init__(self, temperature: float = 1.0, num_views: int = 2, loss_weight: float = 1.0) -> None:
@@ -105,16 +131,24 @@ class InfoNCELoss(nn.Module):
 
 @MODELS.register_module()
 class CrossViewDistillLoss(nn.Module):
-    """SimGCD's self-distillation ("clustering") loss: each view's student softmax(z / student_temp) is trained
-    towards the other views' sharpened teacher softmax(z_t / teacher_temp) (teacher = the detached logits).
+    """SimGCD's self-distillation ("clustering") loss between the views of a batch.
+
+    Each view's student softmax(z / student_temp) is trained towards the other views' sharpened teacher
+    softmax(z_t / teacher_temp) (teacher = the detached logits; the student logits themselves when no
+    ``teacher_logits`` are given). The loss is the mean over view pairs (teacher view != student view) of the
+    batch-mean cross-entropy H(teacher, student).
 
     ``teacher_temp`` is an attribute that ``TeacherTempScheduleHook`` sets every epoch (0.07 -> 0.04).
 
     Args:
-        student_temp: 0.1 in SimGCD.
-        teacher_temp: the value until a hook changes it.
-        num_views: views stacked view-major in the input.
-        loss_weight: multiplier.
+        student_temp (float): 0.1 in SimGCD; positive. Defaults to 0.1.
+        teacher_temp (float): the value until a hook changes it; positive (checked again at every forward).
+            Defaults to 0.07.
+        num_views (int): views stacked view-major in the input. Defaults to 2.
+        loss_weight (float): multiplier. Defaults to 1.0.
+
+    Raises:
+        ValueError: if ``student_temp`` or ``teacher_temp`` is not a positive finite number.
     """
 
     def __init__(self, student_temp: float = 0.1, teacher_temp: float = 0.07, num_views: int = 2,
@@ -143,10 +177,16 @@ class MeanEntropyLoss(nn.Module):
     """SimGCD's mean-entropy regulariser ("me-max"): log K - H(mean_i softmax(z_i / temperature)) >= 0.
 
     Minimising it maximises the entropy of the batch-mean prediction, which keeps every class in use.
+    ``forward(logits)`` takes the logits (N, K) of all views; the value lies in [0, log K] (before
+    ``loss_weight``).
 
     Args:
-        temperature: 0.1 in SimGCD.
-        loss_weight: SimGCD's ``memax_weight`` (1; CUB 2; CIFAR-100 4; LegoGCD's default 2).
+        temperature (float): 0.1 in SimGCD; positive. Defaults to 0.1.
+        loss_weight (float): SimGCD's ``memax_weight`` (1; CUB 2; CIFAR-100 4; LegoGCD's default 2).
+            Defaults to 1.0.
+
+    Raises:
+        ValueError: if ``temperature`` is not a positive finite number.
     """
 
     def __init__(self, temperature: float = 0.1, loss_weight: float = 1.0) -> None:
@@ -171,16 +211,21 @@ class LocalEntropyLoss(nn.Module):
     distributed runs); it is a buffer, so checkpoints keep it.
 
     Args:
-        num_classes: K, known + novel.
-        num_known_classes: the known classes are 0 .. num_known_classes - 1.
-        thr: confidence threshold (LegoGCD: CIFAR-10 0.95, CIFAR-100 0.85, ImageNet-100 0.8, CUB 0.7,
-            Cars 0.85, Aircraft 0.9, Herbarium19 0.7).
-        tau: temperature of both distributions (0.05).
-        margin: m, the weight of log q_hat (0.4).
-        momentum: EMA momentum of q_hat (0.999).
-        conf_temp: temperature of the confidence test (0.1).
-        detach_target: stop the gradient through softmax(z / tau); the official code does not (False).
-        loss_weight: 2 in LegoGCD.
+        num_classes (int): K, known + novel.
+        num_known_classes (int): the known classes are 0 .. num_known_classes - 1 (0 < it <= K).
+        thr (float): confidence threshold in [0, 1] (LegoGCD: CIFAR-10 0.95, CIFAR-100 0.85, ImageNet-100 0.8,
+            CUB 0.7, Cars 0.85, Aircraft 0.9, Herbarium19 0.7). Defaults to 0.7.
+        tau (float): temperature of both distributions; positive. Defaults to 0.05.
+        margin (float): m, the weight of log q_hat. Defaults to 0.4.
+        momentum (float): EMA momentum of q_hat, in [0, 1). Defaults to 0.999.
+        conf_temp (float): temperature of the confidence test; positive. Defaults to 0.1.
+        detach_target (bool): stop the gradient through softmax(z / tau); the official code does not.
+            Defaults to False.
+        loss_weight (float): 2 in LegoGCD. Defaults to 2.0.
+
+    Raises:
+        ValueError: if ``num_known_classes``, ``thr`` or ``momentum`` is out of range, or ``tau`` or
+            ``conf_temp`` is not a positive finite number.
     """
 
     def __init__(self, num_classes: int, num_known_classes: int, thr: float = 0.7, tau: float = 0.05,
@@ -251,15 +296,23 @@ class DualViewKLLoss(nn.Module):
       applies ``log_softmax`` to the probabilities instead of the logits. Since p lies in [0, 1],
       log_softmax(p) differs from log p; the term is a much flatter function of the logits (a weak constraint).
 
+    ``forward(logits)`` takes the logits (2B, K) of the two views, view-major, and returns the batch mean.
+
     Args:
-        mode: ``'correct'`` or ``'official'``.
-        direction: ``'one-way'``: KL(view 1 || view 2) as the official code; ``'symmetric'``: the mean of both
-            directions.
-        stop_grad: detach the first argument of each KL (the target distribution); the official code does not.
-        temperature: 0.1 (SimGCD's student temperature; the official term uses the divided logits).
-        num_views: must be 2.
-        loss_weight: multiplier (the official term sits inside the clustering loss, so the model weighs it by
-            1 - sup_weight).
+        mode (str): ``'correct'`` or ``'official'``. Defaults to ``'correct'``.
+        direction (str): ``'one-way'``: KL(view 1 || view 2) as the official code; ``'symmetric'``: the mean of
+            both directions. Defaults to ``'one-way'``.
+        stop_grad (bool): detach the first argument of each KL (the target distribution); the official code
+            does not. Defaults to False.
+        temperature (float): 0.1 (SimGCD's student temperature; the official term uses the divided logits);
+            positive. Defaults to 0.1.
+        num_views (int): must be 2. Defaults to 2.
+        loss_weight (float): multiplier (the official term sits inside the clustering loss, so the model
+            weighs it by 1 - sup_weight). Defaults to 1.0.
+
+    Raises:
+        ValueError: for an unknown ``mode`` or ``direction``, ``num_views`` other than 2, or a ``temperature``
+            that is not a positive finite number.
     """
 
     def __init__(self, mode: str = 'correct', direction: str = 'one-way', stop_grad: bool = False,

@@ -11,7 +11,17 @@ from .base_box_loss import BaseBoxLoss
 
 
 def smooth_l1(diff: Tensor, beta: float) -> Tensor:
-    """Elementwise smooth-L1 of ``diff`` with transition point ``beta``."""
+    """Elementwise smooth-L1 of ``diff`` with transition point ``beta``.
+
+    0.5 x^2 / beta where |x| < beta, |x| - 0.5 beta elsewhere (mmrotate's ``kfiou_loss`` centre term).
+
+    Args:
+        diff (Tensor): differences x, any shape.
+        beta (float): the transition point, > 0 (it divides the quadratic branch).
+
+    Returns:
+        Tensor: the losses, same shape as ``diff``, >= 0.
+    """
     diff = diff.abs()
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
@@ -25,6 +35,22 @@ class KFLoss(BaseBoxLoss):
     encoded deltas and KFIoU on the decoded boxes (both are required,
     mmrotate#541). ``fun``: none -> 1 - KFIoU, ln -> -ln(KFIoU + eps),
     exp -> e^(1 - KFIoU) - 1.
+
+    The centre term is the smooth-L1 of the (dx, dy) deltas summed over the two; KFIoU
+    (:func:`~visiondiv.divergences.gaussian.kalman_overlap`) is at most 1/3, so with ``fun='none'`` the
+    KFIoU term is at least 2/3, as in mmrotate. The per-box sum is clamped at 0. Targets whose decoded box
+    has a side <= 1e-6 (or a non-finite value) get zero loss.
+
+    Args:
+        fun (str): g: ``'none'`` (1 - KFIoU), ``'ln'`` (-ln(KFIoU + eps)) or ``'exp'`` (e^(1 - KFIoU) - 1).
+            Defaults to ``'none'``.
+        beta (float): transition point of the smooth-L1 centre term. Defaults to 1.0 / 9.0.
+        eps (float): added to the KFIoU denominator and, for ``'ln'``, inside the logarithm. Defaults to 1e-6.
+        reduction (str): none, mean or sum. Defaults to ``'mean'``.
+        loss_weight (float): multiplier. Defaults to 1.0.
+
+    Raises:
+        ValueError: for an unknown ``fun`` or ``reduction``.
     """
 
     #: encoded deltas plus both decoded boxes (``pred_decode``, ``targets_decode``); degenerate decoded

@@ -23,24 +23,50 @@ from .dice_loss import soft_dice_per_class
 
 
 def masked_l1(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Mean of ``|pred - target|`` over the pixels where ``mask`` is 1 (all tensors (N, C, H, W)); 0 without any."""
+    """Mean of ``|pred - target|`` over the pixels where ``mask`` is 1 (all tensors (N, C, H, W)); 0 without any.
+
+    Args:
+        pred (Tensor): (N, C, H, W) images.
+        target (Tensor): (N, C, H, W) images.
+        mask (Tensor): 0/1 mask expandable to ``pred``'s shape, e.g. (N, 1, H, W) (then every channel of a
+            masked pixel counts); its values weigh the errors.
+
+    Returns:
+        Tensor: scalar float32: sum of mask * abs(pred - target) over sum of mask (the latter clamped at 1).
+    """
     mask = mask.float().expand_as(pred)
     return ((pred.float() - target.float()).abs() * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 def tumour_neighbourhood(mask: Tensor, margin: int) -> Tensor:
-    """The pixels within ``margin`` pixels (chessboard distance) of the mask's foreground, (N, 1, H, W) bool."""
+    """The pixels within ``margin`` pixels (chessboard distance) of the mask's foreground, (N, 1, H, W) bool.
+
+    Args:
+        mask (Tensor): (N, 1, H, W) tumour mask; entries > 0 are foreground.
+        margin (int): the distance in pixels, >= 0 (0 gives the foreground itself).
+
+    Returns:
+        Tensor: (N, 1, H, W) bool, the foreground dilated by a (2 margin + 1) square.
+    """
     return F.max_pool2d(mask.float(), 2 * margin + 1, stride=1, padding=margin) > 0
 
 
 def binary_seg_loss(logits: Tensor, mask: Tensor, eps: float = 1.0, roi: Optional[Tensor] = None) -> Tensor:
     """Binary cross-entropy with logits plus ``1 - soft Dice`` of the foreground, over the batch.
 
+    Computed in fp32; the Dice is :func:`~visiondiv.models.losses.soft_dice_per_class` of the sigmoid over the
+    whole batch.
+
     Args:
         logits (Tensor): (N, 1, H, W) foreground logits.
         mask (Tensor): (N, 1, H, W) 0/1 target.
-        eps (float): Dice smoothing (an image pair with no foreground in both scores Dice 1).
+        eps (float): Dice smoothing (a batch with no foreground in both prediction and mask scores Dice 1).
+            Defaults to 1.0.
         roi (Tensor, optional): (N, 1, H, W) bool, the only pixels scored (both terms); none scored gives 0.
+            Defaults to None (every pixel scored).
+
+    Returns:
+        Tensor: scalar, the BCE (mean over the scored pixels) plus 1 - Dice.
     """
     logits, mask = logits.float(), mask.float()
     label = mask[:, 0].long()
@@ -62,12 +88,18 @@ class TumourAwareLoss(nn.Module):
     """Tumour-preserving losses of a CT->MR translator, computed in fp32.
 
     Args:
-        seg_weight (float): weight of ``loss_tumour_seg`` (BCE + soft Dice of the segmentor on the pseudo-MR).
-        cycle_weight (float): weight of ``loss_tumour_cycle`` (L1 of the reconstructed CT inside the tumour).
-        eps (float): Dice smoothing.
+        seg_weight (float): weight of ``loss_tumour_seg`` (BCE + soft Dice of the segmentor on the pseudo-MR),
+            >= 0. Defaults to 1.0.
+        cycle_weight (float): weight of ``loss_tumour_cycle`` (L1 of the reconstructed CT inside the tumour),
+            >= 0. Defaults to 10.0.
+        eps (float): Dice smoothing. Defaults to 1.0.
         roi_margin (int, optional): score ``loss_tumour_seg`` only within this many pixels of the CT tumour
             (slices without a tumour are not scored). None scores every pixel: then the segmentor's false
             positives elsewhere (tumour-like healthy tissue) are trained out of the pseudo-MR too.
+            Defaults to None.
+
+    Raises:
+        ValueError: if a weight is negative (or NaN) or ``roi_margin`` is neither None nor an int >= 0.
     """
 
     def __init__(self, seg_weight: float = 1.0, cycle_weight: float = 10.0, eps: float = 1.0,
@@ -86,10 +118,13 @@ class TumourAwareLoss(nn.Module):
         """The two weighted terms.
 
         Args:
-            seg_logits: (N, 1, H, W) the segmentor's tumour logits on the pseudo-MR.
-            mask: (N, 1, H, W) the CT tumour mask (0/1).
-            rec: (N, C, H, W) the CT reconstructed from the pseudo-MR.
-            real: (N, C, H, W) the CT.
+            seg_logits (Tensor): (N, 1, H, W) the segmentor's tumour logits on the pseudo-MR.
+            mask (Tensor): (N, 1, H, W) the CT tumour mask (0/1).
+            rec (Tensor): (N, C, H, W) the CT reconstructed from the pseudo-MR.
+            real (Tensor): (N, C, H, W) the CT.
+
+        Returns:
+            dict[str, Tensor]: ``loss_tumour_seg`` and ``loss_tumour_cycle``, each a weighted scalar.
         """
         roi = None if self.roi_margin is None else tumour_neighbourhood(mask, self.roi_margin)
         return dict(loss_tumour_seg=self.seg_weight * binary_seg_loss(seg_logits, mask, self.eps, roi),
