@@ -1,9 +1,12 @@
+import contextlib
+import logging
 import os.path as osp
 import warnings
 
 import cv2
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 
 from visiondiv.datasets import DOTAFormatError
 from visiondiv.registry import DATASETS
@@ -146,3 +149,79 @@ def test_pipeline_loads_rboxes(tmp_path):
     sample = ds[0]['data_samples']
     box = sample.gt_instances.bboxes.tensor[0]
     np.testing.assert_allclose(box.numpy(), [5, 2, 10, 4, 0], atol=1e-5)
+
+
+@contextlib.contextmanager
+def logged():
+    """The messages print_log(logger='current') writes meanwhile, with their level names."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def warnings_logged(records, needle):
+    return [r.getMessage() for r in records if r.levelname == 'WARNING' and needle in r.getMessage()]
+
+
+def test_normalised_boxes_are_warned_once_naming_the_files(tmp_path):
+    write(tmp_path, {f'P01{i:02d}': '0.1 0.2 0.3 0.2 0.3 0.25 0.1 0.25 ship 0\n0.5 0.5 0.6 0.5 0.6 0.7 0.5 0.7 tank 0\n'
+                     for i in range(5)})
+    with logged() as records:
+        ds = build(tmp_path)
+        ds.get_data_info(0)
+    msgs = warnings_logged(records, 'normalised')
+    assert len(msgs) == 1, msgs
+    assert f'ann_file {tmp_path}/ann/: every coordinate of all 10 boxes lies in [0, 1]' in msgs[0]
+    assert 'P0100.txt, ' in msgs[0] and 'P0102.txt and 2 more' in msgs[0] and 'mAP 0' in msgs[0]
+    # pixel boxes under 2 px a side, nearly everywhere: the same mistake in another unit
+    write(tmp_path, {f'P01{i:02d}': '10 20 11 20 11 21 10 21 ship 0\n' for i in range(5)})
+    with logged() as records:
+        build(tmp_path)
+    msgs = warnings_logged(records, 'normalised')
+    assert len(msgs) == 1 and '5 of the 5 boxes (100 %) are smaller than 2 px on every side' in msgs[0]
+
+
+def test_pixel_boxes_are_not_warned(tmp_path):
+    # a few tiny boxes among real ones, a box inside [0, 1] next to larger ones, empty files: no warning
+    write(tmp_path, {'P0200': '10 20 11 20 11 21 10 21 ship 0\n0 0 1 0 1 1 0 1 tank 0\n',
+                     'P0201': '10 10 40 10 40 20 10 20 plane 0\n5 5 30 5 30 9 5 9 ship 0\n', 'P0202': ''})
+    with logged() as records:
+        build(tmp_path)
+    assert not [r for r in records if r.levelname == 'WARNING'], [r.getMessage() for r in records]
+
+
+def test_images_without_label_files_are_skipped_with_a_warning(tmp_path):
+    write(tmp_path, {'P0300': '1 2 3 4 5 6 7 8 ship 0\n', 'P0301': ''})
+    for name in ('P0302', 'P0303'):
+        cv2.imwrite(str(tmp_path / 'img' / f'{name}.png'), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / 'img' / 'other.jpg'), np.zeros((8, 8, 3), np.uint8))      # not an img_suffix image
+    with logged() as records:
+        ds = build(tmp_path)
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == ['P0300', 'P0301']
+    msgs = warnings_logged(records, 'no label file')
+    assert len(msgs) == 1
+    assert f'{tmp_path}/img/ (data_prefix.img_path): 2 image(s) have no label file in {tmp_path}/ann/ and are ' \
+           'skipped' in msgs[0] and msgs[0].endswith(': P0302.png, P0303.png')
+
+
+def test_wrong_img_suffix_is_named_in_the_error(tmp_path):
+    (tmp_path / 'ann').mkdir()
+    (tmp_path / 'img').mkdir()
+    for name in ('P0400', 'P0401', 'P0402'):
+        (tmp_path / 'ann' / f'{name}.txt').write_text('1 2 3 4 5 6 7 8 ship 0\n')
+        cv2.imwrite(str(tmp_path / 'img' / f'{name}.jpg'), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(FileNotFoundError, match=r"3 image\(s\) missing: .*P0400\.png .*; the folder .*img/? has 3 "
+                                                r"'\*\.jpg' file\(s\) while the dataset looks for '\*\.png': "
+                                                r"set img_suffix='jpg'"):
+        build(tmp_path)
+    assert len(build(tmp_path, img_suffix='jpg')) == 3
+    with pytest.raises(FileNotFoundError, match=r"no '\*\.png' images in .*img/ \(data_prefix.img_path\); the "
+                                                r"folder .*img/ has 3 '\*\.jpg' file\(s\).*set img_suffix='jpg'"):
+        DATASETS.build(dict(type='DOTADataset', data_root=str(tmp_path), ann_file='',
+                            data_prefix=dict(img_path='img/'), test_mode=True, pipeline=[]))

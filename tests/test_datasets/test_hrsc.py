@@ -152,3 +152,25 @@ def test_backend_args_reach_id_list_xmls_and_images():
 def test_filters_that_leave_nothing_name_the_id_list(tmp_path):
     with pytest.raises(ValueError, match=r'list\.txt: none of the 2 annotations has an object'):
         hrsc(tmp_path, {'100000050': (100, 80, []), '100000051': (100, 80, [])}, filter_cfg=dict(filter_empty_gt=True))
+
+
+def test_normalised_boxes_are_warned_naming_the_xmls(tmp_path):
+    from tests.test_datasets.test_dota import logged, warnings_logged
+    ann = tmp_path / 'FullDataSet' / 'Annotations'
+    ann.mkdir(parents=True)
+    obj = ('<HRSC_Object><difficult>0</difficult><mbox_cx>0.5</mbox_cx><mbox_cy>0.4</mbox_cy><mbox_w>0.2</mbox_w>'
+           '<mbox_h>0.06</mbox_h><mbox_ang>0.1</mbox_ang></HRSC_Object>')
+    for img_id in ('100000001', '100000002'):
+        (ann / f'{img_id}.xml').write_text(f'<HRSC_Image><Img_SizeWidth>100</Img_SizeWidth><Img_SizeHeight>80'
+                                           f'</Img_SizeHeight><HRSC_Objects>{obj}</HRSC_Objects></HRSC_Image>')
+    (tmp_path / 'list.txt').write_text('100000001\n100000002\n')
+    with logged() as records:
+        HRSCDataset(data_root=str(tmp_path), ann_file='list.txt', data_prefix=dict(sub_data_root='FullDataSet/'),
+                    pipeline=[])
+    msgs = warnings_logged(records, 'normalised')
+    assert len(msgs) == 1 and 'HRSC annotations' in msgs[0] and 'list.txt' in msgs[0]
+    assert 'every coordinate of all 2 boxes lies in [0, 1]' in msgs[0]
+    assert f'{ann}/100000001.xml, {ann}/100000002.xml.' in msgs[0]
+    with logged() as records:                        # pixel boxes: nothing to say
+        hrsc(tmp_path, {'100000003': (100, 80, [0])})
+    assert not warnings_logged(records, 'normalised')

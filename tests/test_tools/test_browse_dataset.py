@@ -83,3 +83,22 @@ def test_segmentation_config_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match=r'source_unet-gn_600it_toy-shift\.py: .*MedicalSliceDataset'):
         load().main([config, '--not-show', '--output-dir', str(tmp_path / 'vis'),
                      '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/shift/'])
+
+
+def test_images_dropped_by_the_filter_are_reported(tmp_path, capsys):
+    """The toy config's filter_empty_gt drops an image without objects: the tool says so instead of a silent gap."""
+    root = tmp_path / 'toy'
+    load_script('tools', 'data', 'toy_dota.py').generate(str(root), num_train=3, num_val=1, seed=0)
+    (root / 'train' / 'labelTxt' / 'P0001.txt').write_text('')
+    out = tmp_path / 'vis'
+    load().main([CONFIG, '--output-dir', str(out), '--not-show',
+                 '--cfg-options', f'train_dataloader.dataset.data_root={root}/'])
+    assert sorted(p.name for p in out.iterdir()) == ['P0000.png', 'P0002.png']
+    err = capsys.readouterr().err
+    assert "browse_dataset: 1 of 3 images are not drawn: the dataset's filter_cfg={'filter_empty_gt': True}" in err
+    assert 'P0001.png. To draw them: --cfg-options train_dataloader.dataset.filter_cfg.filter_empty_gt=False' in err
+    # nothing dropped, nothing said
+    load().main([CONFIG, '--output-dir', str(tmp_path / 'all'), '--not-show', '--cfg-options',
+                 f'train_dataloader.dataset.data_root={root}/',
+                 'train_dataloader.dataset.filter_cfg.filter_empty_gt=False'])
+    assert len(list((tmp_path / 'all').iterdir())) == 3 and 'not drawn' not in capsys.readouterr().err

@@ -67,3 +67,90 @@ def test_split_rejects_non_finite_coordinates(tmp_path, value):
         split.split_image(str(tmp_path / 'P0003.png'), str(tmp_path / 'P0003.txt'), str(tmp_path / 'o'),
                           [1024], [200])
     assert not (tmp_path / 'o').exists()
+
+
+def test_main_reads_eight_bit_images_as_before(tmp_path):
+    split = load_split()
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    img = np.random.default_rng(0).integers(0, 256, (300, 500, 3)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / 'img' / 'P0005.png'), img)
+    (tmp_path / 'ann' / 'P0005.txt').write_text('10 10 60 10 60 30 10 30 plane 0\n')
+    split.main(['--img-dirs', str(tmp_path / 'img'), '--ann-dirs', str(tmp_path / 'ann'), '--save-dir',
+                str(tmp_path / 'out'), '--sizes', '256', '--gaps', '56'])
+    for patch in (tmp_path / 'out' / 'images').iterdir():
+        x, y = (int(v) for v in patch.stem.split('__', 2)[2].split('___'))
+        got = cv2.imread(str(patch), cv2.IMREAD_UNCHANGED)
+        assert got.dtype == np.uint8 and np.array_equal(got[:300 - y, :500 - x], img[y:y + 256, x:x + 256])
+
+
+def test_sixteen_bit_patches_hold_what_training_loads(tmp_path):
+    """A 16-bit PNG of 12-bit data: the patches have the values training's loading transform gives the image."""
+    from mmengine.config import Config
+
+    from tests.script_loader import ROOT
+    from visiondiv.registry import TRANSFORMS
+    split = load_split()
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    data = np.random.default_rng(0).integers(0, 4096, (300, 500, 3)).astype(np.uint16)
+    data[5, 5] = 4095
+    cv2.imwrite(str(tmp_path / 'img' / 'P0006.png'), data)
+    (tmp_path / 'ann' / 'P0006.txt').write_text('10 10 60 10 60 30 10 30 plane 0\n')
+    split.main(['--img-dirs', str(tmp_path / 'img'), '--ann-dirs', str(tmp_path / 'ann'), '--save-dir',
+                str(tmp_path / 'out'), '--sizes', '256', '--gaps', '56'])
+    # training as the DOTA configs load images
+    cfg = Config.fromfile(f'{ROOT}/configs/_base_/datasets/dota.py')
+    loaded = TRANSFORMS.build(cfg.train_pipeline[0])(dict(img_path=str(tmp_path / 'img' / 'P0006.png')))['img']
+    assert np.array_equal(loaded, data >> 4)                 # the real range, not cv2's values up to 15
+    patches = sorted((tmp_path / 'out' / 'images').iterdir())
+    assert len(patches) == 6
+    for patch in patches:
+        x, y = (int(v) for v in patch.stem.split('__', 2)[2].split('___'))
+        got = cv2.imread(str(patch), cv2.IMREAD_UNCHANGED)
+        assert got.dtype == np.uint8 and got.shape == (256, 256, 3)
+        assert np.array_equal(got[:300 - y, :500 - x], loaded[y:y + 256, x:x + 256])
+    with pytest.raises(ValueError, match=r'P0006\.png: a 16-bit image \(values up to 4095: 12-bit data\).*'
+                                         r'Convert it to 8 bits'):
+        split.main(['--img-dirs', str(tmp_path / 'img'), '--save-dir', str(tmp_path / 'out2'),
+                    '--bit-depth', 'refuse'])
+    with pytest.raises(SystemExit):
+        split.main(['--img-dirs', str(tmp_path / 'img'), '--save-dir', str(tmp_path / 'out2'), '--bit-depth', '7'])
+
+
+def test_images_without_label_files_are_skipped_and_named(tmp_path, capsys):
+    # DOTADataset's rule: an image without a label file is skipped, not split into object-free patches
+    split = load_split()
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    for name in ('P0007', 'P0008', 'P0009'):
+        cv2.imwrite(str(tmp_path / 'img' / f'{name}.png'), np.zeros((40, 40, 3), np.uint8))
+    (tmp_path / 'ann' / 'P0007.txt').write_text('1 1 20 1 20 9 1 9 ship 0\n')
+    split.main(['--img-dirs', str(tmp_path / 'img'), '--ann-dirs', str(tmp_path / 'ann'), '--save-dir',
+                str(tmp_path / 'out'), '--sizes', '64', '--gaps', '8'])
+    assert [p.name for p in (tmp_path / 'out' / 'images').iterdir()] == ['P0007__64__0___0.png']
+    err = capsys.readouterr().err
+    assert f'{tmp_path / "img"}: 2 of 3 image(s) have no label file in {tmp_path / "ann"} and are skipped' in err
+    assert 'P0008.png, P0009.png' in err
+    (tmp_path / 'ann' / 'P0007.txt').unlink()
+    with pytest.raises(SystemExit):
+        split.main(['--img-dirs', str(tmp_path / 'img'), '--ann-dirs', str(tmp_path / 'ann'), '--save-dir',
+                    str(tmp_path / 'out3')])
+    assert 'none of the 3 images' in capsys.readouterr().err
+    # test images (no --ann-dirs) are all split, as before
+    split.main(['--img-dirs', str(tmp_path / 'img'), '--save-dir', str(tmp_path / 'test'), '--sizes', '64',
+                '--gaps', '8'])
+    assert len(list((tmp_path / 'test' / 'images').iterdir())) == 3
+
+
+def test_normalised_labels_are_warned(tmp_path, capsys):
+    split = load_split()
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / 'P0010.png'), np.zeros((40, 40, 3), np.uint8))
+    (tmp_path / 'ann' / 'P0010.txt').write_text('0.1 0.1 0.5 0.1 0.5 0.3 0.1 0.3 ship 0\n')
+    split.main(['--img-dirs', str(tmp_path / 'img'), '--ann-dirs', str(tmp_path / 'ann'), '--save-dir',
+                str(tmp_path / 'out'), '--sizes', '64', '--gaps', '8'])
+    err = capsys.readouterr().err
+    assert f'--ann-dirs {tmp_path / "ann"}: every coordinate of all 1 boxes lies in [0, 1]' in err
+    assert str(tmp_path / 'ann' / 'P0010.txt') in err

@@ -179,3 +179,81 @@ def test_dataset_and_head_classes_must_agree(tmp_path):
                                                r"\('ship', 'tank'\)\) but model.bbox_head.num_classes = 3"):
         load_script('tools', 'train.py').main([cfg, '--work-dir', str(tmp_path / 'w'), *options])
     assert not list((tmp_path / 'w').glob('*.pth'))
+
+
+def train_log(cfg, work_dir, *options):
+    """tools/train.py's main on a config of 0 epochs (model and datasets built as a run builds them): the log."""
+    load_script('tools', 'train.py').main([cfg, '--work-dir', str(work_dir), *options])
+    return '\n'.join(p.read_text() for p in work_dir.glob('*/*.log'))
+
+
+def test_normalised_labels_are_warned_in_the_run_log(tmp_path):
+    import cv2
+    data = tmp_path / 'data'
+    make_data(data, num_train=2)
+    cfg = write_config(tmp_path, data, max_epochs=0)
+    assert 'look normalised' not in train_log(cfg, tmp_path / 'w0')           # pixel labels: nothing to say
+    for txt in (data / 'train' / 'labelTxt').glob('*.txt'):              # the conversion mistake: x / w, y / h
+        height, width = cv2.imread(str(data / 'train' / 'images' / f'{txt.stem}.png')).shape[:2]
+        lines = []
+        for line in txt.read_text().splitlines():
+            fields = line.split()
+            xy = [float(v) / (width if i % 2 == 0 else height) for i, v in enumerate(fields[:8])]
+            lines.append(' '.join(f'{v:.4f}' for v in xy) + ' ' + ' '.join(fields[8:]) + '\n')
+        txt.write_text(''.join(lines))
+    log = train_log(cfg, tmp_path / 'w1')
+    assert f'WARNING - ann_file {data}/train/labelTxt/: every coordinate of all' in log
+    with_boxes = sorted(str(t) for t in (data / 'train' / 'labelTxt').glob('*.txt') if t.read_text().strip())
+    assert f'Label files with such boxes: {", ".join(with_boxes)}.' in log
+
+
+def test_images_without_label_files_are_named_in_the_run_log(tmp_path):
+    data = tmp_path / 'data'
+    make_data(data, num_train=3)
+    (data / 'train' / 'labelTxt' / 'P0001.txt').unlink()
+    log = train_log(write_config(tmp_path, data, max_epochs=0), tmp_path / 'w')
+    assert (f'WARNING - {data}/train/images/ (data_prefix.img_path): 1 image(s) have no label file in '
+            f'{data}/train/labelTxt/ and are skipped') in log
+    assert 'to train it as background): P0001.png' in log
+
+
+def test_jpg_images_suggest_img_suffix(tmp_path):
+    import cv2
+    data = tmp_path / 'data'
+    make_data(data, num_train=2)
+    for png in (data / 'train' / 'images').glob('*.png'):
+        cv2.imwrite(str(png.with_suffix('.jpg')), cv2.imread(str(png)))
+        png.unlink()
+    with pytest.raises(FileNotFoundError, match=r"P0000\.png .*; the folder .*train/images has 2 '\*\.jpg' file\(s\) "
+                                                r"while the dataset looks for '\*\.png': set img_suffix='jpg'"):
+        train_log(write_config(tmp_path, data, max_epochs=0), tmp_path / 'w')
+
+
+def test_twelve_bit_png_trains_on_its_real_range(tmp_path):
+    """A 16-bit PNG of 12-bit data gives the training pipeline what its 8-bit version gives, not a black image."""
+    import cv2
+    import numpy as np
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    data = tmp_path / 'data'
+    make_data(data, num_train=2)
+    train = load_script('tools', 'train.py')
+    cfg = train.build_config(train.parse_args([write_config(tmp_path, data, max_epochs=1), '--work-dir',
+                                               str(tmp_path / 'w')]))
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    pipeline[:] = [t for t in pipeline if t.type != 'mmdet.RandomFlip']
+    init_default_scope(cfg.default_scope)
+
+    def sample():
+        dataset = Runner.build_dataloader(cfg.train_dataloader).dataset          # as the runner builds it
+        png = dataset.get_data_info(0)['img_path']
+        return png, dataset[0]['inputs'], dataset.pipeline.transforms[0](dict(img_path=png))['img']
+
+    png, inputs_8bit, img8 = sample()
+    low_bits = np.random.default_rng(0).integers(0, 16, img8.shape, dtype=np.uint16)
+    assert img8.max() >= 128
+    cv2.imwrite(png, (img8.astype(np.uint16) << 4) | low_bits)                 # the same image as 12-bit data
+    assert cv2.imread(png, cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    _, inputs_12bit, loaded = sample()
+    assert loaded.dtype == np.uint8 and np.array_equal(loaded, img8)             # (v << 4 | low) / 16
+    assert torch.equal(inputs_12bit, inputs_8bit)

@@ -9,9 +9,11 @@ import argparse
 import datetime
 import os
 import os.path as osp
+import sys
 from typing import List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
+from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
@@ -30,6 +32,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def browse(cfg: Config, output_dir: Optional[str] = None, show: bool = True, show_interval: float = 2.0) -> List[str]:
     """Run ``cfg.train_dataloader.dataset`` through its pipeline and draw every sample's ground truth.
 
+    The images the dataset's ``filter_cfg`` drops (e.g. ``filter_empty_gt``: images without objects) are not
+    drawn, as they are not trained on; their count and first names are printed to stderr.
+
     Args:
         cfg: the loaded config (``--cfg-options`` already merged).
         output_dir: folder for the drawn images, one ``<image name>.png`` per sample; None writes nothing.
@@ -46,7 +51,7 @@ def browse(cfg: Config, output_dir: Optional[str] = None, show: bool = True, sho
     # build as mmengine's Runner does: unprefixed names resolve under the config's scope
     init_default_scope(cfg.get('default_scope', 'visiondiv'))
     check_config(cfg, sections=('train_dataloader',))
-    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    dataset = build_reporting_filtered(cfg.train_dataloader.dataset)
     # the drawn images go to output_dir only: no log backends (they would need a save_dir); a fresh
     # instance name, or mmengine would hand back an earlier visualizer with its old settings
     visualizer = VISUALIZERS.build(dict(cfg.visualizer, vis_backends=None,
@@ -72,6 +77,49 @@ def browse(cfg: Config, output_dir: Optional[str] = None, show: bool = True, sho
             written.append(out_file)
         progress.update()
     return written
+
+
+def build_reporting_filtered(dataset_cfg: dict):
+    """Build the dataset; print to stderr how many of its images ``filter_data`` drops, and the first names.
+
+    The annotations are read once: ``filter_data`` of an mmengine ``BaseDataset`` is wrapped to see the list
+    before filtering. Other datasets (wrappers such as ``ConcatDataset``) are built as they are.
+
+    Args:
+        dataset_cfg (dict): the dataset's config (``train_dataloader.dataset``).
+
+    Returns:
+        the built, fully initialised dataset.
+    """
+    dataset_cls = dataset_cfg.get('type')
+    if isinstance(dataset_cls, str):
+        with DATASETS.switch_scope_and_registry(None) as registry:     # the default scope's node, as build
+            dataset_cls = registry.get(dataset_cls)
+    if (not isinstance(dataset_cls, type) or not issubclass(dataset_cls, BaseDataset)
+            or dataset_cfg.get('lazy_init', False)):
+        return DATASETS.build(dataset_cfg)
+    dataset = DATASETS.build(dict(dataset_cfg, lazy_init=True))
+    dropped, total = [], []
+    filter_data = dataset.filter_data
+
+    def filter_and_record() -> List[dict]:
+        kept = filter_data()
+        kept_ids = {id(info) for info in kept}
+        total.append(len(dataset.data_list))
+        dropped.extend(info for info in dataset.data_list if id(info) not in kept_ids)
+        return kept
+
+    dataset.filter_data = filter_and_record
+    dataset.full_init()
+    del dataset.filter_data
+    if dropped:
+        names = [osp.basename(str(info.get('img_path', info.get('img_id', '?')))) for info in dropped]
+        more = f' and {len(names) - 5} more' if len(names) > 5 else ''
+        print(f'browse_dataset: {len(dropped)} of {total[0]} images are not drawn: the dataset\'s filter_cfg='
+              f'{dataset.filter_cfg} drops them (e.g. filter_empty_gt: images without objects), as training does: '
+              f'{", ".join(names[:5])}{more}. To draw them: --cfg-options '
+              'train_dataloader.dataset.filter_cfg.filter_empty_gt=False', file=sys.stderr)
+    return dataset
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

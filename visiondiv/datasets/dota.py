@@ -1,20 +1,27 @@
 """DOTA-format datasets (DOTA v1.0/v1.5/v2.0 and custom imagery)."""
 import glob
+import logging
 import math
 import os
 import os.path as osp
 import warnings
+from collections import Counter
 from typing import List, Optional, Tuple
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from visiondiv.registry import DATASETS
+from visiondiv.utils.validation import box_scale_warning
 
 DOTA_V1_CLASSES = ('plane', 'baseball-diamond', 'bridge', 'ground-track-field', 'small-vehicle',
                    'large-vehicle', 'ship', 'tennis-court', 'basketball-court', 'storage-tank',
                    'soccer-ball-field', 'roundabout', 'harbor', 'swimming-pool', 'helicopter')
 DOTA_V15_CLASSES = DOTA_V1_CLASSES + ('container-crane',)
 DOTA_V2_CLASSES = DOTA_V15_CLASSES + ('airport', 'helipad')
+
+#: image extensions that ``img_suffix`` hints look for (compared case-insensitively)
+_IMAGE_EXTS = ('png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp')
 
 
 class DOTAFormatError(ValueError):
@@ -124,13 +131,29 @@ def filter_rotated_data(data_list: List[dict], filter_cfg: Optional[dict], test_
     return kept
 
 
-def _check_images(images: List[Tuple[str, str]]) -> None:
+def _suffix_hint(folder: str, img_suffix: Optional[str]) -> str:
+    """``"; the folder has N '*.jpg' files: set img_suffix='jpg'"`` when ``folder`` holds images of another
+    extension than ``img_suffix`` (the most frequent one is named); ``''`` otherwise."""
+    if img_suffix is None or '://' in folder or not osp.isdir(folder):
+        return ''
+    counts = Counter(ext for ext in (osp.splitext(name)[1][1:] for name in os.listdir(folder))
+                     if ext.lower() in _IMAGE_EXTS and ext != img_suffix)
+    if not counts:
+        return ''
+    ext, num = counts.most_common(1)[0]
+    return (f"; the folder {folder} has {num} '*.{ext}' file(s) while the dataset looks for '*.{img_suffix}': "
+            f"set img_suffix='{ext}' in the dataset config")
+
+
+def _check_images(images: List[Tuple[str, str]], img_suffix: Optional[str] = None) -> None:
     """Raise unless every ``(image path, where it is listed)`` names an existing, non-empty file.
 
     One ``os.stat`` per image, no decoding. Paths with a URI scheme (a remote
-    file backend) are left to the loading transform.
+    file backend) are left to the loading transform. When images are
+    missing and their folder holds images of another extension, the error
+    says which ``img_suffix`` to set.
     """
-    missing, empty = [], []
+    missing, empty, missing_dirs = [], [], []
     for path, source in images:
         if '://' in path:
             continue
@@ -138,13 +161,15 @@ def _check_images(images: List[Tuple[str, str]]) -> None:
             size = os.stat(path).st_size
         except FileNotFoundError:
             missing.append(f'{path} (for {source})')
+            missing_dirs.append(osp.dirname(path))
             continue
         if size == 0:
             empty.append(f'{path} (for {source})')
     for bad, what, err in ((missing, 'missing', FileNotFoundError), (empty, 'empty (0 bytes)', ValueError)):
         if bad:
             more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
-            raise err(f'{len(bad)} image(s) {what}: ' + '; '.join(bad[:5]) + more)
+            hint = _suffix_hint(missing_dirs[0], img_suffix) if bad is missing else ''
+            raise err(f'{len(bad)} image(s) {what}: ' + '; '.join(bad[:5]) + more + hint)
 
 
 @DATASETS.register_module()
@@ -157,7 +182,18 @@ class DOTADataset(BaseDataset):
     empty (or header-only) txt. With ``ann_file=''`` the images are listed
     without annotations (test-dev) and ``filter_cfg`` drops none of them
     (mmrotate keeps them too). Every image must exist and be non-empty:
-    checked here (one ``stat`` each) rather than when first loaded.
+    checked here (one ``stat`` each) rather than when first loaded; when
+    none matches, the error names the extension the image folder holds
+    (``set img_suffix='jpg'``).
+
+    Logged once per dataset (a WARNING in the run's log), nothing decoded:
+
+    - images of ``data_prefix['img_path']`` without a label file: they are
+      skipped (as ``tools/data/dota/split.py`` skips them), with their count
+      and first names; an image without objects needs an empty label file;
+    - boxes that cannot be pixels (all coordinates in [0, 1], or nearly all
+      boxes under 2 px a side: labels normalised to 0-1), naming ``ann_file``
+      and example label files (:func:`~visiondiv.utils.validation.box_scale_warning`).
 
     Args:
         diff_thr (int): difficulty above which an object is ignored (``ignore_flag=1``). Defaults to 100
@@ -187,7 +223,8 @@ class DOTADataset(BaseDataset):
             img_dir = self.data_prefix.get('img_path', '')
             files = sorted(glob.glob(osp.join(img_dir, f'*.{self.img_suffix}')))
             if not files:
-                raise FileNotFoundError(f"no '*.{self.img_suffix}' images in {img_dir} (data_prefix.img_path)")
+                raise FileNotFoundError(f"no '*.{self.img_suffix}' images in {img_dir} (data_prefix.img_path)"
+                                        + _suffix_hint(img_dir, self.img_suffix))
             data_list = [dict(self._image_info(osp.splitext(osp.basename(f))[0]), instances=[]) for f in files]
             _check_images([(d['img_path'], "no label file (ann_file='')") for d in data_list])
             return data_list
@@ -216,8 +253,29 @@ class DOTADataset(BaseDataset):
                 warnings.warn(f'{txt}: skipped {len(skipped)} malformed line(s); first: {skipped[0]}')
             info['instances'] = instances
             data_list.append(info)
-        _check_images([(d['img_path'], f'label file {txt}') for d, txt in zip(data_list, txt_files)])
+        _check_images([(d['img_path'], f'label file {txt}') for d, txt in zip(data_list, txt_files)],
+                      self.img_suffix)
+        self._warn_unlabelled_images(data_list)
+        message = box_scale_warning([(txt, [inst['bbox'] for inst in d['instances']])
+                                     for d, txt in zip(data_list, txt_files)], f'ann_file {self.ann_file}')
+        if message is not None:
+            print_log(message, logger='current', level=logging.WARNING)
         return data_list
+
+    def _warn_unlabelled_images(self, data_list: List[dict]) -> None:
+        """Log the images of ``data_prefix.img_path`` that have no label file: they are skipped, not background."""
+        img_dir = self.data_prefix.get('img_path', '')
+        if '://' in img_dir or not osp.isdir(img_dir):
+            return
+        labelled = {d['file_name'] for d in data_list}
+        images = glob.glob(osp.join(img_dir, f'*.{self.img_suffix}'))
+        unlabelled = sorted(name for name in map(osp.basename, images) if name not in labelled)
+        if unlabelled:
+            more = f' and {len(unlabelled) - 5} more' if len(unlabelled) > 5 else ''
+            print_log(f'{img_dir} (data_prefix.img_path): {len(unlabelled)} image(s) have no label file in '
+                      f'{self.ann_file} and are skipped (give an image without objects an empty label file to '
+                      f'train it as background): {", ".join(unlabelled[:5])}{more}',
+                      logger='current', level=logging.WARNING)
 
     def filter_data(self) -> List[dict]:
         """Images kept for training: :func:`filter_rotated_data` (an image of ignored objects only is kept).

@@ -1,4 +1,5 @@
 """HRSC2016 ship dataset (VOC-style XML with rotated boxes)."""
+import logging
 import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import List, Optional, Tuple
@@ -7,9 +8,11 @@ import mmcv
 import torch
 from mmengine import fileio
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from visiondiv.registry import DATASETS
 from visiondiv.structures.bbox import rbox2qbox
+from visiondiv.utils.validation import box_scale_warning
 from .dota import _palette, filter_rotated_data
 
 HRSC_FINE_CLASSES = (
@@ -33,7 +36,8 @@ class HRSCDataset(BaseDataset):
 
     ``sub_data_root`` defaults to ``data_root``. Each entry has ``width``/``height`` (from the XML, else
     from the decoded image) for ``filter_cfg.min_size`` (see
-    :func:`~visiondiv.datasets.dota.filter_rotated_data`).
+    :func:`~visiondiv.datasets.dota.filter_rotated_data`). Boxes that cannot be pixels (normalised to
+    0-1) are logged once, as for DOTA (:func:`~visiondiv.utils.validation.box_scale_warning`).
 
     Args:
         img_subdir (str): image folder under ``sub_data_root``. Defaults to ``'AllImages'``.
@@ -97,6 +101,10 @@ class HRSCDataset(BaseDataset):
                                               ignore_flag=int(obj.findtext('difficult', '0') == '1')))
             info['width'], info['height'] = self._image_size(xml_root, xml_path, info['img_path'])
             data_list.append(info)
+        message = box_scale_warning([(d['xml_path'], [inst['bbox'] for inst in d['instances']]) for d in data_list],
+                                    f'HRSC annotations {osp.join(root, self.ann_subdir)} (ann_file {self.ann_file})')
+        if message is not None:
+            print_log(message, logger='current', level=logging.WARNING)
         return data_list
 
     def _image_size(self, xml_root: ET.Element, xml_path: str, img_path: str) -> Tuple[int, int]:

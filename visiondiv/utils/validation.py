@@ -3,7 +3,7 @@
 A leaf module (numpy and torch only), so that every layer can use it: a metric that checks its labels
 does not import the datasets, a hook that compares domains does not import the medical readers.
 """
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from torch import nn
@@ -84,6 +84,57 @@ def check_finite(vol: np.ndarray, path: str, what: str = 'voxels') -> np.ndarray
         raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} {what} are not finite '
                          f'({nan} NaN, {int(bad.sum()) - nan} inf)')
     return vol
+
+
+def box_scale_warning(boxes: Sequence[Tuple[str, Sequence[Sequence[float]]]], source: str, min_side: float = 2.0,
+                      tiny_ratio: float = 0.9, num_examples: int = 3) -> Optional[str]:
+    """A warning when a dataset's boxes cannot be pixel coordinates, e.g. labels normalised to [0, 1].
+
+    Normalised labels (a common conversion mistake) train and evaluate to mAP 0 without an error. Two
+    signs give them away, from the boxes alone (no image is decoded): every coordinate of every box lies
+    in [0, 1], or at least ``tiny_ratio`` of the boxes are shorter than ``min_side`` px on every side.
+
+    Args:
+        boxes (Sequence[tuple[str, Sequence[Sequence[float]]]]): ``(label file, its boxes)`` pairs, each box
+            the 8 corner coordinates ``x1 y1 ... x4 y4`` of a quadrilateral (a file may have no box).
+        source (str): the annotations (e.g. ``'ann_file data/mine/labelTxt/'``), named first in the message.
+        min_side (float): a box with every side shorter than this (in px) is implausibly small.
+            Defaults to 2.0.
+        tiny_ratio (float): the share of implausibly small boxes from which the dataset is suspect.
+            Defaults to 0.9.
+        num_examples (int): how many label files with such boxes the message names. Defaults to 3.
+
+    Returns:
+        str | None: the message, naming ``source``, the counts and the first ``num_examples`` label files with
+        such boxes; None when the boxes look like pixels or there is no box.
+    """
+    owners: List[str] = []
+    coords: List[Sequence[float]] = []
+    for path, file_boxes in boxes:
+        for box in file_boxes:
+            owners.append(path)
+            coords.append(box)
+    if not coords:
+        return None
+    quads = np.asarray(coords, dtype=np.float64).reshape(-1, 4, 2)
+    in_unit = (quads >= 0) & (quads <= 1)
+    sides = np.linalg.norm(np.roll(quads, -1, axis=1) - quads, axis=2)
+    tiny = (sides < min_side).all(axis=1)
+    if in_unit.all():
+        what = f'every coordinate of all {len(quads)} boxes lies in [0, 1]'
+        bad = np.ones(len(quads), bool)
+    elif tiny.mean() >= tiny_ratio:
+        what = (f'{int(tiny.sum())} of the {len(quads)} boxes ({100 * tiny.mean():.0f} %) are smaller than '
+                f'{min_side:g} px on every side')
+        bad = tiny
+    else:
+        return None
+    files = list(dict.fromkeys(owner for owner, b in zip(owners, bad) if b))
+    more = f' and {len(files) - num_examples} more' if len(files) > num_examples else ''
+    return (f'{source}: {what}: the labels look normalised to 0-1 (or in another unit), but box coordinates '
+            'must be pixels of the image; such boxes train and evaluate to mAP 0 without an error. Label files '
+            f'with such boxes: {", ".join(files[:num_examples])}{more}. Multiply x by the image width and y by '
+            'its height.')
 
 
 def normalize_domain(domain: Optional[str]) -> Optional[str]:

@@ -3,8 +3,10 @@ dataset_type = 'DOTADataset'
 data_root = 'data/split_ss_dota/'
 backend_args = None
 
+# LoadImageFromFileBitDepth: mmdet's LoadImageFromFile (8-bit images load bit-identically) that scales 12/16-bit
+# PNG/TIFF to 8 bits by their real range (bit_depth='auto' | 8..16 | 'refuse'; docs/user_guides/custom_data.md)
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
     dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
     dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
@@ -12,7 +14,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs'),
 ]
 val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=backend_args),
     dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
     # annotations are loaded after Resize: ground truth stays at the original scale
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
@@ -20,7 +22,7 @@ val_pipeline = [
     dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=backend_args),
     dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),
     dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

@@ -2,7 +2,7 @@
 _base_ = './dota.py'
 data_root = 'data/split_ms_dota/'
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=None),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=None),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
     dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
     dict(type='mmdet.Resize', scale=(1024, 1024), keep_ratio=True),

@@ -4,8 +4,10 @@ data_root = 'data/toy_dota/'
 metainfo = dict(classes=('ship', 'tank', 'plane'), palette=[(220, 120, 20), (40, 160, 40), (60, 60, 230)])
 backend_args = None
 
+# LoadImageFromFileBitDepth: mmdet's LoadImageFromFile (8-bit images load bit-identically) that scales 12/16-bit
+# PNG/TIFF to 8 bits by their real range (bit_depth='auto' | 8..16 | 'refuse'; docs/user_guides/custom_data.md)
 train_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=backend_args),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
     dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),
     dict(type='mmdet.Resize', scale=(384, 384), keep_ratio=True),
@@ -13,7 +15,7 @@ train_pipeline = [
     dict(type='mmdet.PackDetInputs'),
 ]
 val_pipeline = [
-    dict(type='mmdet.LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadImageFromFileBitDepth', bit_depth='auto', backend_args=backend_args),
     dict(type='mmdet.Resize', scale=(384, 384), keep_ratio=True),
     dict(type='mmdet.LoadAnnotations', with_bbox=True, box_type='qbox'),
     dict(type='ConvertBoxType', box_type_mapping=dict(gt_bboxes='rbox')),

@@ -9,6 +9,13 @@
 - Patches are padded to ``size`` with ``padding_value`` unless ``--no-padding``.
 - Names are ``<image>__<size>__<x>___<y>``, which ``DOTAMetric(merge_patches=True)`` parses.
 - Multi-scale (``--rates``): a window of ``size / rate`` px at each rate.
+- Images of more than 8 bits per sample (a 16-bit PNG/TIFF of 12-bit data) are brought to 8 bits by
+  ``--bit-depth`` (``auto``: by the data's own bit depth; ``8``..``16``; ``refuse``), the rule training's
+  ``LoadImageFromFileBitDepth`` applies (``visiondiv.datasets.transforms.decode_image``): the patches hold
+  the values training would load from the whole image. 8-bit images are read as before.
+- With ``--ann-dirs``, an image without a label file is skipped, as ``DOTADataset`` skips it (an image
+  without objects needs an empty label file); their count and first names are printed. Boxes that cannot
+  be pixels (labels normalised to 0-1) are warned about, naming the label files.
 
     python tools/data/dota/split.py --img-dirs data/DOTA/train/images --ann-dirs data/DOTA/train/labelTxt \
         --save-dir data/split_ss_dota/train [--sizes 1024 --gaps 200 --rates 1.0]
@@ -19,10 +26,14 @@ import os
 import os.path as osp
 import sys
 from itertools import product
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import cv2
 import numpy as np
+
+from visiondiv.datasets.dota import parse_dota_line
+from visiondiv.datasets.transforms.loading import check_bit_depth, decode_image
+from visiondiv.utils.validation import box_scale_warning
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
 
@@ -74,7 +85,6 @@ def polygon_window_iof(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
 
 def read_dota_txt(path: Optional[str]) -> Dict[str, list]:
     """Raw DOTA labelTxt -> polys (n, 8), class names, difficulties (the dataset's own line parser)."""
-    from visiondiv.datasets.dota import parse_dota_line
     polys, labels, diffs = [], [], []
     if path is not None and osp.isfile(path):
         with open(path) as f:
@@ -89,9 +99,13 @@ def read_dota_txt(path: Optional[str]) -> Dict[str, list]:
 
 def split_image(img_path: str, ann_path: Optional[str], save_dir: str, sizes: List[int], gaps: List[int],
                 img_rate_thr: float = 0.6, iof_thr: float = 0.7, padding_value=(104, 116, 124),
-                no_padding: bool = False, img_ext: str = '.png') -> List[str]:
-    """Write the patches (and their labelTxt) of one image; returns the patch ids."""
-    img = cv2.imread(img_path)
+                no_padding: bool = False, img_ext: str = '.png', bit_depth: Union[str, int] = 'auto') -> List[str]:
+    """Write the patches (and their labelTxt) of one image; returns the patch ids.
+
+    The image is read by ``decode_image`` with ``bit_depth``, the rule of training's loading transform.
+    """
+    with open(img_path, 'rb') as f:
+        img = decode_image(f.read(), bit_depth=bit_depth, source=img_path)
     if img is None:
         raise IOError(f'cannot read image {img_path}')
     height, width = img.shape[:2]
@@ -120,6 +134,14 @@ def split_image(img_path: str, ann_path: Optional[str], save_dir: str, sizes: Li
     return ids
 
 
+def _bit_depth(text: str) -> Union[str, int]:
+    """``--bit-depth``: 'auto', 'refuse' or an integer from 8 to 16."""
+    try:
+        return check_bit_depth(text if text in ('auto', 'refuse') else int(text))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--img-dirs', nargs='+', required=True)
@@ -133,6 +155,10 @@ def main(argv=None) -> None:
     parser.add_argument('--no-padding', action='store_true')
     parser.add_argument('--padding-value', type=int, nargs='+', default=[104, 116, 124])
     parser.add_argument('--save-ext', default='.png', choices=IMG_EXTS)
+    parser.add_argument('--bit-depth', type=_bit_depth, default='auto',
+                        help="images of more than 8 bits per sample (16-bit PNG/TIFF): 'auto' scales by the data's "
+                             "own bit depth (12-bit data: v >> 4), 8..16 by the given one, 'refuse' stops "
+                             "(training's LoadImageFromFileBitDepth rule)")
     args = parser.parse_args(argv)
     if len(args.sizes) != len(args.gaps):
         parser.error('--sizes and --gaps need the same length')
@@ -148,14 +174,29 @@ def main(argv=None) -> None:
     for img_dir, ann_dir in zip(args.img_dirs, ann_dirs):
         if not osp.isdir(img_dir):
             parser.error(f'image folder not found: {img_dir}')
-        for name in sorted(os.listdir(img_dir)):
-            stem, ext = osp.splitext(name)
-            if ext.lower() in IMG_EXTS:
-                jobs.append((osp.join(img_dir, name), osp.join(ann_dir, stem + '.txt') if ann_dir else None))
+        images = [name for name in sorted(os.listdir(img_dir)) if osp.splitext(name)[1].lower() in IMG_EXTS]
+        unlabelled = []
+        for name in images:
+            ann_path = osp.join(ann_dir, osp.splitext(name)[0] + '.txt') if ann_dir else None
+            if ann_path is not None and not osp.isfile(ann_path):
+                unlabelled.append(name)     # DOTADataset's rule: skipped, not background
+                continue
+            jobs.append((osp.join(img_dir, name), ann_path))
+        if unlabelled:
+            more = f' and {len(unlabelled) - 5} more' if len(unlabelled) > 5 else ''
+            print(f'warning: {img_dir}: {len(unlabelled)} of {len(images)} image(s) have no label file in {ann_dir} '
+                  'and are skipped (give an image without objects an empty label file to split it as background): '
+                  f'{", ".join(unlabelled[:5])}{more}', file=sys.stderr)
+            if len(unlabelled) == len(images):
+                parser.error(f'none of the {len(images)} images of {img_dir} has a label file in {ann_dir}')
+    message = box_scale_warning([(ann, read_dota_txt(ann)['polys']) for _, ann in jobs if ann is not None],
+                                f'--ann-dirs {" ".join(args.ann_dirs or [])}')
+    if message is not None:
+        print(f'warning: {message}', file=sys.stderr)
     total = 0
     for k, (img_path, ann_path) in enumerate(jobs, 1):
         total += len(split_image(img_path, ann_path, args.save_dir, sizes, gaps, args.img_rate_thr, args.iof_thr,
-                                 padding, args.no_padding, args.save_ext))
+                                 padding, args.no_padding, args.save_ext, args.bit_depth))
         print(f'[{k}/{len(jobs)}] {osp.basename(img_path)}: {total} patches so far', file=sys.stderr)
     print(f'{total} patches written to {args.save_dir}')
 
