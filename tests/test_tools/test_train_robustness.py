@@ -179,3 +179,20 @@ def test_dataset_and_head_classes_must_agree(tmp_path):
                                                r"\('ship', 'tank'\)\) but model.bbox_head.num_classes = 3"):
         load_script('tools', 'train.py').main([cfg, '--work-dir', str(tmp_path / 'w'), *options])
     assert not list((tmp_path / 'w').glob('*.pth'))
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_misspelt_head_argument_names_the_key_and_the_closest_argument(tmp_path, tool):
+    """Before: mmdet's "AnchorHead.__init__() got an unexpected keyword argument 'loss_bbbox'", from the build."""
+    from visiondiv.utils import ConfigCheckError
+    cfg = tmp_path / 'my_kld.py'
+    cfg.write_text(f"_base_ = {BASE!r}\n"
+                   "model = dict(bbox_head=dict(loss_bbbox=dict(type='GDLoss', loss_type='kld', tau=1)))\n")
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'')
+    args = [str(cfg)] + ([str(ckpt)] if tool == 'test.py' else []) + ['--work-dir', str(tmp_path / 'w')]
+    with pytest.raises(ConfigCheckError) as err:
+        load_script('tools', tool).main(args)
+    assert str(err.value).startswith(f"{cfg}: 'model.bbox_head.loss_bbbox' is not an argument of RotatedRetinaHead")
+    assert "Did you mean 'model.bbox_head.loss_bbox'" in str(err.value)
+    assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').glob('*.pth'))
