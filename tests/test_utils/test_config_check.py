@@ -126,3 +126,19 @@ def test_arguments_of_the_bases_and_of_the_builders_are_accepted(tmp_path):
     # **kwargs handed on to super().__init__ follow the bases; used otherwise, nothing can be said
     assert {'num_classes', 'feat_channels', 'loss_bbox_type'} <= accepted_arguments(MODELS.get('RotatedRetinaHead'))
     assert accepted_arguments(HOOKS.get('EMAHook')) is None
+
+
+def test_evaluating_a_dota_set_without_labels_is_refused(tmp_path):
+    (tmp_path / 'test' / 'images').mkdir(parents=True)
+    loader = dict(dataset=dict(type='DOTADataset', data_root=str(tmp_path), ann_file='',
+                               data_prefix=dict(img_path='test/images/')))
+    cfg, path = make_cfg(tmp_path, test_dataloader=loader, test_evaluator=[dict(type='DOTAMetric')])
+    with pytest.raises(ConfigCheckError) as err:
+        check_config(cfg, sections=('test_dataloader',))
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: test_dataloader.dataset.ann_file is ''")
+    assert 'test_evaluator[0].format_only=True with test_evaluator[0].outfile_prefix=DIR' in msg
+    check_config(cfg)                                                   # the test split is not run
+    check_config(cfg, sections=('test_dataloader',), evaluated=())     # run, not evaluated (benchmark)
+    cfg.test_evaluator[0].update(format_only=True, outfile_prefix=str(tmp_path / 'out'))
+    check_config(cfg, sections=('test_dataloader',))                    # writes the submission: fine

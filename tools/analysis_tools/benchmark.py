@@ -33,7 +33,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     cfg.test_dataloader.batch_size = 1
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.persistent_workers = False
-    check_config(cfg, sections=('test_dataloader',))
+    check_config(cfg, sections=('test_dataloader',), evaluated=())     # speed only: nothing is evaluated
     from visiondiv.registry import MODELS
     model = MODELS.build(cfg.model).to(args.device).eval()
     if args.checkpoint:

@@ -19,6 +19,7 @@ import mmengine.registry as mmengine_registry
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry
 
+from visiondiv.datasets import DOTADataset
 from visiondiv.registry import SCOPE
 from visiondiv.utils.validation import ConfigCheckError
 
@@ -257,13 +258,53 @@ def _walk_files(node: Any, path: str, data_root: Optional[str]) -> Iterator[Tupl
             yield from _walk_files(v, f'{path}[{i}]', data_root)
 
 
-def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE) -> None:
+def _metrics_of(evaluator: Any, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(key, metric config)`` of an evaluator config: one metric, a list of them, or ``metrics=...``."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        yield from _metrics_of(evaluator['metrics'], f'{key}.metrics')
+    elif isinstance(evaluator, dict):
+        yield key, evaluator
+    elif isinstance(evaluator, (list, tuple)):
+        for i, metric in enumerate(evaluator):
+            if isinstance(metric, dict):
+                yield f'{key}[{i}]', metric
+
+
+def _check_ground_truth(cfg: Any, split: str, source: str, scope: str) -> None:
+    """Refuse a ``<split>_evaluator`` that scores a DOTA-format dataset read without labels (``ann_file=''``).
+
+    Such a dataset lists the images only (test-dev); a metric that evaluates them has no ground truth
+    and reports mAP 0.000. A metric that takes ``format_only`` and has it set writes files instead.
+    """
+    loader, evaluator = cfg.get(f'{split}_dataloader'), cfg.get(f'{split}_evaluator')
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    if not isinstance(dataset, dict) or not evaluator or dataset.get('ann_file', '') != '':
+        return
+    dataset_cls = _resolved(dataset.get('type', ''), dataset.get('_scope_') or scope)
+    if not (isinstance(dataset_cls, type) and issubclass(dataset_cls, DOTADataset)):
+        return
+    for key, metric in _metrics_of(evaluator, f'{split}_evaluator'):
+        metric_cls = _resolved(metric.get('type', ''), metric.get('_scope_') or scope)
+        takes_format_only = 'format_only' in (accepted_arguments(metric_cls) or ())
+        if takes_format_only and not metric.get('format_only', False):
+            raise ConfigCheckError(
+                f"{source}: {split}_dataloader.dataset.ann_file is '' ({dataset_cls.__name__} then lists the "
+                f"images without labels, as for DOTA test-dev), but {key} ({metric['type']}) evaluates them: "
+                f'with no ground truth it would report mAP 0.000. To evaluate, set '
+                f'{split}_dataloader.dataset.ann_file to the folder of label txt files; to predict for a '
+                f'submission, set {key}.format_only=True with {key}.outfile_prefix=DIR, which writes the DOTA '
+                f'submission files (Task1_<class>.txt and Task1.zip) into DIR.')
+
+
+def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE,
+                 evaluated: Optional[Iterable[str]] = None) -> None:
     """Raise :class:`ConfigCheckError` naming the config key at fault, before anything is built.
 
     Checked, in this order: every ``type`` resolves under the config's scope; every other key of a
     ``type`` node is an argument of that class (its ``__init__``, and its bases' ``__init__`` where it
     passes ``**kwargs`` on; see :func:`accepted_arguments`), with the closest valid name suggested;
-    ``load_from`` exists; the datasets of ``sections`` exist on disk.
+    ``load_from`` exists; the datasets of ``sections`` exist on disk; an evaluated DOTA-format dataset
+    has labels (``ann_file`` set) unless its metric only writes submission files (``format_only=True``).
 
     Args:
         cfg (Config): the loaded config.
@@ -272,6 +313,9 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
             (no file is checked).
         scope (str): registry scope used to resolve unprefixed names when the config sets no
             ``default_scope``. Defaults to ``'visiondiv'``.
+        evaluated (Iterable[str], optional): the splits (``'val'``, ``'test'``) whose dataloader the tool
+            runs through the ``<split>_evaluator``. Defaults to None (the splits of the
+            ``val_dataloader`` / ``test_dataloader`` named in ``sections``).
 
     Raises:
         ConfigCheckError: naming the config file and the key.
@@ -296,3 +340,7 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
         for key, file_path in _walk_files(node.to_dict() if hasattr(node, 'to_dict') else node, section, None):
             if not osp.exists(file_path):
                 raise ConfigCheckError(f"{source}: '{key}' not found: {file_path}")
+    if evaluated is None:
+        evaluated = [split for split in ('val', 'test') if f'{split}_dataloader' in (sections or ())]
+    for split in evaluated:
+        _check_ground_truth(tree, split, source, root_scope)
