@@ -6,12 +6,13 @@ import argparse
 import glob
 import os
 import os.path as osp
+from typing import Optional, Sequence
 
 import mmcv
 import torch
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('inputs', help='an image file or a folder of images')
     parser.add_argument('config')
@@ -19,10 +20,12 @@ def main() -> None:
     parser.add_argument('--out-dir', default='outputs')
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     from mmdet.apis import inference_detector, init_detector
+    from mmengine.config import Config
+
     from visiondiv.registry import VISUALIZERS
-    from visiondiv.utils import register_all_modules
+    from visiondiv.utils import check_config, register_all_modules
     register_all_modules(init_default_scope=True)
     if osp.isdir(args.inputs):
         files = sorted(f for f in glob.glob(osp.join(args.inputs, '*'))
@@ -35,7 +38,9 @@ def main() -> None:
         raise SystemExit(f'input not found: {args.inputs}')
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint not found: {args.checkpoint}')
-    model = init_detector(args.config, args.checkpoint, device=args.device)
+    cfg = Config.fromfile(args.config)
+    check_config(cfg)        # an unknown type or a misspelt argument is named with its config key
+    model = init_detector(cfg, args.checkpoint, device=args.device)
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)

@@ -69,6 +69,8 @@ def main():
     print(f'\n[visiondiv demo] toy val mAP50 = {ap50:.4f}  mAP75 = {ap75:.4f}  '
           f'(train {train_min:.1f} min, total {total:.1f} min)')
     print(f'[visiondiv demo] predictions drawn in {osp.dirname(pngs[-1])}; example: {sample}')
+    print(f'[visiondiv demo] training curves: python tools/analysis_tools/analyze_logs.py plot_curve '
+          f'{args.work_dir} --keys loss dota/AP50 --out {osp.join(args.work_dir, "curves.png")}')
 
 
 if __name__ == '__main__':

@@ -109,3 +109,26 @@ def test_iou_thrs_rejected_at_construction(thrs, why):
     assert msg.startswith('DOTAMetric: iou_thrs') and f'got {thrs!r}' in msg and why in msg
     with pytest.raises(ValueError, match='HRSCMetric: iou_thrs'):
         HRSCMetric(iou_thrs=thrs)
+
+
+@pytest.mark.parametrize('cls', [DOTAMetric, HRSCMetric])
+def test_images_without_any_ground_truth_are_refused(cls, tmp_path):
+    """A set read without labels (ann_file='') used to score mAP 0.000; format_only still writes the files."""
+    metric = cls()
+    metric.dataset_meta = dict(classes=CLASSES)
+    unlabelled = [sample(f'P000{i}', [], [], [[50, 50, 20, 10, 0.3]], [0.9], [0]) for i in range(3)]
+    metric.process({}, unlabelled)
+    with pytest.raises(ValueError) as err:
+        metric.evaluate(3)
+    msg = str(err.value)
+    assert msg.startswith(f'{cls.__name__}: none of the 3 images has a ground-truth box')
+    assert "ann_file=''" in msg and 'format_only=True' in msg and 'outfile_prefix' in msg and 'Task1' in msg
+    assert metric.results == []
+    # one labelled image is enough to evaluate (the others are images without objects)
+    empty = [sample(f'P000{i}', [], [], [], [], []) for i in range(2)]
+    metric.process({}, empty + [sample('P0002', [[50, 50, 20, 10, 0.3]], [0], [[50, 50, 20, 10, 0.3]], [0.9], [0])])
+    assert metric.evaluate(3)[f'{cls.default_prefix}/AP50'] == pytest.approx(1.0)
+    writer = cls(format_only=True, outfile_prefix=str(tmp_path / 'sub'))
+    writer.dataset_meta = dict(classes=CLASSES)
+    writer.process({}, unlabelled)
+    assert writer.evaluate(3) == {} and (tmp_path / 'sub' / 'Task1.zip').is_file()

@@ -1,5 +1,9 @@
 """tools/misc/print_config.py prints and saves the merged config."""
+import os
+import os.path as osp
 import re
+import subprocess
+import sys
 
 import pytest
 from mmengine.config import Config
@@ -41,3 +45,18 @@ def test_errors_name_the_file(tmp_path):
         tool.main([str(tmp_path / 'nope.py')])
     with pytest.raises(ValueError, match=r'merged\.txt'):
         tool.main([CONFIG, '--save-path', str(tmp_path / 'merged.txt')])
+
+
+def test_option_train_refuses_is_refused_with_a_non_zero_exit(tmp_path):
+    """Before: print_config printed batch_size='abc' and exited 0 where tools/train.py refused the option."""
+    tool = load()
+    with pytest.raises(TypeError, match=f"--cfg-options train_dataloader.batch_size='abc': expected a number like "
+                                        f"the config's int 2 \\(as train_dataloader.batch_size in {CONFIG}\\)"):
+        tool.main([CONFIG, '--cfg-options', 'train_dataloader.batch_size=abc'])
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    result = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'misc', 'print_config.py'), CONFIG,
+                             '--cfg-options', 'train_dataloader.batch_size=abc', '--save-path',
+                             str(tmp_path / 'merged.py')], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode != 0
+    assert "train_dataloader.batch_size='abc'" in result.stderr and 'Config:' not in result.stdout
+    assert not (tmp_path / 'merged.py').exists()

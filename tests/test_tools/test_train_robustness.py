@@ -257,3 +257,49 @@ def test_twelve_bit_png_trains_on_its_real_range(tmp_path):
     _, inputs_12bit, loaded = sample()
     assert loaded.dtype == np.uint8 and np.array_equal(loaded, img8)             # (v << 4 | low) / 16
     assert torch.equal(inputs_12bit, inputs_8bit)
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_misspelt_head_argument_names_the_key_and_the_closest_argument(tmp_path, tool):
+    """Before: mmdet's "AnchorHead.__init__() got an unexpected keyword argument 'loss_bbbox'", from the build."""
+    from visiondiv.utils import ConfigCheckError
+    cfg = tmp_path / 'my_kld.py'
+    cfg.write_text(f"_base_ = {BASE!r}\n"
+                   "model = dict(bbox_head=dict(loss_bbbox=dict(type='GDLoss', loss_type='kld', tau=1)))\n")
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'')
+    args = [str(cfg)] + ([str(ckpt)] if tool == 'test.py' else []) + ['--work-dir', str(tmp_path / 'w')]
+    with pytest.raises(ConfigCheckError) as err:
+        load_script('tools', tool).main(args)
+    assert str(err.value).startswith(f"{cfg}: 'model.bbox_head.loss_bbbox' is not an argument of RotatedRetinaHead")
+    assert "Did you mean 'model.bbox_head.loss_bbox'" in str(err.value)
+    assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').glob('*.pth'))
+
+
+def test_evaluating_a_set_without_labels_is_refused_and_format_only_writes_the_submission(tmp_path):
+    """Before: test_dataloader.dataset.ann_file='' (DOTA test-dev) evaluated by DOTAMetric printed mAP 0.000."""
+    from mmengine.config import Config
+
+    from visiondiv.registry import MODELS
+    from visiondiv.utils import ConfigCheckError
+    data = tmp_path / 'data'
+    make_data(data, num_train=1)
+    cfg = write_config(tmp_path, data, max_epochs=1)
+    unlabelled = ['--cfg-options', 'test_dataloader.dataset.ann_file=',
+                  'test_dataloader.dataset.data_prefix.img_path=val/images/']
+    ckpt = tmp_path / 'model.pth'
+    model = MODELS.build(Config.fromfile(cfg).model)
+    torch.save(dict(meta=dict(epoch=1, iter=1), state_dict=model.state_dict()), str(ckpt))
+    test = load_script('tools', 'test.py')
+    with pytest.raises(ConfigCheckError) as err:
+        test.main([cfg, str(ckpt), '--work-dir', str(tmp_path / 't'), *unlabelled])
+    msg = str(err.value)
+    assert msg.startswith(f"{cfg}: test_dataloader.dataset.ann_file is ''")
+    assert 'test_evaluator.format_only=True with test_evaluator.outfile_prefix=DIR' in msg
+    assert 'Task1_<class>.txt' in msg
+    # what the message says works: the submission files are written, nothing is scored
+    out = tmp_path / 'submission'
+    test.main([cfg, str(ckpt), '--work-dir', str(tmp_path / 't'), *unlabelled, 'test_evaluator.format_only=True',
+               f'test_evaluator.outfile_prefix={out}'])
+    assert sorted(p.name for p in out.iterdir()) == ['Task1.zip', 'Task1_plane.txt', 'Task1_ship.txt',
+                                                     'Task1_tank.txt']

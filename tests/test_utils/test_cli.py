@@ -98,3 +98,23 @@ def test_slurm_variables_become_torch_env_variables(monkeypatch):
     _export_launcher_env('slurm')
     assert {k: os.environ[k] for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')} == dict(
         RANK='3', WORLD_SIZE='4', LOCAL_RANK='1', MASTER_ADDR='10.0.0.1', MASTER_PORT='29500')
+
+
+@pytest.mark.parametrize('tool', ['train', 'test', 'print_config', 'browse_dataset', 'benchmark'])
+def test_every_tool_refuses_the_option_train_refuses(tool, tmp_path):
+    """One check (visiondiv.utils.cli.merge_cfg_options) for every tool that takes --cfg-options."""
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'')
+    work_dir = ['--work-dir', str(tmp_path)]
+    script, args = {
+        'train': (('tools', 'train.py'), [TOY, *work_dir]),
+        'test': (('tools', 'test.py'), [TOY, str(ckpt), *work_dir]),
+        'print_config': (('tools', 'misc', 'print_config.py'), [TOY]),
+        'browse_dataset': (('tools', 'analysis_tools', 'browse_dataset.py'), [TOY, '--not-show']),
+        'benchmark': (('tools', 'analysis_tools', 'benchmark.py'), [TOY, str(ckpt)]),
+    }[tool]
+    with pytest.raises(TypeError) as err:
+        load_script(*script).main(args + ['--cfg-options', 'train_dataloader.batch_size=abc'])
+    # before: print_config printed batch_size='abc' and browse_dataset went on to build the dataset
+    assert str(err.value) == (f"--cfg-options train_dataloader.batch_size='abc': expected a number like the "
+                              f"config's int 4 (as train_dataloader.batch_size in {TOY}), got str")

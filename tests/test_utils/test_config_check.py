@@ -87,3 +87,58 @@ def test_albumentations_configs_inside_slice_albu_are_not_registry_types(tmp_pat
     cfg.train_pipeline[0].type = 'SliceAlbus'
     with pytest.raises(ConfigCheckError, match=r"train_pipeline\[0\]\.type"):
         check_config(cfg)
+
+
+def test_misspelt_argument_names_the_key_and_suggests_from_the_signature(tmp_path):
+    cfg, path = make_cfg(tmp_path)
+    cfg.model.bbox_head.loss_bbox.tua = 1.0                    # GDLoss's own __init__ (tau)
+    with pytest.raises(ConfigCheckError) as err:
+        check_config(cfg)
+    assert str(err.value) == (f"{path}: 'model.bbox_head.loss_bbox.tua' is not an argument of GDLoss "
+                              "(visiondiv.models.losses.gaussian_dist_loss). Did you mean "
+                              "'model.bbox_head.loss_bbox.tau'?")
+    del cfg.model.bbox_head.loss_bbox['tua']
+    # RotatedRetinaHead(**kwargs) -> mmdet RetinaHead(**kwargs) -> AnchorHead: feat_channels is AnchorHead's
+    cfg.model.bbox_head.feat_chanels = 8
+    with pytest.raises(ConfigCheckError, match=r"'model\.bbox_head\.feat_chanels' is not an argument of "
+                                               r"RotatedRetinaHead .*Did you mean 'model\.bbox_head\.feat_channels'"):
+        check_config(cfg)
+    del cfg.model.bbox_head['feat_chanels']
+    cfg.model.bbox_head.zzz = 8                                # nothing close: the arguments are listed
+    with pytest.raises(ConfigCheckError, match=r'RotatedRetinaHead takes: anchor_generator, bbox_coder, .*'
+                                               r'feat_channels, .*loss_bbox_type'):
+        check_config(cfg)
+
+
+def test_arguments_of_the_bases_and_of_the_builders_are_accepted(tmp_path):
+    from mmengine.registry import HOOKS
+
+    from visiondiv.utils.config_check import accepted_arguments
+    cfg, _ = make_cfg(tmp_path, norm=dict(type='BN', requires_grad=True),            # mmcv's build_norm_layer
+                      init=dict(type='Normal', layer='Conv2d', std=0.01,              # BaseModule's override
+                                override=dict(type='Normal', name='retina_cls', std=0.01, bias_prob=0.01)),
+                      param_scheduler=[dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
+                                            convert_to_iter_based=True)],
+                      custom_hooks=[dict(type='EMAHook', momentum=0.0002, priority=49)])
+    cfg.model.bbox_head.update(feat_channels=8, stacked_convs=2, init_cfg=None)     # RetinaHead's, AnchorHead's
+    cfg.optim_wrapper.update(type='OptimWrapper', paramwise_cfg=dict(norm_decay_mult=0), clip_grad=None)
+    check_config(cfg)
+    # **kwargs handed on to super().__init__ follow the bases; used otherwise, nothing can be said
+    assert {'num_classes', 'feat_channels', 'loss_bbox_type'} <= accepted_arguments(MODELS.get('RotatedRetinaHead'))
+    assert accepted_arguments(HOOKS.get('EMAHook')) is None
+
+
+def test_evaluating_a_dota_set_without_labels_is_refused(tmp_path):
+    (tmp_path / 'test' / 'images').mkdir(parents=True)
+    loader = dict(dataset=dict(type='DOTADataset', data_root=str(tmp_path), ann_file='',
+                               data_prefix=dict(img_path='test/images/')))
+    cfg, path = make_cfg(tmp_path, test_dataloader=loader, test_evaluator=[dict(type='DOTAMetric')])
+    with pytest.raises(ConfigCheckError) as err:
+        check_config(cfg, sections=('test_dataloader',))
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: test_dataloader.dataset.ann_file is ''")
+    assert 'test_evaluator[0].format_only=True with test_evaluator[0].outfile_prefix=DIR' in msg
+    check_config(cfg)                                                   # the test split is not run
+    check_config(cfg, sections=('test_dataloader',), evaluated=())     # run, not evaluated (benchmark)
+    cfg.test_evaluator[0].update(format_only=True, outfile_prefix=str(tmp_path / 'out'))
+    check_config(cfg, sections=('test_dataloader',))                    # writes the submission: fine

@@ -1,30 +1,39 @@
 """Measure inference speed (images/s) of a detector config on its test set.
 
-    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] [--num-images 50] [--warmup 5]
+    python tools/analysis_tools/benchmark.py CONFIG [CHECKPOINT] [--num-images 50] [--warmup 5] \
+        [--cfg-options k=v ...]
 """
 import argparse
 import time
+from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner, load_checkpoint
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Time ``--num-images`` test images after ``--warmup`` ones and print images/s.
+
+    Args:
+        argv (Sequence[str], optional): the arguments. Defaults to None (``sys.argv[1:]``).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint', nargs='?')
     parser.add_argument('--num-images', type=int, default=50)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    args = parser.parse_args()
-    from visiondiv.utils import check_config, register_all_modules
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. test_dataloader.dataset.data_root=data/mine/')
+    args = parser.parse_args(argv)
+    from visiondiv.utils import check_config, merge_cfg_options, register_all_modules
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(args.config)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args.cfg_options)
     cfg.test_dataloader.batch_size = 1
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.persistent_workers = False
-    check_config(cfg, sections=('test_dataloader',))
+    check_config(cfg, sections=('test_dataloader',), evaluated=())     # speed only: nothing is evaluated
     from visiondiv.registry import MODELS
     model = MODELS.build(cfg.model).to(args.device).eval()
     if args.checkpoint:

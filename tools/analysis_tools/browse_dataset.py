@@ -17,6 +17,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
+from visiondiv.utils import merge_cfg_options
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Browse a dataset')
@@ -124,9 +126,7 @@ def build_reporting_filtered(dataset_cfg: dict):
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_cfg_options(Config.fromfile(args.config), args.cfg_options)
     browse(cfg, args.output_dir, show=not args.not_show, show_interval=args.show_interval)
 
 

@@ -8,6 +8,8 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
+from visiondiv.utils import merge_cfg_options
+
 SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
 
@@ -24,16 +26,24 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def merged_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """The config at ``path`` with its bases merged and ``cfg_options`` applied.
 
+    The options are type-checked as ``tools/train.py`` checks them
+    (:func:`visiondiv.utils.merge_cfg_options`): what train refuses is refused here too.
+
     Args:
-        path: config file.
-        cfg_options: ``{dotted.key: value}`` overrides, as ``--cfg-options`` gives them.
+        path (str): config file.
+        cfg_options (dict, optional): ``{dotted.key: value}`` overrides, as ``--cfg-options`` gives them.
+            Defaults to None (none).
+
+    Returns:
+        Config: the merged config.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        TypeError: an option's value does not have the type of the config value it replaces.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+    return merge_cfg_options(Config.fromfile(path), cfg_options)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

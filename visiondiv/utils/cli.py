@@ -114,10 +114,33 @@ def check_cfg_options(cfg: Config, options: Mapping[str, Any]) -> None:
                             f'got {type(value).__name__}')
 
 
+def merge_cfg_options(cfg: Config, options: Optional[Mapping[str, Any]]) -> Config:
+    """Check ``--cfg-options`` with :func:`check_cfg_options`, then merge them into ``cfg`` (in place).
+
+    The one way every tool that takes ``--cfg-options`` applies them (``tools/train.py``,
+    ``tools/test.py``, ``tools/misc/print_config.py``, ``tools/analysis_tools/browse_dataset.py``,
+    ``tools/analysis_tools/benchmark.py``), so that a value one tool refuses is refused by all.
+
+    Args:
+        cfg (Config): the loaded config; changed in place.
+        options (Mapping[str, Any], optional): the parsed ``--cfg-options``; None or empty changes nothing.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        TypeError: an option's value does not have the type of the config value it replaces.
+    """
+    if options:
+        check_cfg_options(cfg, options)
+        cfg.merge_from_dict(options)
+    return cfg
+
+
 def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the shared overrides to ``cfg`` in place (and return it).
 
-    ``--launcher``, ``--cfg-options`` (type-checked by :func:`check_cfg_options`)
+    ``--launcher``, ``--cfg-options`` (type-checked and merged by :func:`merge_cfg_options`)
     and ``--work-dir``; the work dir is, in order, ``--work-dir``, the config's
     ``work_dir``, ``work_dirs/<config name>``.
 
@@ -133,9 +156,7 @@ def apply_cli_args(cfg: Config, args: argparse.Namespace) -> Config:
         TypeError: a ``--cfg-options`` value of the wrong type (:func:`check_cfg_options`).
     """
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        check_cfg_options(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:

@@ -7,19 +7,36 @@ deep inside the build and do not say where in the config the problem is.
 
 The lookups below follow the registry policy written down in :mod:`visiondiv.registry`.
 """
+import ast
 import difflib
+import functools
+import inspect
 import os.path as osp
-from typing import Any, Iterable, Iterator, List, Optional, Tuple
+import textwrap
+from typing import Any, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 import mmengine.registry as mmengine_registry
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry
 
+from visiondiv.datasets import DOTADataset
 from visiondiv.registry import SCOPE
 from visiondiv.utils.validation import ConfigCheckError
 
 # ``type`` values that are function names, not registry entries (mmcv batched_nms).
 _NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
+
+# Keys that the builder of a root registry (by its name) takes out of a config before calling the class:
+# mmcv's build_norm_layer pops requires_grad; BaseModule's initialisation reads an initializer's override
+# and the override's name; mmengine's scheduler builder pops convert_to_iter_based; its optimizer wrapper
+# builder pops constructor and paramwise_cfg; Runner.register_hook reads a hook's priority.
+_BUILDER_KEYS = {
+    'model': {'requires_grad'},
+    'weight initializer': {'override', 'name'},
+    'parameter scheduler': {'convert_to_iter_based'},
+    'optim_wrapper': {'constructor', 'paramwise_cfg'},
+    'hook': {'priority'},
+}
 
 
 def root_registries() -> List[Registry]:
@@ -92,12 +109,21 @@ def scopes_registering(root: Registry, type_name: str) -> List[str]:
     return sorted(found)
 
 
+def _resolved_in(type_name: str, scope: str) -> Tuple[Optional[Registry], Optional[type]]:
+    """(root registry, class) of the first root whose tree resolves ``type_name``, or (None, None)."""
+    for root in root_registries():
+        found = resolve(root, type_name, scope)
+        if found is not None:
+            return root, found
+    return None, None
+
+
 def _resolved(type_name: str, scope: str) -> Optional[type]:
-    return next((c for c in (resolve(root, type_name, scope) for root in root_registries()) if c is not None), None)
+    return _resolved_in(type_name, scope)[1]
 
 
-def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, str]]:
-    """Yield ``(key, type, scope)``; a ``_scope_`` key switches the scope of its subtree, as in mmengine.
+def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, str, dict]]:
+    """Yield ``(key, type, scope, node)``; a ``_scope_`` key switches the scope of its subtree, as in mmengine.
 
     A class whose ``NON_REGISTRY_ARGS`` names some of its arguments (e.g. ``SliceAlbu``'s ``transforms``:
     albumentations configs, built by the class itself) keeps the walk out of them.
@@ -107,7 +133,7 @@ def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, st
         t = node.get('type')
         skip = set()
         if isinstance(t, str) and path.rsplit('.', 1)[-1] not in _NON_REGISTRY_PARENTS:
-            yield path, t, scope
+            yield path, t, scope, node
             skip = set(getattr(_resolved(t, scope), 'NON_REGISTRY_ARGS', ()))
         for k, v in node.items():
             if k != 'type' and k not in skip:
@@ -115,6 +141,84 @@ def _walk_types(node: Any, path: str, scope: str) -> Iterator[Tuple[str, str, st
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):
             yield from _walk_types(v, f'{path}[{i}]', scope)
+
+
+def _forwards_kwargs_to_base(init: Any, kwargs_name: str) -> bool:
+    """Whether ``init`` uses ``**kwargs_name`` only to call a base ``__init__`` (``super().__init__(**kw)``).
+
+    Any other use (``kwargs.pop('x')``, ``Other(**kwargs)``, storing it) means the class itself may accept
+    keys no signature names; so does source that cannot be read.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    func = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if func is None:
+        return False
+    forwarded, used = 0, 0
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and node.id == kwargs_name:
+            used += 1
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == '__init__':
+            forwarded += sum(1 for kw in node.keywords
+                             if kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == kwargs_name)
+    return forwarded > 0 and forwarded == used
+
+
+@functools.lru_cache(maxsize=None)
+def accepted_arguments(cls: type) -> Optional[FrozenSet[str]]:
+    """The keyword arguments that building ``cls`` from a config accepts, or None when they are open-ended.
+
+    The names of ``cls.__init__``; when it takes ``**kwargs`` and only passes them on to
+    ``super().__init__``, the names of the next ``__init__`` in the method resolution order are added, and
+    so on until an ``__init__`` without ``**kwargs``. An ``__init__`` that uses its ``**kwargs`` in another
+    way, or ``**kwargs`` that reach ``object.__init__``, make the set open-ended (None): nothing can be said.
+
+    Args:
+        cls (type): a class registered in a registry (anything else gives None).
+
+    Returns:
+        frozenset[str], optional: the accepted names, or None.
+    """
+    if not isinstance(cls, type):
+        return None
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        if klass is object:
+            return None
+        try:
+            params = list(inspect.signature(init).parameters.values())[1:]   # without self
+        except (TypeError, ValueError):
+            return None
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        var_kw = next((p.name for p in params if p.kind == p.VAR_KEYWORD), None)
+        if var_kw is None:
+            return frozenset(names)
+        if not _forwards_kwargs_to_base(init, var_kw):
+            return None
+    return None
+
+
+def _check_arguments(source: str, key: str, type_name: str, scope: str, node: dict) -> None:
+    """Raise :class:`ConfigCheckError` for a key of ``node`` that its class's ``__init__`` does not take."""
+    root, cls = _resolved_in(type_name, scope)
+    accepted = accepted_arguments(cls) if cls is not None else None
+    if accepted is None:
+        return
+    builder = _BUILDER_KEYS.get(root.name, set())
+    for arg in node:
+        if arg in ('type', '_scope_') or arg in builder or arg in accepted:
+            continue
+        where = f'{key}.{arg}' if key else arg
+        close = difflib.get_close_matches(arg, sorted(accepted), n=3, cutoff=0.6)
+        hint = (f" Did you mean {' or '.join(repr(f'{key}.{c}' if key else c) for c in close)}?" if close
+                else f" {cls.__name__} takes: {', '.join(sorted(accepted))}.")
+        raise ConfigCheckError(f"{source}: '{where}' is not an argument of {cls.__name__} "
+                               f'({cls.__module__}).{hint}')
 
 
 def _known(type_name: str, scope: str) -> bool:
@@ -154,8 +258,53 @@ def _walk_files(node: Any, path: str, data_root: Optional[str]) -> Iterator[Tupl
             yield from _walk_files(v, f'{path}[{i}]', data_root)
 
 
-def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE) -> None:
-    """Raise :class:`ConfigCheckError` naming the key of an unknown ``type`` or missing file.
+def _metrics_of(evaluator: Any, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(key, metric config)`` of an evaluator config: one metric, a list of them, or ``metrics=...``."""
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        yield from _metrics_of(evaluator['metrics'], f'{key}.metrics')
+    elif isinstance(evaluator, dict):
+        yield key, evaluator
+    elif isinstance(evaluator, (list, tuple)):
+        for i, metric in enumerate(evaluator):
+            if isinstance(metric, dict):
+                yield f'{key}[{i}]', metric
+
+
+def _check_ground_truth(cfg: Any, split: str, source: str, scope: str) -> None:
+    """Refuse a ``<split>_evaluator`` that scores a DOTA-format dataset read without labels (``ann_file=''``).
+
+    Such a dataset lists the images only (test-dev); a metric that evaluates them has no ground truth
+    and reports mAP 0.000. A metric that takes ``format_only`` and has it set writes files instead.
+    """
+    loader, evaluator = cfg.get(f'{split}_dataloader'), cfg.get(f'{split}_evaluator')
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    if not isinstance(dataset, dict) or not evaluator or dataset.get('ann_file', '') != '':
+        return
+    dataset_cls = _resolved(dataset.get('type', ''), dataset.get('_scope_') or scope)
+    if not (isinstance(dataset_cls, type) and issubclass(dataset_cls, DOTADataset)):
+        return
+    for key, metric in _metrics_of(evaluator, f'{split}_evaluator'):
+        metric_cls = _resolved(metric.get('type', ''), metric.get('_scope_') or scope)
+        takes_format_only = 'format_only' in (accepted_arguments(metric_cls) or ())
+        if takes_format_only and not metric.get('format_only', False):
+            raise ConfigCheckError(
+                f"{source}: {split}_dataloader.dataset.ann_file is '' ({dataset_cls.__name__} then lists the "
+                f"images without labels, as for DOTA test-dev), but {key} ({metric['type']}) evaluates them: "
+                f'with no ground truth it would report mAP 0.000. To evaluate, set '
+                f'{split}_dataloader.dataset.ann_file to the folder of label txt files; to predict for a '
+                f'submission, set {key}.format_only=True with {key}.outfile_prefix=DIR, which writes the DOTA '
+                f'submission files (Task1_<class>.txt and Task1.zip) into DIR.')
+
+
+def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE,
+                 evaluated: Optional[Iterable[str]] = None) -> None:
+    """Raise :class:`ConfigCheckError` naming the config key at fault, before anything is built.
+
+    Checked, in this order: every ``type`` resolves under the config's scope; every other key of a
+    ``type`` node is an argument of that class (its ``__init__``, and its bases' ``__init__`` where it
+    passes ``**kwargs`` on; see :func:`accepted_arguments`), with the closest valid name suggested;
+    ``load_from`` exists; the datasets of ``sections`` exist on disk; an evaluated DOTA-format dataset
+    has labels (``ann_file`` set) unless its metric only writes submission files (``format_only=True``).
 
     Args:
         cfg (Config): the loaded config.
@@ -164,16 +313,23 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
             (no file is checked).
         scope (str): registry scope used to resolve unprefixed names when the config sets no
             ``default_scope``. Defaults to ``'visiondiv'``.
+        evaluated (Iterable[str], optional): the splits (``'val'``, ``'test'``) whose dataloader the tool
+            runs through the ``<split>_evaluator``. Defaults to None (the splits of the
+            ``val_dataloader`` / ``test_dataloader`` named in ``sections``).
 
     Raises:
         ConfigCheckError: naming the config file and the key.
     """
     source = getattr(cfg, 'filename', None) or '<config>'
     tree = cfg.to_dict() if isinstance(cfg, (Config, ConfigDict)) else cfg
-    for key, type_name, node_scope in _walk_types(tree, '', cfg.get('default_scope') or scope):
+    root_scope = cfg.get('default_scope') or scope
+    typed = list(_walk_types(tree, '', root_scope))
+    for key, type_name, node_scope, _ in typed:
         if not _known(type_name, node_scope):
             raise ConfigCheckError(f"{source}: '{key}.type' names unknown type {type_name!r} under the "
                                    f"{node_scope!r} scope." + _suggest(type_name, node_scope))
+    for key, type_name, node_scope, node in typed:
+        _check_arguments(source, key, type_name, node_scope, node)
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and load_from and '://' not in load_from and not osp.isfile(load_from):
         raise ConfigCheckError(f"{source}: 'load_from' file not found: {load_from}")
@@ -184,3 +340,7 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
         for key, file_path in _walk_files(node.to_dict() if hasattr(node, 'to_dict') else node, section, None):
             if not osp.exists(file_path):
                 raise ConfigCheckError(f"{source}: '{key}' not found: {file_path}")
+    if evaluated is None:
+        evaluated = [split for split in ('val', 'test') if f'{split}_dataloader' in (sections or ())]
+    for split in evaluated:
+        _check_ground_truth(tree, split, source, root_scope)

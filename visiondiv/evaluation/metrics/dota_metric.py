@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmdet.structures.bbox import BaseBoxes, get_box_tensor
+from mmengine.dist import all_reduce
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
@@ -132,7 +133,8 @@ class DOTAMetric(BaseMetric):
     Raises:
         KeyError: ``metric`` other than ``'mAP'``.
         ValueError: bad ``iou_thrs``, ``predict_box_type`` or ``eval_mode``, or ``format_only``
-            without ``outfile_prefix``.
+            without ``outfile_prefix``; at evaluation, no image with a ground-truth box (see
+            :meth:`evaluate`).
     """
 
     default_prefix: Optional[str] = 'dota'
@@ -235,6 +237,41 @@ class DOTAMetric(BaseMetric):
             for path in files:
                 zf.write(path, osp.basename(path))
         return zip_path
+
+    def evaluate(self, size: int) -> dict:
+        """Evaluate the processed samples; refuse when none of them has a ground-truth box.
+
+        Images without any ground truth, all of them, mean the dataset was read without labels (a
+        ``DOTADataset`` with ``ann_file=''``, as for DOTA test-dev): every AP would be 0.000. The count is
+        summed over the processes first, so that every rank raises, not only the one that computes.
+
+        Args:
+            size (int): the number of samples of the whole dataset (mmengine's ``BaseMetric.evaluate``).
+
+        Returns:
+            dict: the metrics, with the prefix (``dota/mAP``, ``dota/AP50``...); empty with ``format_only``.
+
+        Raises:
+            ValueError: without ``format_only``, samples were processed and none has a ground-truth box
+                (counting ignored ones).
+        """
+        if not self.format_only:
+            counts = torch.tensor([len(self.results), sum(len(gt['labels']) + len(gt['labels_ignore'])
+                                                          for gt, _ in self.results)], dtype=torch.long)
+            all_reduce(counts)
+            images, boxes = (int(v) for v in counts)
+            if images > 0 and boxes == 0:
+                self.results.clear()
+                name = type(self).__name__
+                raise ValueError(
+                    f"{name}: none of the {images} images has a ground-truth box, so every AP would be 0.000: "
+                    "the dataset was read without labels (a DOTADataset with ann_file='', e.g. "
+                    "test_dataloader.dataset.ann_file, lists the images only). To evaluate, point the "
+                    "dataset's ann_file at the folder of label txt files; to predict for a submission, set "
+                    f"format_only=True and outfile_prefix=DIR in the evaluator (test_evaluator=dict(type='{name}', "
+                    "format_only=True, outfile_prefix=DIR)), which writes the DOTA submission files "
+                    "(Task1_<class>.txt and Task1.zip) into DIR.")
+        return super().evaluate(size)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
