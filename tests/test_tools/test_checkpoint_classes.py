@@ -43,10 +43,11 @@ def test_test_py_refuses_reordered_classes_and_remaps_on_request(tmp_path):
     assert 'Set remap_classes=True at the top level of the config (e.g. --cfg-options remap_classes=True)' in msg
     # with the remap, the predictions are those of the checkpoint's own order, under the dataset's labels
     low = 'model.test_cfg.score_thr=0.0'             # an untrained head scores ~0.01: keep every prediction
+    few = 'model.test_cfg.nms_pre=100'
     test.main([cfg, ckpt, '--work-dir', str(tmp_path / 't1'), '--out', str(tmp_path / 'own.pkl'),
-               '--cfg-options', low])
+               '--cfg-options', low, few])
     test.main([cfg, ckpt, '--work-dir', str(tmp_path / 't2'), '--out', str(tmp_path / 'remapped.pkl'),
-               '--cfg-options', low, 'remap_classes=True', classes_option('test', REORDERED)])
+               '--cfg-options', low, few, 'remap_classes=True', classes_option('test', REORDERED)])
     own, remapped = (pickle.load(open(tmp_path / f, 'rb')) for f in ('own.pkl', 'remapped.pkl'))
     assert len(own) == len(remapped) == 2
     for a, b in zip(own, remapped):
