@@ -64,7 +64,7 @@ def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = 
     backbone's ``init_cfg`` is dropped (the weights come from the checkpoint),
     SyncBN is reverted, and the model gets ``cfg`` and ``dataset_meta``
     (``classes``, ``palette``: the checkpoint's ``meta.dataset_meta``, with the
-    config's test dataset's palette first). Unlike mmdet's, the checkpoint is
+    config's test dataset's palette first, else ``'random'``). Unlike mmdet's, the checkpoint is
     loaded by :func:`~visiondiv.utils.checkpoint.load_checkpoint_checked`: it must
     cover the whole model, and when both the checkpoint and the config's test
     dataset name their classes, the names must agree in order (the config's
@@ -127,6 +127,7 @@ def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = 
             dataset_meta.pop('palette', None)       # the checkpoint's colours follow its own order
         if metainfo.get('palette') is not None:
             dataset_meta['palette'] = metainfo['palette']
+    dataset_meta.setdefault('palette', 'random')          # as mmdet's: the visualizer needs one
     model.dataset_meta = dataset_meta
     model.cfg = config
     model.to(device)
