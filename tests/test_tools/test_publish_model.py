@@ -60,3 +60,30 @@ def test_cli_and_refusals(tmp_path):
     torch.save({'weights': torch.zeros(1)}, tmp_path / 'plain.pth')
     with pytest.raises(KeyError, match='plain.pth'):
         tool.process_checkpoint(str(tmp_path / 'plain.pth'), str(tmp_path / 'd.pth'))
+
+
+def test_checkpoint_is_checked_against_its_config(tmp_path, capsys):
+    """Issue 21, item 1: publish only a checkpoint that loads into its config's model, with its classes."""
+    from mmengine.config import Config
+
+    from tests.test_tools.test_checkpoint_classes import toy_checkpoint
+    from tests.test_tools.test_train_robustness import BASE, unet_checkpoint
+    from visiondiv.utils.checkpoint import CheckpointMismatchError
+    tool = load()
+    good = toy_checkpoint(tmp_path / 'toy.pth')
+    final = tool.process_checkpoint(good, str(tmp_path / 'pub' / 'toy.pth'), config=BASE)
+    assert osp.isfile(final)
+    unet = unet_checkpoint(tmp_path / 'unet.pth')
+    with pytest.raises(CheckpointMismatchError, match=f'{unet}: not a checkpoint of this model'):
+        tool.main([unet, str(tmp_path / 'pub' / 'unet.pth'), '--config', BASE])
+    # without --config: the config the runner saved in the checkpoint (meta.cfg)
+    ckpt = torch.load(unet, weights_only=False)
+    ckpt['meta']['cfg'] = Config.fromfile(BASE).pretty_text
+    torch.save(ckpt, unet)
+    with pytest.raises(CheckpointMismatchError, match=f'{unet}: not a checkpoint of this model'):
+        tool.main([unet, str(tmp_path / 'pub' / 'unet.pth')])
+    assert not list((tmp_path / 'pub').glob('unet*'))
+    src = tmp_path / 'plain_meta.pth'
+    _checkpoint(src)
+    tool.main([str(src), str(tmp_path / 'pub' / 'plain.pth')])
+    assert 'not checked against a model (no meta.cfg in it): pass --config CONFIG' in capsys.readouterr().out

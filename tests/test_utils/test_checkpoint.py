@@ -121,3 +121,104 @@ def test_threshold_is_half_of_the_model_tensors():
     # a DDP-saved checkpoint ('module.' prefix) is matched as mmengine loads it
     assert len(check_checkpoint_fits(model, {'module.' + k: v for k, v in state.items()}, 'ddp.pth',
                                      complete=True).matched) == 8
+
+
+# ----- the classes a checkpoint was trained on (issue 21, item 2)
+
+TOY = ('ship', 'tank', 'plane')
+
+
+def with_classes(model, classes=TOY, key='dataset_meta'):
+    meta = dict(dataset_meta=dict(classes=classes)) if key == 'dataset_meta' else dict(CLASSES=list(classes))
+    return dict(meta=meta, state_dict={k: v.clone() for k, v in model.state_dict().items()})
+
+
+def test_classifier_parameters_are_the_rows_per_anchor_and_class():
+    assert checkpoint_module.classifier_parameters(build(RETINA)) == {
+        'bbox_head.retina_cls.weight': (3, 3), 'bbox_head.retina_cls.bias': (3, 3)}     # 6 anchors x 3 = 18 rows
+    assert checkpoint_module.classifier_parameters(build(FCOS)) == {
+        'bbox_head.conv_cls.weight': (3, 3), 'bbox_head.conv_cls.bias': (3, 3)}         # anchor-free: 3 rows
+    assert checkpoint_module.classifier_parameters(build(UNET)) == {}                     # no dense head
+
+
+def test_checkpoint_classes_from_mmengine_and_old_meta():
+    model = nn.Linear(2, 3)
+    assert checkpoint_module.checkpoint_classes(with_classes(model)) == TOY
+    assert checkpoint_module.checkpoint_classes(with_classes(model, key='CLASSES')) == TOY     # mmdet 2.x
+    assert checkpoint_module.checkpoint_classes(dict(state_dict={})) is None
+
+
+@pytest.mark.parametrize('config', [RETINA, FCOS])
+def test_reordered_classes_are_refused_then_remapped_row_by_row(config, warnings_logged):
+    model = build(config)
+    ckpt = with_classes(model)
+    order = ('tank', 'plane', 'ship')
+    with pytest.raises(CheckpointMismatchError) as err:
+        checkpoint_module.check_checkpoint(model, ckpt, 'toy.pth', complete=True, classes=order,
+                                           classes_source='test_dataloader.dataset')
+    assert str(err.value).startswith(
+        "toy.pth: trained on the classes ('ship', 'tank', 'plane') (its meta.dataset_meta.classes) but "
+        "test_dataloader.dataset has ('tank', 'plane', 'ship'): the same names in another order")
+    assert 'remap_classes=True' in str(err.value)
+    checkpoint_module.check_checkpoint(model, ckpt, 'toy.pth', complete=True, classes=order, remap_classes=True)
+    name = next(iter(checkpoint_module.classifier_parameters(model)))
+    before, after = model.state_dict()[name], ckpt['state_dict'][name]
+    priors = before.shape[0] // 3
+    for a in range(priors):
+        for i, c in enumerate(order):                     # the model's class i is the checkpoint's class c
+            assert torch.equal(after[a * 3 + i], before[a * 3 + TOY.index(c)])
+    others = [k for k in model.state_dict() if not k.startswith(name.rsplit('.', 1)[0])]
+    assert all(torch.equal(ckpt['state_dict'][k], model.state_dict()[k]) for k in others)
+
+
+def test_softmax_head_keeps_its_background_row():
+    head = nn.Module()
+    head.num_classes, head.cls_out_channels, head.num_base_priors = 2, 3, 2       # 2 classes + background
+    head.fc_cls = nn.Linear(4, 6)
+    model = nn.Sequential()
+    model.add_module('bbox_head', head)
+    ckpt = with_classes(model, ('a', 'b'))
+    checkpoint_module.check_checkpoint(model, ckpt, 'x.pth', classes=('b', 'a'), remap_classes=True)
+    rows = model.state_dict()['bbox_head.fc_cls.bias']
+    assert torch.equal(ckpt['state_dict']['bbox_head.fc_cls.bias'], rows[[1, 0, 2, 4, 3, 5]])
+
+
+def test_other_names_refused_unless_ignored_or_another_number_of_classes(warnings_logged):
+    model = build(RETINA)
+    other = ('car', 'truck', 'bus')
+    with pytest.raises(CheckpointMismatchError, match=r"toy.pth: trained on the classes \('ship', 'tank', "
+                                                      r"'plane'\) .* has \('car', 'truck', 'bus'\): other names\. "
+                                                      r"remap_classes=True cannot help.*ignore_checkpoint_classes"):
+        checkpoint_module.check_checkpoint(model, with_classes(model), 'toy.pth', classes=other, remap_classes=True)
+    checkpoint_module.check_checkpoint(model, with_classes(model), 'toy.pth', classes=other,
+                                       ignore_checkpoint_classes=True)
+    assert 'loaded as it is (ignore_checkpoint_classes=True)' in warnings_logged[-1]
+    # a 2-class fine-tune from the 3-class checkpoint: the classifier has another shape, nothing to refuse
+    two = build(RETINA, **{'bbox_head.num_classes': 2})
+    checkpoint_module.check_checkpoint(two, with_classes(model), 'toy.pth', classes=('car', 'bus'))
+    with pytest.raises(CheckpointMismatchError, match='does not cover the whole model'):
+        checkpoint_module.check_checkpoint(two, with_classes(model), 'toy.pth', complete=True, classes=('car', 'bus'))
+
+
+def test_class_options_are_booleans_and_exclusive():
+    assert checkpoint_module.class_options({}) == dict(remap_classes=False, ignore_checkpoint_classes=False)
+    with pytest.raises(TypeError, match="cfg.py: remap_classes must be True or False, got 'yes'"):
+        checkpoint_module.class_options(dict(remap_classes='yes'), 'cfg.py')
+    with pytest.raises(ValueError, match='not both'):
+        checkpoint_module.class_options(dict(remap_classes=True, ignore_checkpoint_classes=True))
+
+
+def test_load_checkpoint_checked_loads_what_fits(tmp_path):
+    source = build(RETINA)
+    path = str(tmp_path / 'toy.pth')
+    torch.save(with_classes(source), path)
+    torch.manual_seed(1)
+    model = MODELS.build(Config.fromfile(RETINA).model)
+    ckpt = checkpoint_module.load_checkpoint_checked(model, path, classes=TOY)
+    assert checkpoint_module.checkpoint_classes(ckpt) == TOY
+    assert all(torch.equal(v, source.state_dict()[k]) for k, v in model.state_dict().items())
+    two = build(RETINA, **{'bbox_head.num_classes': 2})
+    head = two.bbox_head.retina_cls.weight.detach().clone()
+    checkpoint_module.load_checkpoint_checked(two, path, complete=False)        # fine-tune: the rest loads
+    assert torch.equal(two.bbox_head.retina_cls.weight, head)
+    assert torch.equal(two.backbone.conv1.weight, source.backbone.conv1.weight)

@@ -1,3 +1,6 @@
+from .inference import (inference_detector, inference_detector_by_patches, init_detector, merge_rotated_by_nms,
+                        patch_windows)
 from .translation import load_translator, translate_slices
 
-__all__ = ['load_translator', 'translate_slices']
+__all__ = ['init_detector', 'inference_detector', 'inference_detector_by_patches', 'merge_rotated_by_nms',
+           'patch_windows', 'load_translator', 'translate_slices']

@@ -9,6 +9,7 @@ from .hrsc import HRSCDataset
 from .image_folder import ImageFolderDataset
 from .imagenet100 import ImageNet100Dataset, imagenet100_classes
 from .medical import MedicalSliceDataset, load_nifti, normalize_volume, save_nifti
+from .patches import PATCH_PADDING_VALUE, crop_patch, sliding_windows
 from .medical_io import DicomSeries, read_dicom_seg, read_dicom_series, read_image, read_rtstruct
 from .samplers import GCDBalancedSampler
 from .stanford_cars import StanfordCarsDataset
@@ -21,4 +22,5 @@ __all__ = ['DOTADataset', 'DOTAv15Dataset', 'DOTAv2Dataset', 'DOTAFormatError', 
            'read_dicom_series', 'read_rtstruct', 'read_dicom_seg', 'ClassificationDataset', 'CIFAR10Dataset',
            'CIFAR100Dataset', 'CUB200Dataset', 'FGVCAircraftDataset', 'Herbarium19Dataset', 'ImageFolderDataset',
            'ImageNet100Dataset', 'imagenet100_classes', 'StanfordCarsDataset', 'GCDDataset', 'load_gcd_split',
-           'resolve_classes', 'GCDBalancedSampler', 'DigitsDataset', 'MNIST5kDataset']
+           'resolve_classes', 'GCDBalancedSampler', 'DigitsDataset', 'MNIST5kDataset', 'sliding_windows', 'crop_patch',
+           'PATCH_PADDING_VALUE']

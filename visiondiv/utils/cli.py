@@ -10,6 +10,8 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from visiondiv.utils.checkpoint import class_options
+
 
 def make_parser(description: str, config_help: str = 'config file path') -> argparse.ArgumentParser:
     """A parser with the arguments common to the tools.
@@ -179,7 +181,9 @@ def load_config(args: argparse.Namespace) -> Config:
 def add_compatibility_check(cfg: Config, complete_checkpoint: bool) -> Config:
     """Add :class:`~visiondiv.engine.CompatibilityCheckHook` to ``cfg.custom_hooks`` (once) and return ``cfg``.
 
-    A ``CompatibilityCheckHook`` already in ``custom_hooks`` is replaced by the new one.
+    A ``CompatibilityCheckHook`` already in ``custom_hooks`` is replaced by the new one. The config's
+    top-level ``remap_classes`` and ``ignore_checkpoint_classes`` (what to do with a checkpoint trained on
+    other classes, :func:`visiondiv.utils.checkpoint.class_options`) are passed to it when set.
 
     Args:
         cfg (Config): the config the runner is built from; changed in place.
@@ -188,9 +192,14 @@ def add_compatibility_check(cfg: Config, complete_checkpoint: bool) -> Config:
 
     Returns:
         Config: ``cfg``.
+
+    Raises:
+        TypeError: ``remap_classes`` or ``ignore_checkpoint_classes`` is not True or False.
+        ValueError: both are True.
     """
     hooks = [h for h in cfg.get('custom_hooks', None) or [] if h.get('type') != 'CompatibilityCheckHook']
-    hooks.append(dict(type='CompatibilityCheckHook', complete_checkpoint=complete_checkpoint))
+    options = {k: v for k, v in class_options(cfg, getattr(cfg, 'filename', None) or '<config>').items() if v}
+    hooks.append(dict(type='CompatibilityCheckHook', complete_checkpoint=complete_checkpoint, **options))
     cfg.custom_hooks = hooks
     return cfg
 

@@ -13,7 +13,26 @@ from visiondiv.structures.bbox import rbox2qbox
 
 @VISUALIZERS.register_module()
 class RotLocalVisualizer(DetLocalVisualizer):
-    """mmdet's ``DetLocalVisualizer`` with rotated boxes drawn as polygons (mmrotate's name)."""
+    """mmdet's ``DetLocalVisualizer`` with rotated boxes drawn as polygons (mmrotate's name).
+
+    The drawing keeps the image's own extent: mmengine's ``set_image`` shows the
+    image on axes that matplotlib autoscales, so a polygon that leaves the image
+    (a rotated box crossing the border) widened the view limits at the next
+    draw, and the saved PNG showed the image shrunk and shifted inside white
+    margins. Autoscaling is turned off once the image is set, and what leaves
+    the image is cut at its border.
+    """
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Set the image to draw on; the view stays on its extent whatever is drawn after.
+
+        Args:
+            image (np.ndarray): the (H, W, 3) RGB image.
+        """
+        super().set_image(image)
+        self.ax_save.set_xlim(0, self.width)
+        self.ax_save.set_ylim(self.height, 0)
+        self.ax_save.set_autoscale_on(False)
 
     def _draw_instances(self, image: np.ndarray, instances, classes: Optional[List[str]],
                         palette: Optional[List[tuple]]) -> np.ndarray:

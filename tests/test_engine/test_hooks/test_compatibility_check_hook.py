@@ -62,7 +62,7 @@ class Toy(Dataset):
         return self.items[i]
 
 
-def runner(work_dir, model, load_from=None, resume=False, classes=None, complete=False, test=False):
+def runner(work_dir, model, load_from=None, resume=False, classes=None, complete=False, test=False, **options):
     data = dict(dataset=Toy(classes), sampler=dict(type='DefaultSampler', shuffle=False), batch_size=2,
                 collate_fn=dict(type='default_collate'))
     loops = dict(test_dataloader=data, test_cfg=dict(), test_evaluator=[]) if test else dict(
@@ -70,7 +70,7 @@ def runner(work_dir, model, load_from=None, resume=False, classes=None, complete
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)))
     return Runner(model=model, work_dir=str(work_dir), experiment_name=f'check-{uuid.uuid4().hex}',
                   load_from=load_from, resume=resume, default_scope='visiondiv', default_hooks=dict(checkpoint=None),
-                  custom_hooks=[dict(type='CompatibilityCheckHook', complete_checkpoint=complete)], **loops)
+                  custom_hooks=[dict(type='CompatibilityCheckHook', complete_checkpoint=complete, **options)], **loops)
 
 
 def save(path, model):
@@ -121,3 +121,41 @@ def test_dataset_classes_and_head_must_agree(tmp_path):
     with pytest.raises(ConfigCheckError, match='test_dataloader.dataset has 2 classes'):
         r.test()
     runner(tmp_path / 'w3', Detector(num_classes=3)).train()       # 3 and 3: trains
+
+
+class ClsDetector(Detector):
+    """A head with mmdet's classifier attributes: ``num_classes``, ``cls_out_channels`` and ``fc_cls``."""
+
+    def __init__(self, num_classes=3):
+        super().__init__(num_classes)
+        self.bbox_head.cls_out_channels = num_classes
+        self.bbox_head.fc_cls = self.bbox_head.fc
+        del self.bbox_head.fc
+
+    def forward(self, inputs, labels=None, mode='tensor'):
+        out = self.bbox_head.fc_cls(self.backbone(inputs))
+        return dict(loss=nn.functional.cross_entropy(out, labels)) if mode == 'loss' else out
+
+
+def save_with_classes(path, model, classes=('ship', 'tank', 'plane')):
+    torch.save(dict(meta=dict(epoch=1, iter=2, dataset_meta=dict(classes=classes)), state_dict=model.state_dict()),
+               str(path))
+    return str(path)
+
+
+def test_reordered_classes_are_refused_at_test_and_remapped_at_fine_tune(tmp_path):
+    source = ClsDetector()
+    ckpt = save_with_classes(tmp_path / 'src.pth', source)
+    order = ('plane', 'ship', 'tank')
+    r = runner(tmp_path / 'w', ClsDetector(), load_from=ckpt, classes=order, test=True, complete=True)
+    with pytest.raises(CheckpointMismatchError, match=r"src.pth: trained on the classes \('ship', 'tank', 'plane'\) "
+                                                      r".* but test_dataloader.dataset has \('plane', 'ship', "
+                                                      r"'tank'\): the same names in another order"):
+        r.test()
+    r = runner(tmp_path / 'w2', ClsDetector(), load_from=ckpt, classes=order, remap_classes=True)
+    r.train_loop                            # train() builds its loop (and dataset), then loads the checkpoint
+    r.load_or_resume()
+    loaded = r.model.bbox_head.fc_cls
+    assert torch.equal(loaded.weight, source.bbox_head.fc_cls.weight[[2, 0, 1]])
+    assert torch.equal(loaded.bias, source.bbox_head.fc_cls.bias[[2, 0, 1]])
+    assert torch.equal(r.model.backbone[0].weight, source.backbone[0].weight)

@@ -21,11 +21,9 @@
         --save-dir data/split_ss_dota/train [--sizes 1024 --gaps 200 --rates 1.0]
 """
 import argparse
-import math
 import os
 import os.path as osp
 import sys
-from itertools import product
 from typing import Dict, List, Optional, Union
 
 import cv2
@@ -34,36 +32,9 @@ import numpy as np
 from visiondiv.datasets.dota import parse_dota_line
 from visiondiv.datasets.transforms.loading import check_bit_depth, decode_image
 from visiondiv.utils.validation import box_scale_warning
+from visiondiv.datasets.patches import PATCH_PADDING_VALUE, crop_patch, sliding_windows  # noqa: F401 (API)
 
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff', '.bmp')
-
-
-def sliding_windows(width: int, height: int, sizes: List[int], gaps: List[int],
-                    img_rate_thr: float = 0.6) -> np.ndarray:
-    """Windows (x1, y1, x2, y2) covering a width x height image."""
-    windows = []
-    for size, gap in zip(sizes, gaps):
-        if size <= gap:
-            raise ValueError(f'window size {size} must exceed the gap {gap}')
-        step = size - gap
-        starts = []
-        for length in (width, height):
-            n = 1 if length <= size else math.ceil((length - size) / step + 1)
-            s = [step * i for i in range(n)]
-            if len(s) > 1 and s[-1] + size > length:
-                s[-1] = length - size
-            starts.append(s)
-        for x, y in product(*starts):
-            windows.append([x, y, x + size, y + size])
-    windows = np.array(windows, dtype=np.int64)
-    inside = windows.copy()
-    inside[:, 0::2] = inside[:, 0::2].clip(0, width)
-    inside[:, 1::2] = inside[:, 1::2].clip(0, height)
-    rates = ((inside[:, 2] - inside[:, 0]) * (inside[:, 3] - inside[:, 1]) /
-             ((windows[:, 2] - windows[:, 0]) * (windows[:, 3] - windows[:, 1])))
-    if not (rates > img_rate_thr).any():
-        rates[np.abs(rates - rates.max()) < 0.01] = 1
-    return windows[rates > img_rate_thr]
 
 
 def polygon_window_iof(polys: np.ndarray, windows: np.ndarray) -> np.ndarray:
@@ -98,7 +69,7 @@ def read_dota_txt(path: Optional[str]) -> Dict[str, list]:
 
 
 def split_image(img_path: str, ann_path: Optional[str], save_dir: str, sizes: List[int], gaps: List[int],
-                img_rate_thr: float = 0.6, iof_thr: float = 0.7, padding_value=(104, 116, 124),
+                img_rate_thr: float = 0.6, iof_thr: float = 0.7, padding_value=PATCH_PADDING_VALUE,
                 no_padding: bool = False, img_ext: str = '.png', bit_depth: Union[str, int] = 'auto') -> List[str]:
     """Write the patches (and their labelTxt) of one image; returns the patch ids.
 
@@ -118,12 +89,7 @@ def split_image(img_path: str, ann_path: Optional[str], save_dir: str, sizes: Li
     ids = []
     for j, (x1, y1, x2, y2) in enumerate(windows):
         patch_id = f'{img_id}__{x2 - x1}__{x1}___{y1}'
-        patch = img[y1:y2, x1:x2]
-        if not no_padding and patch.shape[:2] != (y2 - y1, x2 - x1):
-            padded = np.empty((y2 - y1, x2 - x1, img.shape[2]), np.uint8)
-            padded[...] = padding_value
-            padded[:patch.shape[0], :patch.shape[1]] = patch
-            patch = padded
+        patch = crop_patch(img, (x1, y1, x2, y2), None if no_padding else padding_value)
         cv2.imwrite(osp.join(save_dir, 'images', patch_id + img_ext), patch)
         with open(osp.join(save_dir, 'annfiles', patch_id + '.txt'), 'w') as f:
             for i in np.nonzero(iofs[:, j] >= iof_thr)[0]:
@@ -153,7 +119,7 @@ def main(argv=None) -> None:
     parser.add_argument('--img-rate-thr', type=float, default=0.6)
     parser.add_argument('--iof-thr', type=float, default=0.7)
     parser.add_argument('--no-padding', action='store_true')
-    parser.add_argument('--padding-value', type=int, nargs='+', default=[104, 116, 124])
+    parser.add_argument('--padding-value', type=int, nargs='+', default=list(PATCH_PADDING_VALUE))
     parser.add_argument('--save-ext', default='.png', choices=IMG_EXTS)
     parser.add_argument('--bit-depth', type=_bit_depth, default='auto',
                         help="images of more than 8 bits per sample (16-bit PNG/TIFF): 'auto' scales by the data's "

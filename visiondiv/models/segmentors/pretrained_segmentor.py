@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from visiondiv.registry import MODELS
-from visiondiv.utils.checkpoint import check_checkpoint_fits, checkpoint_state_dict, load_from_local
+from visiondiv.utils.checkpoint import load_checkpoint_checked
 
 
 @MODELS.register_module()
@@ -97,9 +97,7 @@ class PretrainedSegmentor(nn.Module):
             raise FileNotFoundError(f'{type(self).__name__}: checkpoint not found: {checkpoint} (train the segmenter '
                                     f'of {config} first)')
         self.model = MODELS.build(Config.fromfile(config).model)
-        ckpt = load_from_local(checkpoint, map_location='cpu')
-        check_checkpoint_fits(self.model, ckpt, checkpoint, complete=True)
-        self.model.load_state_dict(checkpoint_state_dict(ckpt), strict=False)
+        load_checkpoint_checked(self.model, checkpoint, map_location='cpu', complete=True)
         self.model.requires_grad_(not frozen)
         self.model.eval()
         self.foreground, self.input_range = int(foreground), tuple(float(v) for v in input_range)

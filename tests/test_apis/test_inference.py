@@ -1,0 +1,119 @@
+"""visiondiv.apis.init_detector loads with tools/test.py's checks; inference warns about shrunk inputs and
+detects by patches (issue 21, items 1, 2 and 5)."""
+import os.path as osp
+import warnings
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.script_loader import ROOT
+from tests.test_apis.blob_detector import blob_image, save_blob_checkpoint, write_blob_config
+from visiondiv.apis import inference_detector, inference_detector_by_patches, init_detector, merge_rotated_by_nms
+from visiondiv.registry import MODELS
+from visiondiv.structures.bbox import RotatedBoxes
+from visiondiv.utils.checkpoint import CheckpointMismatchError
+from mmengine.structures import InstanceData
+
+RETINA = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py')
+FCOS = osp.join(ROOT, 'configs', 'rotated_fcos', 'rotated-fcos-le90_r18-tiny_fpn_kld_16e_toy-dota.py')
+TOY = ('ship', 'tank', 'plane')
+#: an untrained head scores ~0.01: keep every prediction to compare them
+ALL = {'model.test_cfg.score_thr': 0.0, 'model.test_cfg.nms_pre': 100, 'model.test_cfg.max_per_img': 50}
+
+
+def save_model(path, config, classes=TOY, seed=0):
+    torch.manual_seed(seed)
+    model = MODELS.build(Config.fromfile(config).model)
+    meta = dict(dataset_meta=dict(classes=classes)) if classes else {}
+    torch.save(dict(meta=meta, state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def image(tmp_path_factory):
+    import numpy as np
+    import cv2
+    path = tmp_path_factory.mktemp('img') / 'scene.png'
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(path), rng.integers(0, 255, (160, 200, 3), dtype=np.uint8))
+    return str(path)
+
+
+def test_checkpoint_of_another_detector_is_refused(tmp_path):
+    """mmdet's init_detector loaded the toy FCOS into the toy RetinaNet with a log line and drew boxes from
+    an untrained head."""
+    fcos = save_model(tmp_path / 'fcos.pth', FCOS)
+    with pytest.raises(CheckpointMismatchError, match=f'{fcos}: does not cover the whole model.* missing from the '
+                                                      'checkpoint .*bbox_head.retina_cls.weight'):
+        init_detector(RETINA, fcos)
+
+
+def test_predictions_and_dataset_meta_are_mmdets(tmp_path, image):
+    from mmdet.apis import inference_detector as mmdet_inference, init_detector as mmdet_init
+    ckpt = save_model(tmp_path / 'retina.pth', RETINA)
+    ours = init_detector(RETINA, ckpt, cfg_options=ALL)
+    assert ours.dataset_meta['classes'] == TOY and len(ours.dataset_meta['palette']) == 3
+    cfg = Config.fromfile(RETINA)
+    cfg.merge_from_dict(ALL)
+    theirs = mmdet_init(cfg, ckpt, device='cpu')
+    a, b = inference_detector(ours, image).pred_instances, mmdet_inference(theirs, image).pred_instances
+    assert len(a) > 0
+    for key in ('bboxes', 'scores', 'labels'):
+        assert torch.equal(a[key], b[key])
+
+
+def test_reordered_classes_are_refused_then_remapped(tmp_path, image):
+    ckpt = save_model(tmp_path / 'retina.pth', RETINA)
+    order = ['tank', 'plane', 'ship']
+    reorder = {'test_dataloader.dataset.metainfo.classes': order}
+    with pytest.raises(CheckpointMismatchError) as err:
+        init_detector(RETINA, ckpt, cfg_options=reorder)
+    assert str(err.value).startswith(
+        f"{ckpt}: trained on the classes ('ship', 'tank', 'plane') (its meta.dataset_meta.classes) but "
+        f"test_dataloader.dataset of {RETINA} has ('tank', 'plane', 'ship'): the same names in another order")
+    assert 'remap_classes=True' in str(err.value)
+    own = init_detector(RETINA, ckpt, cfg_options=ALL)
+    remapped = init_detector(RETINA, ckpt, cfg_options={**ALL, **reorder, 'remap_classes': True})
+    assert remapped.dataset_meta['classes'] == tuple(order)
+    a, b = inference_detector(own, image).pred_instances, inference_detector(remapped, image).pred_instances
+    assert torch.equal(a.scores, b.scores) and torch.equal(a.bboxes, b.bboxes)
+    assert [TOY[i] for i in a.labels] == [order[i] for i in b.labels]
+
+
+def test_other_names_are_refused_unless_ignored(tmp_path):
+    ckpt = save_model(tmp_path / 'retina.pth', RETINA, classes=('car', 'truck', 'bus'))
+    with pytest.raises(CheckpointMismatchError, match=r"other names\. Use a checkpoint trained on these classes, "
+                                                      r"or set ignore_checkpoint_classes=True"):
+        init_detector(RETINA, ckpt)
+    model = init_detector(RETINA, ckpt, cfg_options={'ignore_checkpoint_classes': True})
+    assert model.dataset_meta['classes'] == TOY
+
+
+def test_shrunk_image_is_warned_and_patches_find_its_objects(tmp_path):
+    model = init_detector(write_blob_config(tmp_path / 'blob.py', scale=100), save_blob_checkpoint(tmp_path / 'b.pth'))
+    path = str(tmp_path / 'scene.png')
+    centres = blob_image(path)                           # 400 px, twelve 12 px squares; the detector needs 6 px
+    with pytest.warns(UserWarning, match=r'scene.png: the 400x400 image is shrunk 4.0x to 100x100 by the test '
+                                         r'pipeline \(mmdet.Resize scale=\(100, 100\)\)'):
+        whole = inference_detector(model, path)
+    assert len(whole.pred_instances) == 0                # 3 px squares: all missed
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')                   # patches at the detector's scale: no warning
+        patched = inference_detector_by_patches(model, path, patch_size=100, patch_overlap=20)
+    boxes = patched.pred_instances.bboxes
+    assert len(boxes) == len(centres)                    # found once each, though many lie in two patches
+    found = sorted((round(float(x)), round(float(y))) for x, y in boxes[:, :2])
+    assert found == sorted(centres)
+    assert torch.allclose(boxes[:, 2:4], torch.full((len(centres), 2), 12.0))
+    assert patched.metainfo['ori_shape'] == (400, 400)
+
+
+def test_merge_keeps_classes_apart():
+    """mmcv's nms_rotated(..., labels=...) suppresses across classes on the CPU."""
+    boxes = torch.tensor([[10., 10, 8, 4, 0.1], [10.5, 10, 8, 4, 0.1], [11, 10, 8, 4, 0.1], [40, 40, 5, 5, 0]])
+    instances = InstanceData(bboxes=RotatedBoxes(boxes.half()), scores=torch.tensor([0.5, 0.9, 0.8, 0.7]).half(),
+                             labels=torch.tensor([0, 1, 0, 0]))
+    kept = merge_rotated_by_nms(instances, 0.1)
+    assert kept.scores.tolist() == pytest.approx([0.9, 0.8, 0.7], abs=1e-3)
+    assert kept.labels.tolist() == [1, 0, 0]
