@@ -50,8 +50,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from mmengine.config import Config
 
     from visiondiv.registry import VISUALIZERS
-    from visiondiv.utils import check_config, register_all_modules
+    from visiondiv.utils import register_all_modules
     from visiondiv.utils.cli import merge_cfg_options
+    from visiondiv.utils.config_check import check_config
     register_all_modules(init_default_scope=True)
     if osp.isdir(args.inputs):
         files = sorted(f for f in glob.glob(osp.join(args.inputs, '*'))

@@ -10,7 +10,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from visiondiv.registry import HOOKS, METRICS, MODELS, TRANSFORMS, VISUALIZERS
-from visiondiv.utils import check_config
+from visiondiv.utils.config_check import check_config
 
 ROOT = osp.join(osp.dirname(__file__), '..')
 CONFIGS = sorted(c for c in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')) if '_base_' not in c)

@@ -6,7 +6,9 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
+from visiondiv.utils import register_all_modules
+from visiondiv.utils.cli import load_config, make_parser, parse_cli_args
+from visiondiv.utils.config_check import check_config
 from visiondiv.utils.cli import add_compatibility_check, setup_distributed, teardown_distributed
 
 

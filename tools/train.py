@@ -8,7 +8,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from visiondiv.engine import find_resumable_checkpoint
-from visiondiv.utils import check_config, load_config, make_parser, parse_cli_args, register_all_modules
+from visiondiv.utils import register_all_modules
+from visiondiv.utils.cli import load_config, make_parser, parse_cli_args
+from visiondiv.utils.config_check import check_config
 from visiondiv.utils.cli import add_compatibility_check, setup_distributed, teardown_distributed
 
 

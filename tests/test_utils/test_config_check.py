@@ -2,7 +2,8 @@ import pytest
 from mmengine.config import Config
 
 from visiondiv.registry import DATASETS, METRICS, MODELS, TASK_UTILS
-from visiondiv.utils import ConfigCheckError, check_config
+from visiondiv.utils import ConfigCheckError
+from visiondiv.utils.config_check import check_config
 
 
 def make_cfg(tmp_path, **extra):

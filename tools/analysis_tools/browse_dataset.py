@@ -17,7 +17,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
-from visiondiv.utils import merge_cfg_options
+from visiondiv.utils.cli import merge_cfg_options
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -46,7 +46,8 @@ def browse(cfg: Config, output_dir: Optional[str] = None, show: bool = True, sho
     Returns:
         The paths of the written images.
     """
-    from visiondiv.utils import check_config, register_all_modules
+    from visiondiv.utils import register_all_modules
+    from visiondiv.utils.config_check import check_config
     if output_dir is None and not show:
         raise ValueError('nothing to do: give --output-dir, or drop --not-show to see the images')
     register_all_modules(init_default_scope=False)

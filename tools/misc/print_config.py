@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from visiondiv.utils import merge_cfg_options
+from visiondiv.utils.cli import merge_cfg_options
 
 SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
