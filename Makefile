@@ -1,5 +1,7 @@
 # The README's two commands: `make demo` (set up + main job) and `make test` (set up + tests).
 PY := $(if $(VIRTUAL_ENV),python,$(if $(CONDA_PREFIX),python,$(CURDIR)/.venv/bin/python))
+# the environment's scripts (lint-imports): the active environment's PATH, else .venv/bin
+BIN := $(if $(VIRTUAL_ENV),,$(if $(CONDA_PREFIX),,$(CURDIR)/.venv/bin/))
 
 .PHONY: setup demo showcase test bench lint lock
 
@@ -22,7 +24,7 @@ bench: setup
 # layers of setup.cfg's [importlinter]; the docstring rule (.dev_scripts/check_docstrings.py)
 lint: setup
 	$(PY) -m ruff check --quiet .
-	$(dir $(PY))lint-imports --no-cache
+	$(BIN)lint-imports --no-cache
 	$(PY) .dev_scripts/check_docstrings.py visiondiv
 
 # Pin the current .venv's versions into requirements/constraints.txt (after an upgrade that passed `make test`)

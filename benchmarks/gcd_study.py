@@ -41,7 +41,8 @@ ARMS = {
     'SimGCD': (0, []),
     'LegoGCD': (1, []),
     'LegoGCD, official dual-view KL': (1, ['model.dual_view_kl_mode=official']),
-    'LER only': (1, ['model.loss_dual_view_kl=None']),
+    # the configs set dual_view_kl_mode, which LegoGCD refuses without the loss: both go
+    'LER only': (1, ['model.loss_dual_view_kl=None', 'model.dual_view_kl_mode=None']),
     'dual-view KL only': (1, ['model.loss_ler=None']),
     'dual-view KL only, official': (1, ['model.loss_ler=None', 'model.dual_view_kl_mode=official']),
 }

@@ -46,9 +46,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    from visiondiv.apis import inference_detector, inference_detector_by_patches, init_detector
+    from mmdet.utils import get_test_pipeline_cfg
     from mmengine.config import Config
 
+    from visiondiv.apis import (inference_detector, inference_detector_by_patches, init_detector,
+                                read_image_as_pipeline)
     from visiondiv.registry import VISUALIZERS
     from visiondiv.utils import register_all_modules
     from visiondiv.utils.cli import merge_cfg_options
@@ -80,7 +82,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 img_ratios=args.img_ratios)
         else:
             result = inference_detector(model, path)
-        img = mmcv.imconvert(mmcv.imread(path), 'bgr', 'rgb')
+        # drawn as the pipeline read it (a 12/16-bit image by the loader's bit-depth rule)
+        img = mmcv.imconvert(read_image_as_pipeline(path, get_test_pipeline_cfg(model.cfg)), 'bgr', 'rgb')
         out = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
         visualizer.add_datasample(osp.basename(path), img, result, draw_gt=False, show=False,
                                   pred_score_thr=args.score_thr, out_file=out)

@@ -56,16 +56,16 @@ class BlobDetector(BaseDetector):
         raise NotImplementedError
 
 
-def write_blob_config(path, scale=100, **model_options):
-    """A config of ``BlobDetector`` with a test pipeline that resizes to ``scale`` px (and a one-class
-    DOTA test set, for the classes); returns its path."""
+def write_blob_config(path, scale=100, loader="dict(type='mmdet.LoadImageFromFile')", **model_options):
+    """A config of ``BlobDetector`` with a test pipeline that loads with ``loader`` and resizes to ``scale`` px
+    (and a one-class DOTA test set, for the classes); returns its path."""
     options = ''.join(f', {k}={v!r}' for k, v in model_options.items())
     path.write_text(f"""
 default_scope = 'visiondiv'
 model = dict(type='BlobDetector', data_preprocessor=dict(type='mmdet.DetDataPreprocessor', pad_size_divisor=1)
              {options})
 test_pipeline = [
-    dict(type='mmdet.LoadImageFromFile'),
+    {loader},
     dict(type='mmdet.Resize', scale=({scale}, {scale}), keep_ratio=True),
     dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
@@ -81,14 +81,15 @@ def save_blob_checkpoint(path, classes=('blob',)):
     return str(path)
 
 
-def blob_image(path, size=400, side=12, centres=None):
+def blob_image(path, size=400, side=12, centres=None, bits=8):
     """A dark ``size`` px image with white ``side`` px squares at ``centres`` (a 4 x 3 grid by default);
-    written as PNG (BGR), returns the centres."""
+    written as PNG (BGR; ``bits`` > 8: 16-bit samples holding ``bits``-bit data), returns the centres."""
     import cv2
     if centres is None:
         centres = [(40 + 100 * i, 50 + 130 * j) for i in range(4) for j in range(3)]
-    img = np.full((size, size, 3), 20, np.uint8)
+    dtype = np.uint8 if bits == 8 else np.uint16
+    img = np.full((size, size, 3), 20 << (bits - 8), dtype)
     for cx, cy in centres:
-        img[cy - side // 2:cy + side // 2, cx - side // 2:cx + side // 2] = 255
+        img[cy - side // 2:cy + side // 2, cx - side // 2:cx + side // 2] = (1 << bits) - 1
     assert cv2.imwrite(str(path), img) and osp.isfile(str(path))
     return centres

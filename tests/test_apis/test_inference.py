@@ -3,17 +3,19 @@ detects by patches (issue 21, items 1, 2 and 5)."""
 import os.path as osp
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.structures import InstanceData
 
 from tests.script_loader import ROOT
 from tests.test_apis.blob_detector import blob_image, save_blob_checkpoint, write_blob_config
-from visiondiv.apis import inference_detector, inference_detector_by_patches, init_detector, merge_rotated_by_nms
+from visiondiv.apis import (inference_detector, inference_detector_by_patches, init_detector, merge_rotated_by_nms,
+                            read_image_as_pipeline)
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes
 from visiondiv.utils.checkpoint import CheckpointMismatchError
-from mmengine.structures import InstanceData
 
 RETINA = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py')
 FCOS = osp.join(ROOT, 'configs', 'rotated_fcos', 'rotated-fcos-le90_r18-tiny_fpn_kld_16e_toy-dota.py')
@@ -117,3 +119,22 @@ def test_merge_keeps_classes_apart():
     kept = merge_rotated_by_nms(instances, 0.1)
     assert kept.scores.tolist() == pytest.approx([0.9, 0.8, 0.7], abs=1e-3)
     assert kept.labels.tolist() == [1, 0, 0]
+
+
+def test_bit_depth_loader_configs_run_on_arrays_and_patches(tmp_path):
+    """A config whose loader is LoadImageFromFileBitDepth (the DOTA configs'): mmdet's array path kept its
+    bit_depth argument and failed to build, and patch inference read a 12-bit scene with mmcv.imread (v >> 8:
+    nearly black, nothing found)."""
+    cfg = write_blob_config(tmp_path / 'blob.py', scale=400,
+                            loader="dict(type='LoadImageFromFileBitDepth', bit_depth='auto')")
+    model = init_detector(cfg, save_blob_checkpoint(tmp_path / 'b.pth'))
+    path = str(tmp_path / 'scene12.png')
+    centres = blob_image(path, bits=12)
+    whole = inference_detector(model, path)                          # the file loader's rule: 4095 >> 4 = 255
+    assert len(whole.pred_instances) == len(centres)
+    array = read_image_as_pipeline(path, model.cfg.test_dataloader.dataset.pipeline)
+    assert array.dtype == np.uint8 and array.max() == 255 and array.min() == 20
+    assert len(inference_detector(model, array).pred_instances) == len(centres)
+    patched = inference_detector_by_patches(model, path, patch_size=200, patch_overlap=40)
+    found = sorted((round(float(x)), round(float(y))) for x, y in patched.pred_instances.bboxes[:, :2])
+    assert found == sorted(centres)

@@ -31,6 +31,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from visiondiv.datasets.patches import PATCH_PADDING_VALUE, crop_patch, sliding_windows
+from visiondiv.datasets.transforms.loading import decode_image
 from visiondiv.registry import DATASETS, MODELS
 from visiondiv.utils.checkpoint import checkpoint_classes, class_options, load_checkpoint_checked
 
@@ -169,6 +170,60 @@ def _warn_if_shrunk(model: nn.Module, result: DetDataSample, name: str,
     return factor
 
 
+#: the arguments of mmdet's ``LoadImageFromNDArray`` (a ``LoadImageFromFile``) that a file loader's config may carry
+_NDARRAY_LOADER_ARGS = ('to_float32', 'color_type', 'imdecode_backend', 'ignore_empty', 'backend_args')
+
+
+def ndarray_pipeline(pipeline_cfg: Sequence[dict]) -> List[dict]:
+    """A test pipeline for BGR arrays: its loader replaced by mmdet's ``LoadImageFromNDArray``.
+
+    mmdet's ``inference_detector`` swaps the loader's type and keeps its arguments, so a loader with arguments
+    of its own (``LoadImageFromFileBitDepth``'s ``bit_depth``) fails to build; here only the arguments the
+    array loader takes are kept (an array is decoded already: its bit depth is the caller's).
+
+    Args:
+        pipeline_cfg (Sequence[dict]): the test pipeline's config, its first step the file loader.
+
+    Returns:
+        list[dict]: a copy with the array loader first.
+    """
+    cfg = copy.deepcopy(list(pipeline_cfg))
+    cfg[0] = dict(type='mmdet.LoadImageFromNDArray',
+                  **{k: v for k, v in cfg[0].items() if k in _NDARRAY_LOADER_ARGS})
+    return cfg
+
+
+def read_image_as_pipeline(path: str, pipeline_cfg: Sequence[dict]) -> np.ndarray:
+    """Read an image file as the test pipeline's loader does, for patch inference and drawing.
+
+    With a ``bit_depth`` loader (``LoadImageFromFileBitDepth``) a 12/16-bit image is brought to 8 bits by that
+    rule (``decode_image``); with any other loader it is read as mmcv reads it (``mmcv.imread``).
+
+    Args:
+        path (str): the image file.
+        pipeline_cfg (Sequence[dict]): the test pipeline's config, its first step the file loader.
+
+    Returns:
+        np.ndarray: the image, BGR (or as the loader's ``color_type`` says).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file cannot be decoded as an image.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    loader = dict(pipeline_cfg[0]) if pipeline_cfg else {}
+    if 'bit_depth' not in loader:
+        img = mmcv.imread(path, flag=loader.get('color_type', 'color'))
+    else:
+        with open(path, 'rb') as f:
+            img = decode_image(f.read(), bit_depth=loader['bit_depth'], color_type=loader.get('color_type', 'color'),
+                               imdecode_backend=loader.get('imdecode_backend', 'cv2'), source=path)
+    if img is None:
+        raise ValueError(f'{path}: cannot decode this file as an image')
+    return img
+
+
 def _name(image, index: int) -> str:
     return image if isinstance(image, str) else f'image {index} (an array)'
 
@@ -191,8 +246,10 @@ def inference_detector(model: nn.Module, imgs: Union[ImageType, Sequence[ImageTy
     Returns:
         DetDataSample | list[DetDataSample]: the predictions (one per image for a sequence).
     """
-    results = _mmdet_inference_detector(model, imgs, test_pipeline)
     batch = isinstance(imgs, (list, tuple))
+    if test_pipeline is None and isinstance((imgs[0] if batch and imgs else imgs), np.ndarray):
+        test_pipeline = Compose(ndarray_pipeline(get_test_pipeline_cfg(model.cfg)))
+    results = _mmdet_inference_detector(model, imgs, test_pipeline)
     for i, (img, result) in enumerate(zip(imgs if batch else [imgs], results if batch else [results])):
         _warn_if_shrunk(model, result, _name(img, i))
     return results
@@ -320,12 +377,11 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
     if nms_cfg:
         raise ValueError(f'nms_cfg: unknown keys {sorted(nms_cfg)} (iou_threshold only)')
     name = _name(image, 0)
-    img = mmcv.imread(image) if isinstance(image, str) else image
+    test_pipeline = copy.deepcopy(get_test_pipeline_cfg(model.cfg))
+    img = read_image_as_pipeline(image, test_pipeline) if isinstance(image, str) else image
     height, width = img.shape[:2]
     windows = patch_windows((height, width), patch_size, patch_overlap, img_ratios)
-    pipeline = copy.deepcopy(get_test_pipeline_cfg(model.cfg))
-    pipeline[0].type = 'mmdet.LoadImageFromNDArray'
-    pipeline = Compose(pipeline)
+    pipeline = Compose(ndarray_pipeline(test_pipeline))
     parts, warned = [], set()
     for window in windows:
         size = int(window[2] - window[0])

@@ -6,7 +6,10 @@ from mmengine import DefaultScope
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import every visiondiv module so that it registers, together with mmdet's and mmseg's.
+    """Import every visiondiv package so that its classes register, together with mmdet's and mmseg's.
+
+    The imports are made when this is called, as mmdet's ``register_all_modules`` makes them: this module is
+    the top layer, and ``visiondiv.utils`` exports it, so it must not import the packages when it is loaded.
 
     Args:
         init_default_scope (bool): make ``visiondiv`` the default scope, so
@@ -22,6 +25,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
         mmseg.utils.register_all_modules(init_default_scope=False)
     except ImportError:  # segmentation modules are optional for detection-only installs
         pass
+    import visiondiv.apis  # noqa: F401  (load_translator, in the FUNCTIONS registry)
     import visiondiv.datasets  # noqa: F401
     import visiondiv.engine  # noqa: F401
     import visiondiv.evaluation  # noqa: F401

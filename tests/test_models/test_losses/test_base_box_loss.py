@@ -90,3 +90,15 @@ def test_weight_as_mask_drops_samples_and_ignores_weight_values():
     torch.testing.assert_close(MaskLoss(reduction='none')(PRED, TARGET, weight=w), torch.tensor([1.5, 0.0, 2.3]))
     # without a weight nothing is dropped, and nothing is masked as degenerate
     assert loss(PRED, TARGET).item() == pytest.approx(L1.mean().item())
+
+
+class MaskedAndDegenerateLoss(L1Loss):
+    """Both options at once: samples dropped by weight, then degenerate targets among the kept ones."""
+    weight_as_mask = True
+
+
+def test_weight_as_mask_with_degenerate_targets_keeps_every_row_in_none_reduction():
+    w = torch.tensor([1.0, 1.0, 0.0])
+    out = MaskedAndDegenerateLoss(reduction='none')(PRED, TARGET, weight=w)
+    torch.testing.assert_close(out, torch.tensor([1.5, 0.0, 0.0]))          # row 1 degenerate, row 2 dropped
+    assert MaskedAndDegenerateLoss()(PRED, TARGET, weight=w).item() == pytest.approx(1.5 / 2)

@@ -105,10 +105,10 @@ class BaseBoxLoss(nn.Module, metaclass=ABCMeta):
             inputs[key], valid, cleaned = mask_degenerate_targets(inputs[key], *[inputs[k] for k in others])
             inputs.update(zip(others, cleaned))
         loss = self.loss_per_box(**inputs)
-        if keep is not None and reduction == 'none':
-            full = loss.new_zeros(keep.shape)
-            full[keep] = loss
-            loss = full
         if valid is None:
             valid = torch.ones_like(loss, dtype=torch.bool)
+        if keep is not None and reduction == 'none':     # back to every sample: the dropped ones are 0
+            full, full_valid = loss.new_zeros(keep.shape), keep.clone()
+            full[keep], full_valid[keep] = loss, valid
+            loss, valid = full, full_valid
         return self.loss_weight * reduce_box_loss(loss, valid, weight, reduction, avg_factor, pred.dtype)
