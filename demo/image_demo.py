@@ -52,8 +52,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from visiondiv.apis import (inference_detector, inference_detector_by_patches, init_detector,
                                 read_image_as_pipeline)
     from visiondiv.registry import VISUALIZERS
-    from visiondiv.utils import register_all_modules
-    from visiondiv.utils.cli import merge_cfg_options
+    from visiondiv.utils import merge_cfg_options, register_all_modules
     from visiondiv.utils.config_check import check_config
     register_all_modules(init_default_scope=True)
     if osp.isdir(args.inputs):

@@ -138,3 +138,11 @@ def test_bit_depth_loader_configs_run_on_arrays_and_patches(tmp_path):
     patched = inference_detector_by_patches(model, path, patch_size=200, patch_overlap=40)
     found = sorted((round(float(x)), round(float(y))) for x, y in patched.pred_instances.bboxes[:, :2])
     assert found == sorted(centres)
+
+
+def test_init_detector_checks_cfg_options_as_the_tools_do(tmp_path):
+    """cfg_options went through Config.merge_from_dict unchecked; now through the tools' type check."""
+    cfg = write_blob_config(tmp_path / 'blob.py')
+    with pytest.raises(TypeError, match=r"--cfg-options model.data_preprocessor.pad_size_divisor='abc': expected"):
+        init_detector(cfg, save_blob_checkpoint(tmp_path / 'b.pth'),
+                      cfg_options={'model.data_preprocessor.pad_size_divisor': 'abc'})

@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config
 
 from tests.script_loader import ROOT, load_script
-from visiondiv.utils.cli import add_compatibility_check, check_cfg_options, make_parser, parse_cli_args
+from visiondiv.utils import check_cfg_options
+from visiondiv.utils.cli import add_compatibility_check, make_parser, parse_cli_args
 
 TOY = osp.join(ROOT, 'configs', 'kld', 'rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py')
 
@@ -102,7 +103,7 @@ def test_slurm_variables_become_torch_env_variables(monkeypatch):
 
 @pytest.mark.parametrize('tool', ['train', 'test', 'print_config', 'browse_dataset', 'benchmark'])
 def test_every_tool_refuses_the_option_train_refuses(tool, tmp_path):
-    """One check (visiondiv.utils.cli.merge_cfg_options) for every tool that takes --cfg-options."""
+    """One check (visiondiv.utils.merge_cfg_options) for every tool that takes --cfg-options."""
     ckpt = tmp_path / 'model.pth'
     ckpt.write_bytes(b'')
     work_dir = ['--work-dir', str(tmp_path)]

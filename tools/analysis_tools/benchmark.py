@@ -32,8 +32,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. remap_classes=True')
     args = parser.parse_args(argv)
-    from visiondiv.utils import class_options, load_checkpoint_checked, register_all_modules
-    from visiondiv.utils.cli import merge_cfg_options
+    from visiondiv.utils import class_options, load_checkpoint_checked, merge_cfg_options, register_all_modules
     from visiondiv.utils.config_check import check_config
     register_all_modules(init_default_scope=True)
     cfg = merge_cfg_options(Config.fromfile(args.config), args.cfg_options)

@@ -17,7 +17,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 from mmengine.utils import ProgressBar
 
-from visiondiv.utils.cli import merge_cfg_options
+from visiondiv.utils import merge_cfg_options
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

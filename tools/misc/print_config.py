@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from visiondiv.utils.cli import merge_cfg_options
+from visiondiv.utils import merge_cfg_options
 
 SAVE_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
@@ -27,7 +27,7 @@ def merged_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """The config at ``path`` with its bases merged and ``cfg_options`` applied.
 
     The options are type-checked as ``tools/train.py`` checks them
-    (:func:`visiondiv.utils.cli.merge_cfg_options`): what train refuses is refused here too.
+    (:func:`visiondiv.utils.merge_cfg_options`): what train refuses is refused here too.
 
     Args:
         path (str): config file.

@@ -34,6 +34,7 @@ from visiondiv.datasets.patches import PATCH_PADDING_VALUE, crop_patch, sliding_
 from visiondiv.datasets.transforms.loading import decode_image
 from visiondiv.registry import DATASETS, MODELS
 from visiondiv.utils.checkpoint import checkpoint_classes, class_options, load_checkpoint_checked
+from visiondiv.utils.validation import merge_cfg_options
 
 #: an input shrunk by more than this factor (longer side / what the test pipeline makes of it) is warned about
 SHRINK_WARN_FACTOR = 2.0
@@ -79,14 +80,16 @@ def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = 
         config (str | Path | Config): the config file or a loaded config (copied, not changed).
         checkpoint (str, optional): the checkpoint's path (or URL). Defaults to None.
         device (str): where the model goes, ``'cpu'``, ``'cuda:0'``... Defaults to 'cpu'.
-        cfg_options (dict, optional): overrides merged into the config (``Config.merge_from_dict``), e.g.
-            ``{'remap_classes': True}``. Defaults to None.
+        cfg_options (dict, optional): overrides merged into the config, type-checked as every tool's
+            ``--cfg-options`` (``visiondiv.utils.merge_cfg_options``), e.g. ``{'remap_classes': True}``.
+            Defaults to None.
 
     Returns:
         nn.Module: the detector, in eval mode on ``device``.
 
     Raises:
-        TypeError: ``config`` is neither a path nor a ``Config``.
+        TypeError: ``config`` is neither a path nor a ``Config``, or a ``cfg_options`` value has another type
+            than the config value it replaces.
         FileNotFoundError: naming a local checkpoint that does not exist.
         CheckpointMismatchError: naming the checkpoint: of another model, covering part of this one, or
             trained on other classes than the config's test dataset (both lists and the key to set are named).
@@ -97,8 +100,7 @@ def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = 
         config = copy.deepcopy(config)
     else:
         raise TypeError(f'config must be a file name or a Config, got {type(config).__name__}')
-    if cfg_options is not None:
-        config.merge_from_dict(cfg_options)
+    merge_cfg_options(config, cfg_options)       # the type check of every tool's --cfg-options
     backbone = config.model.get('backbone')
     if isinstance(backbone, dict) and 'init_cfg' in backbone:
         backbone.init_cfg = None

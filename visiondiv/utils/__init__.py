@@ -5,9 +5,10 @@
 from .checkpoint import (CheckpointMismatchError, check_checkpoint, check_checkpoint_classes, check_checkpoint_fits,
                          checkpoint_classes, class_options, load_checkpoint_checked, load_from_local, match_state_dict)
 from .setup_env import register_all_modules
-from .validation import ConfigCheckError, check_finite, check_labels, check_num_classes, check_window, normalize_domain
+from .validation import (ConfigCheckError, check_cfg_options, check_finite, check_labels, check_num_classes,
+                         check_window, merge_cfg_options, normalize_domain)
 
 __all__ = ['register_all_modules', 'ConfigCheckError', 'CheckpointMismatchError', 'check_checkpoint',
            'check_checkpoint_classes', 'check_checkpoint_fits', 'checkpoint_classes', 'class_options',
            'load_checkpoint_checked', 'load_from_local', 'match_state_dict', 'check_finite', 'check_labels',
-           'check_num_classes', 'check_window', 'normalize_domain']
+           'check_num_classes', 'check_window', 'normalize_domain', 'check_cfg_options', 'merge_cfg_options']

@@ -115,6 +115,12 @@ class KeyMatch:
         return '; '.join(parts)
 
 
+def _state_keys(checkpoint: Mapping) -> Tuple[dict, Dict[str, str]]:
+    """The checkpoint's (mutable) state dict and its keys by name without mmengine's ``module.`` prefix."""
+    state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
+    return state, {re.sub(r'^module\.', '', k): k for k in state}
+
+
 def checkpoint_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
     """The model weights of ``checkpoint`` keyed as mmengine loads them (its ``module.`` prefix stripped).
 
@@ -124,8 +130,8 @@ def checkpoint_state_dict(checkpoint: Mapping) -> Dict[str, torch.Tensor]:
     Returns:
         dict[str, Tensor]: the weights by name.
     """
-    state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
-    return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    state, keys = _state_keys(checkpoint)
+    return {name: state[key] for name, key in keys.items()}
 
 
 def match_state_dict(model_state: Mapping[str, torch.Tensor], ckpt_state: Mapping[str, object]) -> KeyMatch:
@@ -193,7 +199,12 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Mapping, filename: str, 
     Raises:
         CheckpointMismatchError: naming ``filename`` and summarising the keys.
     """
-    match = match_state_dict(model.state_dict(), checkpoint_state_dict(checkpoint))
+    return _check_fit(match_state_dict(model.state_dict(), checkpoint_state_dict(checkpoint)), filename, complete,
+                      min_fraction)
+
+
+def _check_fit(match: KeyMatch, filename: str, complete: bool, min_fraction: float) -> KeyMatch:
+    """:func:`check_checkpoint_fits` on a computed match."""
     _refuse_other_model(match, filename, min_fraction)
     if complete and (match.missing or match.mismatched):
         raise CheckpointMismatchError(
@@ -301,12 +312,6 @@ def class_options(cfg: Mapping, source: str = '<config>') -> Dict[str, bool]:
         raise ValueError(f'{source}: set remap_classes=True (the same class names in another order) or '
                          'ignore_checkpoint_classes=True (other names), not both')
     return options
-
-
-def _state_keys(checkpoint: Mapping) -> Tuple[dict, Dict[str, str]]:
-    """The checkpoint's (mutable) state dict and its keys by name without mmengine's ``module.`` prefix."""
-    state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
-    return state, {re.sub(r'^module\.', '', k): k for k in state}
 
 
 def _remap_rows(model: nn.Module, checkpoint: Mapping, order: Sequence[int], filename: str) -> List[str]:
@@ -439,11 +444,12 @@ def check_checkpoint(model: nn.Module, checkpoint: Mapping, filename: str, compl
     Raises:
         CheckpointMismatchError: naming the file.
     """
-    _refuse_other_model(match_state_dict(model.state_dict(), checkpoint_state_dict(checkpoint)), filename,
-                        min_fraction)
+    # a remap permutes rows of same-shape tensors only, so the names and shapes matched here stay valid after it
+    match = match_state_dict(model.state_dict(), checkpoint_state_dict(checkpoint))
+    _refuse_other_model(match, filename, min_fraction)
     check_checkpoint_classes(model, checkpoint, filename, classes, classes_source, remap_classes,
                              ignore_checkpoint_classes)
-    return check_checkpoint_fits(model, checkpoint, filename, complete=complete, min_fraction=min_fraction)
+    return _check_fit(match, filename, complete, min_fraction)
 
 
 def load_checkpoint_checked(model: nn.Module, filename: str, map_location='cpu', complete: bool = True,

@@ -1,11 +1,13 @@
 """Validators shared by datasets, metrics, hooks and tools: each error names the file or config key.
 
-A leaf module (numpy and torch only), so that every layer can use it: a metric that checks its labels
-does not import the datasets, a hook that compares domains does not import the medical readers.
+A leaf module (numpy, torch and mmengine's ``Config`` only), so that every layer can use it: a metric that
+checks its labels does not import the datasets, a hook that compares domains does not import the medical
+readers, and ``visiondiv.apis.init_detector`` checks its ``cfg_options`` as the tools check ``--cfg-options``.
 """
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from mmengine.config import Config
 from torch import nn
 
 #: values of a dataset's ``domain`` (compared after :func:`normalize_domain`)
@@ -189,3 +191,86 @@ def check_num_classes(model: Any, metainfo: Optional[dict], dataset_key: str, so
                 f'{source}: {dataset_key} has {len(classes)} classes (metainfo.classes = {tuple(classes)}) but '
                 f'{key}.num_classes = {num}: set {key}.num_classes={len(classes)}, or name the '
                 f'{num} classes in the dataset\'s metainfo')
+
+
+_MISSING = object()
+
+
+def _lookup(cfg: Any, key: str) -> Any:
+    """The value at the dotted ``key`` (list items by index, as ``merge_from_dict`` allows), or ``_MISSING``."""
+    node = cfg
+    for part in key.split('.'):
+        if isinstance(node, (Mapping, Config)) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _expected(base: Any) -> Optional[Tuple[str, Tuple[type, ...]]]:
+    """(description, accepted types) of an override of ``base``; None when any value may replace it.
+
+    Only numbers and booleans are checked: they are what a typo turns into a
+    string (``max_epochs=abc``) and what mmengine converts without naming the
+    key; a number may replace an int (``max_norm=10.5``).
+    """
+    if isinstance(base, bool):
+        return 'bool (true/false)', (bool,)
+    if isinstance(base, (int, float)):
+        return f'a number like the config\'s {type(base).__name__} {base!r}', (int, float)
+    return None
+
+
+def check_cfg_options(cfg: Config, options: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` for a ``--cfg-options`` value of another type than the config's value it replaces.
+
+    The message names the key, the given value and the expected type, and the
+    config file. ``None`` is accepted everywhere (it disables an option), and
+    new keys are not checked.
+
+    Only numbers and booleans are checked: a bool must replace a bool, an int or a float (not a bool)
+    must replace a number; list items are reached by index (``key.0``).
+
+    Args:
+        cfg (Config): the loaded config, before the options are merged.
+        options (Mapping[str, Any]): the parsed ``--cfg-options`` (``key=value`` with dotted keys).
+
+    Raises:
+        TypeError: an option's value does not have the type of the config value it replaces.
+    """
+    source = getattr(cfg, 'filename', None) or '<config>'
+    for key, value in options.items():
+        base = _lookup(cfg, key)
+        expected = None if base is _MISSING or value is None else _expected(base)
+        if expected is None:
+            continue
+        description, types = expected
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            raise TypeError(f'--cfg-options {key}={value!r}: expected {description} (as {key} in {source}), '
+                            f'got {type(value).__name__}')
+
+
+def merge_cfg_options(cfg: Config, options: Optional[Mapping[str, Any]]) -> Config:
+    """Check ``--cfg-options`` with :func:`check_cfg_options`, then merge them into ``cfg`` (in place).
+
+    The one way every tool that takes ``--cfg-options`` applies them (``tools/train.py``,
+    ``tools/test.py``, ``tools/misc/print_config.py``, ``tools/analysis_tools/browse_dataset.py``,
+    ``tools/analysis_tools/benchmark.py``) and ``visiondiv.apis.init_detector`` its ``cfg_options``
+    (``demo/image_demo.py``), so that a value one tool refuses is refused by all.
+
+    Args:
+        cfg (Config): the loaded config; changed in place.
+        options (Mapping[str, Any], optional): the parsed ``--cfg-options``; None or empty changes nothing.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        TypeError: an option's value does not have the type of the config value it replaces.
+    """
+    if options:
+        check_cfg_options(cfg, options)
+        cfg.merge_from_dict(options)
+    return cfg
