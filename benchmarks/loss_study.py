@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file, also when loaded by path
 from result_tables import default_files, loss_study_table, update  # noqa: E402
+from visiondiv.utils.reproducibility import machine_facts  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LOSSES = {
@@ -123,7 +124,7 @@ def main():
             ap75 = float(re.findall(r'dota/AP75: ([0-9.]+)', text)[-1])
             err, found = angle_errors(pkl)
             rows.append(dict(loss=loss, seed=seed, mAP50=ap50, mAP75=ap75, angle_err_deg=err, ships_found=found,
-                             minutes=(time.time() - start) / 60))
+                             minutes=(time.time() - start) / 60, machine=machine_facts()))
             print(json.dumps(rows[-1]), flush=True)
             json.dump(rows, open(results_path, 'w'), indent=1)
     for r in rows:

@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file, also when loaded by path
 from result_tables import SFDA_STUDY_ROWS, publish, sfda_study_table  # noqa: E402
+from visiondiv.utils.reproducibility import machine_facts  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # {method}: source and oracle train 600 iterations, the adaptation methods 200
@@ -60,9 +61,11 @@ def train(config: str, work_dir: str, seed: int, extra=(), parse=None) -> dict:
         subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
     with open(log_path, encoding='utf-8') as f:
         try:
-            return (parse or parse_metrics)(f.read())
+            metrics = (parse or parse_metrics)(f.read())
         except ValueError as err:
             raise RuntimeError(f'{log_path}: {err}') from None
+    # the CPU, torch's kernel path and the thread count: another machine can train other numbers
+    return dict(metrics, seed=seed, machine=machine_facts())
 
 
 def main() -> None:

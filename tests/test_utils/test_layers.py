@@ -17,6 +17,7 @@ UPPER = ('visiondiv.models', 'visiondiv.datasets', 'visiondiv.evaluation', 'visi
     ('visiondiv.utils', ()),
     ('visiondiv.utils.validation', ()),
     ('visiondiv.utils.checkpoint', ()),
+    ('visiondiv.utils.reproducibility', ()),
     ('visiondiv.models', ('visiondiv.models',)),
     ('visiondiv.datasets', ('visiondiv.datasets',)),
     ('visiondiv.evaluation', ('visiondiv.evaluation',)),

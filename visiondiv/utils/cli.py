@@ -5,19 +5,21 @@ import logging
 import os
 import os.path as osp
 import subprocess
+import sys
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from visiondiv.utils.checkpoint import class_options
+from visiondiv.utils.reproducibility import enter_reproducible_mode, requested_threads
 from visiondiv.utils.validation import merge_cfg_options
 
 
 def make_parser(description: str, config_help: str = 'config file path') -> argparse.ArgumentParser:
     """A parser with the arguments common to the tools.
 
-    ``config``, ``--work-dir``, ``--cfg-options``, ``--launcher`` and
+    ``config``, ``--work-dir``, ``--cfg-options``, ``--reproducible``, ``--launcher`` and
     ``--local_rank``/``--local-rank``. Tools add their own arguments after
     (positionals added later come after ``config``).
 
@@ -35,6 +37,10 @@ def make_parser(description: str, config_help: str = 'config file path') -> argp
                                            '(default: work_dirs/<config name>)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. optim_wrapper.optimizer.lr=0.01')
+    parser.add_argument('--reproducible', nargs='?', type=int, const=1, metavar='THREADS',
+                        help='bit-reproducible CPU run on any x86-64 machine: pin torch\'s kernel paths and THREADS '
+                             'intra-op threads (default 1); slower (docs/user_guides/train.md#reproducible-runs). '
+                             'Also VISIONDIV_REPRODUCIBLE=THREADS')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     # torch >= 2.0's distributed launcher passes --local-rank, older ones --local_rank
@@ -43,7 +49,12 @@ def make_parser(description: str, config_help: str = 'config file path') -> argp
 
 
 def parse_cli_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Parse ``argv`` and export ``LOCAL_RANK`` (mmengine's ``init_dist`` reads it) unless the launcher did.
+    """Parse ``argv``, export ``LOCAL_RANK`` unless the launcher did, and enter reproducible mode if asked.
+
+    mmengine's ``init_dist`` reads ``LOCAL_RANK``. With ``--reproducible`` or ``VISIONDIV_REPRODUCIBLE``
+    the process re-executes itself once with the kernel paths pinned
+    (:func:`visiondiv.utils.reproducibility.enter_reproducible_mode`); a call with an explicit ``argv``
+    cannot be re-executed and fails unless the environment is already pinned.
 
     Args:
         parser (argparse.ArgumentParser): a parser from :func:`make_parser` (it needs ``--local_rank``).
@@ -55,6 +66,9 @@ def parse_cli_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    threads = requested_threads(getattr(args, 'reproducible', None))
+    if threads is not None:
+        enter_reproducible_mode(threads, list(sys.argv) if argv is None else None)
     return args
 
 
