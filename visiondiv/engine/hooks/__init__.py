@@ -4,5 +4,5 @@ from .source_free_check_hook import SourceFreeCheckHook, check_source_free
 from .teacher_temp_schedule_hook import TeacherTempScheduleHook, teacher_temp_at
 from .translation_visualization_hook import TranslationVisualizationHook
 
-__all__ = ['CompatibilityCheckHook', 'LossTraceHook', 'SourceFreeCheckHook', 'check_source_free', 'TranslationVisualizationHook',
-           'TeacherTempScheduleHook', 'teacher_temp_at']
+__all__ = ['CompatibilityCheckHook', 'LossTraceHook', 'SourceFreeCheckHook', 'check_source_free',
+           'TranslationVisualizationHook', 'TeacherTempScheduleHook', 'teacher_temp_at']
