@@ -8,8 +8,8 @@ the toy demo's mAP50 moved by 0.1 between kernel paths (docs/benchmarks.md). Rep
 to what every x86-64 CPU runs the same way, at a cost in speed measured in docs/benchmarks.md.
 
 Turn it on with ``--reproducible [THREADS]`` on ``tools/train.py``/``tools/test.py`` or
-``VISIONDIV_REPRODUCIBLE=THREADS`` in the environment (``1`` when only switched on). The variables must be set before torch loads its libraries,
-so the tool re-executes itself once with them set.
+``VISIONDIV_REPRODUCIBLE=THREADS`` in the environment (``1`` when only switched on). The variables must be
+set before torch loads its libraries, so the tool re-executes itself once with them set.
 """
 import os
 import platform
