@@ -17,7 +17,7 @@ import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG = 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py'
+CONFIG = 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_32e_toy-dota.py'
 
 
 def stream(cmd, sink):

@@ -12,7 +12,7 @@ Layout::
     OUT/train/images/P0000.png   OUT/train/labelTxt/P0000.txt   (x1 y1 ... x4 y4 class difficulty)
     OUT/val/...
 
-    python tools/data/toy_dota.py --out data/toy_dota [--num-train 240 --num-val 60 --seed 0]
+    python tools/data/toy_dota.py --out data/toy_dota [--num-train 240 --num-val 300 --seed 0]
 """
 import argparse
 import math
@@ -105,7 +105,7 @@ def make_image(rng: np.random.Generator) -> Tuple[np.ndarray, List[Tuple[np.ndar
     return img, objects
 
 
-def generate(out_dir: str, num_train: int = 240, num_val: int = 60, seed: int = 0) -> None:
+def generate(out_dir: str, num_train: int = 240, num_val: int = 300, seed: int = 0) -> None:
     """Write the toy dataset under ``out_dir`` (same files for the same arguments)."""
     rng = np.random.default_rng(seed)
     for split, count in (('train', num_train), ('val', num_val)):
@@ -125,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/toy_dota')
     parser.add_argument('--num-train', type=int, default=240)
-    parser.add_argument('--num-val', type=int, default=60)
+    parser.add_argument('--num-val', type=int, default=300)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     marker = osp.join(args.out, f'.generated-{args.num_train}-{args.num_val}-{args.seed}')
