@@ -8,7 +8,7 @@ environment variables that make torch take another code path on the same machine
 - ``aten-default`` / ``aten-avx2``: ``ATEN_CPU_CAPABILITY=default|avx2`` (torch's unvectorised or AVX2 kernels);
 - ``onednn-avx2``: ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN's convolutions without AVX512).
 
-    python benchmarks/demo_spread.py --seeds 0 1 2 3 4 --paths native aten-default onednn-avx2 \
+    python benchmarks/demo_spread.py --seeds 0 1 2 3 4 --paths native --runs 0:aten-default 0:onednn-avx2 \
         [--threads 1 --jobs 2] [--out benchmarks/results/demo_spread]
 
 ``--jobs 2 --threads 1`` runs two trainings at once with one thread each (what fits 2 cores best); the
@@ -77,6 +77,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     parser.add_argument('--paths', nargs='+', default=['native'], choices=list(PATHS))
+    parser.add_argument('--runs', nargs='+', default=[], metavar='SEED:PATH',
+                        help='further single runs, e.g. 0:aten-default 0:onednn-avx2')
     parser.add_argument('--threads', type=int, default=0, help='intra-op threads per run (0: torch\'s default)')
     parser.add_argument('--jobs', type=int, default=1, help='trainings at once')
     parser.add_argument('--config', default=CONFIG)
@@ -88,7 +90,9 @@ def main(argv=None) -> None:
     runs_path = osp.join(out, 'runs.json')
     runs = json.load(open(runs_path)) if osp.exists(runs_path) else []
     done = {(r['seed'], r['path'], r['machine']['threads']) for r in runs}
-    todo = [(s, p) for p in args.paths for s in args.seeds
+    wanted = [(s, p) for p in args.paths for s in args.seeds]
+    wanted += [(int(r.split(':')[0]), r.split(':')[1]) for r in args.runs]
+    todo = [(s, p) for s, p in wanted
             if not any(d[:2] == (s, p) and (not args.threads or d[2] == args.threads) for d in done)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for record in pool.map(lambda sp: run_one(sp[0], sp[1], args.threads, out, args.config), todo):

@@ -3,12 +3,18 @@
 1. generates the toy dataset (tools/data/toy_dota.py; skipped when present),
 2. trains with tools/train.py (progress and ETA in the log),
 3. evaluates on toy val with tools/test.py and prints mAP50,
-4. saves PNGs of the predictions (ground truth left, prediction right).
+4. saves PNGs of the predictions (ground truth left, prediction right),
+5. prints the range of mAP50 to expect: the recorded runs of this config over seeds and CPU kernel paths
+   (benchmarks/results/demo_spread/runs.json, from benchmarks/demo_spread.py).
+
+Run it as ``VISIONDIV_REPRODUCIBLE=1 python demo/toy_detection.py`` for a run that is bit-identical on any
+x86-64 machine (slower; docs/user_guides/train.md#reproducible-runs).
 
     python demo/toy_detection.py [--work-dir work_dirs/toy_kld] [--config CONFIG] [--data DIR]
 """
 import argparse
 import glob
+import json
 import os.path as osp
 import re
 import shutil
@@ -18,6 +24,19 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_32e_toy-dota.py'
+SPREAD_RUNS = osp.join(ROOT, 'benchmarks', 'results', 'demo_spread', 'runs.json')
+
+
+def expected_range(runs_path: str = SPREAD_RUNS):
+    """(sentence, low, high): the mAP50 range of the recorded runs of the demo config (seeds x kernel paths),
+    or None without a record."""
+    if not osp.isfile(runs_path):
+        return None
+    runs = json.load(open(runs_path))
+    vals = [r['mAP50'] for r in runs]
+    return (f'mAP50 {min(vals):.3f}–{max(vals):.3f} over {len(runs)} recorded runs '
+            f'({len({r["seed"] for r in runs})} seeds; kernel paths {", ".join(sorted({r["path"] for r in runs}))}; '
+            f'{osp.relpath(runs_path, ROOT)})'), min(vals), max(vals)
 
 
 def stream(cmd, sink):
@@ -68,6 +87,11 @@ def main():
     total = (time.time() - start) / 60
     print(f'\n[visiondiv demo] toy val mAP50 = {ap50:.4f}  mAP75 = {ap75:.4f}  '
           f'(train {train_min:.1f} min, total {total:.1f} min)')
+    expected = expected_range() if args.config == CONFIG else None
+    if expected:
+        sentence, low, high = expected
+        where = 'inside' if low <= round(ap50, 3) <= high else 'OUTSIDE'
+        print(f'[visiondiv demo] expected {sentence}: this run is {where} it')
     print(f'[visiondiv demo] predictions drawn in {osp.dirname(pngs[-1])}; example: {sample}')
     print(f'[visiondiv demo] training curves: python tools/analysis_tools/analyze_logs.py plot_curve '
           f'{args.work_dir} --keys loss dota/AP50 --out {osp.join(args.work_dir, "curves.png")}')

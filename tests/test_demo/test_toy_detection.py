@@ -22,3 +22,14 @@ def test_data_dir_reaches_every_dataset(tmp_path, monkeypatch):
         paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
         assert all(osp.commonpath([p, str(data)]) == str(data) for p in paths), paths
     assert not os.path.exists(osp.join(tmp_path, 'data'))
+
+
+def test_expected_range_is_the_recorded_runs_min_and_max(tmp_path):
+    demo = load_script('demo', 'toy_detection.py')
+    runs = tmp_path / 'runs.json'
+    runs.write_text('[{"seed": 0, "path": "native", "mAP50": 0.91}, {"seed": 1, "path": "native", "mAP50": 0.89},'
+                    ' {"seed": 0, "path": "aten-default", "mAP50": 0.92}]')
+    sentence, low, high = demo.expected_range(str(runs))
+    assert (low, high) == (0.89, 0.92)
+    assert sentence.startswith('mAP50 0.890–0.920 over 3 recorded runs (2 seeds; kernel paths aten-default, native;')
+    assert demo.expected_range(str(tmp_path / 'none.json')) is None

@@ -5,7 +5,7 @@
 Each argument is a work dir (its ``loss_trace.jsonl``) or the trace file. Prints the first iteration whose value
 differs at all (exactly, not to 4 decimals as the log shows) and the mean relative difference over each
 chunk of the common iterations; exits 1 when the traces differ (0 when they are bit-identical).
-Add the hook with ``--cfg-options "custom_hooks=[dict(type='LossTraceHook')]"`` (or in the config).
+Add the hook to both configs: ``custom_hooks = [dict(type='LossTraceHook')]``.
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ def read_trace(path: str, key: str = 'loss') -> Dict[int, float]:
     if osp.isdir(path):
         path = osp.join(path, 'loss_trace.jsonl')
     if not osp.isfile(path):
-        raise SystemExit(f'{path}: no loss trace (train with custom_hooks=[dict(type="LossTraceHook")])')
+        raise SystemExit(f'{path}: no loss trace (add custom_hooks = [dict(type="LossTraceHook")] to the config)')
     trace = {}
     with open(path) as f:
         for line_no, line in enumerate(f, 1):
