@@ -6,12 +6,19 @@ READMEs that are marked with::
 
     <!-- results:loss_study -->                 the whole table
     <!-- results:loss_study rows=KFIoU|KLD -->  only these rows, in this order ('|'-separated)
+    <!-- results:crossmodal_study+crossmodal_study_seeds34 -->  several results folders of one study,
+                                                               merged into one table ('+'-separated)
     ...generated, do not edit...
     <!-- /results -->
 
+Every table shows the seeds of each row, compares the rows its README compares with one rule
+(:func:`compare`: a win needs two seeds or more per row and a gap larger than both sample stds), and ends
+with the machines its runs came from (:func:`machines_line`).
+
 Usage::
 
-    python benchmarks/result_tables.py             # rewrite every marked region in configs/*/README.md
+    python benchmarks/result_tables.py             # rewrite the marked regions of configs/*/README.md and
+                                                   # every benchmarks/results/<folder>/table.md
     python benchmarks/result_tables.py --check     # exit 1 and name the stale files (CI)
 """
 import argparse
@@ -21,7 +28,7 @@ import os.path as osp
 import re
 import statistics
 import sys
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS_DIR = osp.join(ROOT, 'benchmarks', 'results')
@@ -35,7 +42,7 @@ SFDA_KEYS = ('mdice', 'dice_organ', 'dice_lesion', 'massd', 'mhd95')
 #: the toy set's structures, whose ``missed_<class>`` counts the table shows
 SFDA_CLASSES = ('organ', 'lesion')
 
-MARKER = re.compile(r'<!-- results:(?P<study>[\w-]+)(?: rows=(?P<rows>[^>]*?))? -->\n(?P<body>.*?)<!-- /results -->',
+MARKER = re.compile(r'<!-- results:(?P<study>[\w+-]+)(?: rows=(?P<rows>[^>]*?))? -->\n(?P<body>.*?)<!-- /results -->',
                     re.DOTALL)
 
 
@@ -46,8 +53,139 @@ def mean_std(values: Sequence[float], fmt: str = '.3f') -> str:
     return f'{statistics.mean(values):{fmt}} ± {statistics.stdev(values):{fmt}}'
 
 
+def compare(name_a: str, values_a: Sequence[float], name_b: str, values_b: Sequence[float], fmt: str = '.3f',
+            higher_is_better: bool = True) -> str:
+    """One sentence comparing two rows from their per-seed values, the rule every table uses.
+
+    A row wins only when both rows have two seeds or more and the gap of the means is larger than each
+    row's sample std (a gap equal to a std is not a win); otherwise the two are within noise, and with
+    one seed on either side there is no spread to judge by, so they are not compared. NaN values (no
+    defined value on that seed) are left out.
+
+    Args:
+        name_a: the first row's name.
+        values_a: its values, one per seed.
+        name_b: the second row's name.
+        values_b: its values, one per seed.
+        fmt: format of the numbers.
+        higher_is_better: False for metrics such as HD95, where the lower mean wins.
+
+    Returns:
+        str: ``'A beats B by X (gap > both stds: sA, sB)'``, ``'A and B are within noise (gap X, stds sA, sB)'``
+        (X = mean A − mean B) or ``'A vs B: one seed ..., no spread, not compared (mean A vs mean B)'``.
+    """
+    a = [float(v) for v in values_a if v == v]
+    b = [float(v) for v in values_b if v == v]
+    if not a or not b:
+        raise ValueError(f'compare: no values for {name_a if not a else name_b!r}')
+    mean_a, mean_b = statistics.mean(a), statistics.mean(b)
+    if len(a) < 2 or len(b) < 2:
+        few = 'each' if len(a) < 2 and len(b) < 2 else f'of {name_a if len(a) < 2 else name_b}'
+        return (f'{name_a} vs {name_b}: one seed {few}, no spread, not compared '
+                f'({mean_a:{fmt}} vs {mean_b:{fmt}})')
+    std_a, std_b = statistics.stdev(a), statistics.stdev(b)
+    gap = mean_a - mean_b
+    if abs(gap) > std_a and abs(gap) > std_b:
+        if (gap > 0) == higher_is_better:
+            return f'{name_a} beats {name_b} by {abs(gap):{fmt}} (gap > both stds: {std_a:{fmt}}, {std_b:{fmt}})'
+        return f'{name_b} beats {name_a} by {abs(gap):{fmt}} (gap > both stds: {std_b:{fmt}}, {std_a:{fmt}})'
+    return f'{name_a} and {name_b} are within noise (gap {gap:+{fmt}}, stds {std_a:{fmt}}, {std_b:{fmt}})'
+
+
+def seeds_cell(seeds: Sequence[int]) -> str:
+    """A row's seed count and seeds, runs of three or more as a range: ``[0, 1, 2, 4]`` -> ``'4 (0–2, 4)'``."""
+    seeds = sorted(seeds)
+    parts: List[str] = []
+    start = 0
+    for i in range(1, len(seeds) + 1):
+        if i == len(seeds) or seeds[i] != seeds[i - 1] + 1:
+            run = seeds[start:i]
+            parts += [f'{run[0]}–{run[-1]}'] if len(run) >= 3 else [str(s) for s in run]
+            start = i
+    return f'{len(seeds)} ({", ".join(parts)})'
+
+
+#: what :func:`machines_line` says of runs recorded before runs.json kept the machine's facts
+UNRECORDED_MACHINE = 'the development machine unless docs/benchmarks.md says otherwise'
+
+
+def machines_line(runs: Iterable[dict]) -> str:
+    """The footer naming the machines ``runs`` came from, from their ``machine`` facts.
+
+    Runs are grouped by CPU, torch's CPU capability, thread count and kernel variables, and counted; the
+    torch versions of a group are listed. Runs without ``machine`` predate those facts and are counted apart.
+    """
+    groups: Dict[Tuple, List[dict]] = {}
+    unrecorded = 0
+    for run in runs:
+        m = run.get('machine')
+        if not m:
+            unrecorded += 1
+            continue
+        env = m.get('env') or {}
+        key = (m.get('cpu', '?'), m.get('cpu_capability', '?'), m.get('threads', '?'), tuple(sorted(env.items())))
+        groups.setdefault(key, []).append(m)
+    parts = []
+    for (cpu, cap, threads, env), ms in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        torch = '/'.join(sorted({str(m.get('torch', '?')) for m in ms}))
+        extra = ''.join(f', {k}={v}' for k, v in env)
+        plural = '' if threads == 1 else 's'
+        parts.append(f'{len(ms)} on {cpu} (torch {torch}, CPU capability {cap}, {threads} thread{plural}{extra})')
+    if unrecorded:
+        parts.append(f'{unrecorded} recorded before machine facts were kept ({UNRECORDED_MACHINE})')
+    return 'Runs: ' + ('; '.join(parts) or 'none') + '.'
+
+
+def _footer(comparisons: Sequence[str], runs: Iterable[dict]) -> List[str]:
+    """The lines every table ends with: its comparisons (when it shows both rows of one) and its machines."""
+    lines = ['']
+    if comparisons:
+        lines += ['Comparisons (a win needs 2 seeds or more per row and a gap larger than both rows\' sample stds):',
+                  *(f'- {c}' for c in comparisons), '']
+    return lines + [machines_line(runs)]
+
+
+def merge_runs(parts: Sequence):
+    """Several runs.json contents of one study as one: lists are joined, dicts united.
+
+    Raises:
+        ValueError: the parts mix lists and dicts, or two parts hold different results for one run.
+    """
+    if all(isinstance(p, list) for p in parts):
+        merged: list = []
+        seen = {}
+        for p in parts:
+            for r in p:
+                key = (r.get('loss'), r.get('seed'))
+                if key in seen and seen[key] != r:
+                    raise ValueError(f'merge_runs: two different results for {key}')
+                if key not in seen:
+                    seen[key] = r
+                    merged.append(r)
+        return merged
+    if all(isinstance(p, dict) for p in parts):
+        out: dict = {}
+        for p in parts:
+            for k, v in p.items():
+                if k in out and out[k] != v:
+                    raise ValueError(f'merge_runs: two different results for {k!r}')
+                out[k] = v
+        return out
+    raise ValueError('merge_runs: the parts mix list- and dict-form runs.json')
+
+
+def _row_runs(runs: Dict[str, dict], row: str) -> Dict[int, dict]:
+    """The runs of one row of a dict-form runs.json, by seed."""
+    return dict(sorted((int(k.rsplit('/', 1)[1]), v) for k, v in runs.items() if k.rsplit('/', 1)[0] == row))
+
+
+#: loss-study pairs that the READMEs compare (first, second), each on mAP50 and mAP75
+LOSS_STUDY_PAIRS = (('KLD', 'smooth-L1'), ('KFIoU', 'smooth-L1'), ('KLD', 'GWD'), ('KLD', 'KFIoU'))
+
+
 def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> str:
-    """The loss-study table (mean ± std over seeds) of ``runs`` (the list in runs.json).
+    """The loss-study table (mean ± std over seeds) of ``runs`` (the list in runs.json), then the comparisons
+    of ``LOSS_STUDY_PAIRS`` whose two rows are shown and the machines.
 
     Args:
         runs: one dict per (loss, seed) run with the keys the study writes.
@@ -61,14 +199,19 @@ def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> 
     if unknown:
         raise KeyError(f'loss study: no runs for row(s) {unknown}; runs.json has {sorted(set(known))}')
     lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | matched IoU ship | tank | plane '
-             '| runs |', '|---|---|---|---|---|---|---|---|---|']
+             '| seeds |', '|---|---|---|---|---|---|---|---|---|']
     for loss in rows:
         rs = [r for r in runs if r['loss'] == loss]
 
         def ms(key: str, fmt: str = '.3f') -> str:
             return mean_std([r[key] for r in rs], fmt)
         lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
-                     f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | {len(rs)} |')
+                     f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | '
+                     f'{seeds_cell([r["seed"] for r in rs])} |')
+    comparisons = [f'{key}: ' + compare(a, [r[key] for r in runs if r['loss'] == a],
+                                        b, [r[key] for r in runs if r['loss'] == b])
+                   for a, b in LOSS_STUDY_PAIRS if a in rows and b in rows for key in ('mAP50', 'mAP75')]
+    lines += _footer(comparisons, [r for r in runs if r['loss'] in rows])
     return '\n'.join(lines) + '\n'
 
 
@@ -106,8 +249,14 @@ def _sfda_seeds(runs: Dict[str, dict]) -> List[int]:
     return sorted({int(k.rsplit('/', 1)[1]) for k in runs})
 
 
+#: sfda-study pairs that the README compares (first, second), on the mean Dice: SFDA against the baselines
+#: and the two ends, and the two KL directions (the default, KL(pred‖prior), is the row 'SFDA')
+SFDA_STUDY_PAIRS = (('SFDA', 'AdaEnt'), ('SFDA', 'source only'), ('SFDA', 'oracle'), ('SFDA', 'SFDA, KL(prior‖pred)'))
+
+
 def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
-    """The SFDA-study table plus its gap line, from ``runs`` (the dict in runs.json).
+    """The SFDA-study table plus its gap line, the comparisons of ``SFDA_STUDY_PAIRS`` whose rows are shown
+    and the machines, from ``runs`` (the dict in runs.json).
 
     Means over volumes as ``MedicalVolumeMetric`` reports them: a missed structure counts Dice 0 and,
     in ASSD and HD95, the volume's diagonal. The ``missed <class>`` columns count the volumes whose
@@ -121,16 +270,17 @@ def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None
     rows = list(rows or SFDA_STUDY_ROWS)
     seeds = _sfda_seeds(runs)
     header = ['method', 'mean Dice', 'Dice organ', 'Dice lesion', 'mean ASSD (mm)', 'mean HD95 (mm)',
-              *(f'missed {c}' for c in SFDA_CLASSES)]
+              *(f'missed {c}' for c in SFDA_CLASSES), 'seeds']
     table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     uncounted = False
     for row in rows:
-        vals = [runs[f'{row}/{s}'] for s in seeds if f'{row}/{s}' in runs]
+        by_seed = _row_runs(runs, row)
+        vals = list(by_seed.values())
         cells = [_sfda_cell([v[k] for v in vals if k in v]) if any(k in v for v in vals) else '–'
                  for k in SFDA_KEYS]
         missed = [_sfda_missed_cell(vals, c) for c in SFDA_CLASSES]
         uncounted |= None in missed
-        table.append(f'| {row} | ' + ' | '.join(cells + [m or '–' for m in missed]) + ' |')
+        table.append(f'| {row} | ' + ' | '.join(cells + [m or '–' for m in missed] + [seeds_cell(by_seed)]) + ' |')
     # the gap line needs every seed of the two ends and of each adaptation row shown
     needed = {'source only', 'oracle', *rows}
     missing = [f'{row}/{s}' for row in needed for s in seeds if f'{row}/{s}' not in runs]
@@ -151,6 +301,10 @@ def sfda_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None
         table.append('')
     table.append(f'Seeds {seeds}. Fraction of the mean-Dice gap (source only → oracle) closed: '
                  + ', '.join(f'{k} {v:.0%}' for k, v in closed.items()) + '.')
+    comparisons = ['mean Dice: ' + compare(a, [v['mdice'] for v in _row_runs(runs, a).values()],
+                                           b, [v['mdice'] for v in _row_runs(runs, b).values()])
+                   for a, b in SFDA_STUDY_PAIRS if a in rows and b in rows]
+    table += _footer(comparisons, [v for row in rows for v in _row_runs(runs, row).values()])
     return '\n'.join(table) + '\n'
 
 
@@ -175,6 +329,16 @@ CROSSMODAL_KEYS = (('intensity_kl', 'intensity KL to real MR (nats)'), ('dice_tu
                    ('hd95_tumour', 'HD95 (mm)'), ('volume_ratio_tumour', 'volume ratio'))
 
 
+#: crossmodal-study pairs that the README compares (first, second), on the tumour Dice
+CROSSMODAL_STUDY_PAIRS = (('MR + pseudo-MR, tumour-aware', 'MR + pseudo-MR, CycleGAN'),
+                          ('MR + pseudo-MR, tumour-aware', 'MR only'), ('MR + histogram-matched CT', 'MR only'))
+
+
+def _label(row: str) -> str:
+    """A row name for a comparison sentence, quoted where its own comma would misread."""
+    return f'"{row}"' if ',' in row else row
+
+
 def _seed_means(runs: Dict[str, dict], row: str, key: str) -> float:
     vals = [v[key] for k, v in runs.items() if k.rsplit('/', 1)[0] == row and key in v]
     if not vals:
@@ -185,34 +349,47 @@ def _seed_means(runs: Dict[str, dict], row: str, key: str) -> float:
 def crossmodal_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
     """The CT->MR augmentation study: per arm, the intensity KL of its CT-derived images to real MR and the
     tumour Dice, HD95 (mm; a missed tumour counts the volume diagonal) and volume ratio on the MR test set,
-    mean ± std over seeds, plus the missed tumours over all seeds and the issue's acceptance checks.
+    mean ± std over the seeds the arm has, the missed tumours over those seeds, then the issue's acceptance
+    checks, the comparisons of ``CROSSMODAL_STUDY_PAIRS`` and the machines. A row needs one seed or more;
+    rows may have different seeds (several results folders merged, :func:`merge_runs`).
 
     Args:
         runs: ``{'<row>/<seed>': {metric: value}}`` (``MedicalVolumeMetric`` keys plus ``intensity_kl``).
         rows: rows to show, in this order; default ``CROSSMODAL_STUDY_ROWS``.
     """
     rows = list(rows or CROSSMODAL_STUDY_ROWS)
-    seeds = _sfda_seeds(runs)
-    missing = [f'{row}/{s}' for row in rows for s in seeds if f'{row}/{s}' not in runs]
+    by_row = {row: _row_runs(runs, row) for row in rows}
+    missing = [row for row in rows if not by_row[row]]
     if missing:
-        raise KeyError(f'crossmodal study: runs.json has no {sorted(missing)}')
-    header = ['training set', *(h for _, h in CROSSMODAL_KEYS), 'missed tumours']
+        raise KeyError(f'crossmodal study: runs.json has no runs for row(s) {missing}')
+    header = ['training set', *(h for _, h in CROSSMODAL_KEYS), 'missed tumours', 'seeds']
     table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     for row in rows:
-        vals = [runs[f'{row}/{s}'] for s in seeds]
+        vals = list(by_row[row].values())
         cells = [_sfda_cell([v[k] for v in vals]) if all(k in v for v in vals) else '–' for k, _ in CROSSMODAL_KEYS]
-        table.append(f'| {row} | ' + ' | '.join(cells + [_sfda_missed_cell(vals, 'tumour') or '–']) + ' |')
+        table.append(f'| {row} | ' + ' | '.join(cells + [_sfda_missed_cell(vals, 'tumour') or '–',
+                                                       seeds_cell(by_row[row])]) + ' |')
     table.append('')
-    table.append(f'Seeds {seeds} (each seed trains its own translators and segmenters).')
+    seed_sets = {tuple(r) for r in by_row.values()}
+    if len(seed_sets) == 1:
+        table.append(f'Seeds {list(next(iter(seed_sets)))} (each seed trains its own translators and segmenters).')
+    else:
+        table.append('Seeds per row in the last column; a row\'s cells are over its own seeds (each seed trains its '
+                     'own translators and segmenters).')
     full = set(CROSSMODAL_STUDY_ROWS) <= {k.rsplit('/', 1)[0] for k in runs}
     if full:
         ta, plain = 'MR + pseudo-MR, tumour-aware', 'MR + pseudo-MR, CycleGAN'
         kl_ratio = _seed_means(runs, 'MR + raw CT', 'intensity_kl') / _seed_means(runs, ta, 'intensity_kl')
         gain = _seed_means(runs, ta, 'dice_tumour') - _seed_means(runs, 'MR only', 'dice_tumour')
         over_plain = _seed_means(runs, ta, 'dice_tumour') - _seed_means(runs, plain, 'dice_tumour')
-        table.append(f'Acceptance (means over seeds): raw-CT KL / tumour-aware pseudo-MR KL = {kl_ratio:.1f} '
+        over = 'seeds' if len(seed_sets) == 1 else "each row's seeds"
+        table.append(f'Acceptance (means over {over}): raw-CT KL / tumour-aware pseudo-MR KL = {kl_ratio:.1f} '
                      f'(goal ≥ 5); tumour-aware pseudo-MR Dice − MR-only Dice = {gain:+.3f} (goal ≥ +0.05); '
                      f'tumour-aware − plain CycleGAN Dice = {over_plain:+.3f} (goal > 0).')
+    comparisons = ['Dice: ' + compare(_label(a), [v['dice_tumour'] for v in by_row[a].values()],
+                                      _label(b), [v['dice_tumour'] for v in by_row[b].values()])
+                   for a, b in CROSSMODAL_STUDY_PAIRS if a in rows and b in rows]
+    table += _footer(comparisons, [v for r in by_row.values() for v in r.values()])
     return '\n'.join(table) + '\n'
 
 
@@ -245,37 +422,52 @@ def _gcd_values(runs: Dict[str, dict], row: str, key: str) -> List[float]:
     return vals
 
 
+#: gcd-study pairs that the README compares per dataset (first, second), on All and New
+GCD_STUDY_PAIRS = (('LegoGCD', 'SimGCD'), ('dual-view KL only', 'SimGCD'))
+
+
 def gcd_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
     """The GCD study: per dataset and arm, GCDAccuracy's All / Old / New (v2, percent) and v1's All, mean ± std
-    over seeds, then the issue's acceptance check per dataset (LegoGCD's Old >= SimGCD's, and LegoGCD's New
-    not below SimGCD's by more than a std).
+    over the seeds the row has, then the issue's acceptance check per dataset (LegoGCD's Old >= SimGCD's, and
+    LegoGCD's New not below SimGCD's by more than a std), the comparisons of ``GCD_STUDY_PAIRS`` per dataset
+    and the machines.
 
     Args:
         runs: ``{'<dataset> | <arm>/<seed>': {metric: value}}``.
         rows: ``'<dataset> | <arm>'`` rows to show, in this order; default every dataset x arm.
     """
     rows = list(rows or [f'{d} | {a}' for d in GCD_STUDY_DATASETS for a in GCD_STUDY_ARMS])
-    seeds = _sfda_seeds(runs)
-    missing = [f'{row}/{s}' for row in rows for s in seeds if f'{row}/{s}' not in runs]
+    by_row = {row: _row_runs(runs, row) for row in rows}
+    missing = [row for row in rows if not by_row[row]]
     if missing:
-        raise KeyError(f'gcd study: runs.json has no {sorted(missing)}')
-    header = ['dataset', 'method', *(h for _, h in GCD_KEYS)]
+        raise KeyError(f'gcd study: runs.json has no runs for row(s) {missing}')
+    header = ['dataset', 'method', *(h for _, h in GCD_KEYS), 'seeds']
     table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     for row in rows:
         dataset, arm = row.split(' | ', 1)
         cells = [mean_std(_gcd_values(runs, row, k), '.2f') for k, _ in GCD_KEYS]
-        table.append(f'| {dataset} | {arm} | ' + ' | '.join(cells) + ' |')
+        table.append(f'| {dataset} | {arm} | ' + ' | '.join(cells + [seeds_cell(by_row[row])]) + ' |')
     table.append('')
-    table.append(f'Accuracy in % on the unlabelled training images, last epoch, mean ± std over seeds {seeds}.')
+    seed_sets = {tuple(r) for r in by_row.values()}
+    over = f'seeds {list(seed_sets.pop())}' if len(seed_sets) == 1 else 'each row\'s seeds (last column)'
+    table.append(f'Accuracy in % on the unlabelled training images, last epoch, mean ± std over {over}.')
+    comparisons = []
     for dataset in GCD_STUDY_DATASETS:
         sim, lego = f'{dataset} | SimGCD', f'{dataset} | LegoGCD'
-        if sim not in rows or lego not in rows:
-            continue
-        old = statistics.mean(_gcd_values(runs, lego, 'Old')) - statistics.mean(_gcd_values(runs, sim, 'Old'))
-        new = statistics.mean(_gcd_values(runs, lego, 'New')) - statistics.mean(_gcd_values(runs, sim, 'New'))
-        stds = [statistics.stdev(_gcd_values(runs, r, 'New')) if len(seeds) > 1 else 0.0 for r in (lego, sim)]
-        table.append(f'Acceptance, {dataset}: LegoGCD − SimGCD Old = {old:+.2f} (goal ≥ 0); New = {new:+.2f} '
-                     f'(goal ≥ −std: LegoGCD\'s New std {stds[0]:.2f}, SimGCD\'s {stds[1]:.2f}).')
+        if sim in rows and lego in rows:
+            old = statistics.mean(_gcd_values(runs, lego, 'Old')) - statistics.mean(_gcd_values(runs, sim, 'Old'))
+            new = statistics.mean(_gcd_values(runs, lego, 'New')) - statistics.mean(_gcd_values(runs, sim, 'New'))
+            news = [_gcd_values(runs, r, 'New') for r in (lego, sim)]
+            stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in news]
+            table.append(f'Acceptance, {dataset}: LegoGCD − SimGCD Old = {old:+.2f} (goal ≥ 0); New = {new:+.2f} '
+                         f'(goal ≥ −std: LegoGCD\'s New std {stds[0]:.2f}, SimGCD\'s {stds[1]:.2f}).')
+        for a, b in GCD_STUDY_PAIRS:
+            ra, rb = f'{dataset} | {a}', f'{dataset} | {b}'
+            if ra in rows and rb in rows:
+                comparisons += [f'{dataset}, {key}: ' + compare(a, _gcd_values(runs, ra, key), b,
+                                                                _gcd_values(runs, rb, key), '.2f')
+                                for key in ('All', 'New')]
+    table += _footer(comparisons, [v for r in by_row.values() for v in r.values()])
     return '\n'.join(table) + '\n'
 
 
@@ -293,13 +485,41 @@ STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sf
                                 'crossmodal_study': crossmodal_study_table, 'gcd_study': gcd_study_table}
 
 
+def study_of(folder: str) -> str:
+    """The study (key of ``STUDIES``) whose table a results folder takes: its name, or the study it extends
+    (``crossmodal_study_seeds34`` -> ``crossmodal_study``)."""
+    if folder in STUDIES:
+        return folder
+    for study in sorted(STUDIES, key=len, reverse=True):
+        if folder.startswith(study + '_'):
+            return study
+    raise KeyError(f'unknown study {folder!r}; known: {sorted(STUDIES)}')
+
+
 def load_runs(study: str, results_dir: str = RESULTS_DIR):
-    """The parsed ``runs.json`` of ``study``; a missing file is named in the error."""
-    path = osp.join(results_dir, study, 'runs.json')
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: no runs.json for study {study!r}')
-    with open(path, encoding='utf-8') as f:
-        return json.load(f)
+    """The parsed ``runs.json`` of ``study``; a missing file is named in the error. ``'a+b'`` merges the
+    runs.json of the results folders ``a`` and ``b`` (:func:`merge_runs`)."""
+    parts = []
+    for folder in study.split('+'):
+        path = osp.join(results_dir, folder, 'runs.json')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path}: no runs.json for study {folder!r}')
+        with open(path, encoding='utf-8') as f:
+            parts.append(json.load(f))
+    return parts[0] if len(parts) == 1 else merge_runs(parts)
+
+
+def present_rows(study: str, runs) -> Optional[List[str]]:
+    """The rows of the study's table order that ``runs`` has, as the study scripts pass them for a results
+    folder that holds some rows only; None (the table's default) for the loss and SFDA studies."""
+    if study == 'crossmodal_study':
+        order = list(CROSSMODAL_STUDY_ROWS)
+    elif study == 'gcd_study':
+        order = [f'{d} | {a}' for d in GCD_STUDY_DATASETS for a in GCD_STUDY_ARMS]
+    else:
+        return None
+    present = {k.rsplit('/', 1)[0] for k in runs}
+    return [row for row in order if row in present]
 
 
 def render(text: str, path: str = '<text>', results_dir: str = RESULTS_DIR) -> str:
@@ -308,19 +528,58 @@ def render(text: str, path: str = '<text>', results_dir: str = RESULTS_DIR) -> s
 
     def replace(m: re.Match) -> str:
         study = m.group('study')
-        if study not in STUDIES:
-            raise KeyError(f'{path}: unknown study {study!r} in a results marker; known: {sorted(STUDIES)}')
+        try:
+            kinds = {study_of(folder) for folder in study.split('+')}
+        except KeyError as e:
+            raise KeyError(f'{path}: {e.args[0]} in a results marker') from None
+        if len(kinds) != 1:
+            raise KeyError(f'{path}: results marker {study!r} merges folders of different studies {sorted(kinds)}')
         if study not in cache:
             cache[study] = load_runs(study, results_dir)
         rows = m.group('rows').split('|') if m.group('rows') else None
         try:
-            body = STUDIES[study](cache[study], rows)
+            body = STUDIES[kinds.pop()](cache[study], rows)
         except KeyError as e:
             raise KeyError(f'{path}: {e.args[0]}') from None
         head = m.group(0)[:m.start('body') - m.start(0)]
         return head + body + '<!-- /results -->'
 
     return MARKER.sub(replace, text)
+
+
+def study_table(folder: str, results_dir: str = RESULTS_DIR) -> str:
+    """The ``table.md`` text of one results folder, as its study script writes it (the rows it has)."""
+    study = study_of(folder)
+    runs = load_runs(folder, results_dir)
+    return STUDIES[study](runs, present_rows(study, runs))
+
+
+def result_folders(results_dir: str = RESULTS_DIR) -> List[str]:
+    """The results folders with a runs.json of a known study."""
+    folders = []
+    for path in sorted(glob.glob(osp.join(results_dir, '*', 'runs.json'))):
+        folder = osp.basename(osp.dirname(path))
+        try:
+            study_of(folder)
+        except KeyError:
+            continue
+        folders.append(folder)
+    return folders
+
+
+def update_tables(check: bool = False, results_dir: str = RESULTS_DIR) -> List[str]:
+    """Rewrite the ``table.md`` of every results folder; return those that were (``check``: would be) changed."""
+    stale = []
+    for folder in result_folders(results_dir):
+        path = osp.join(results_dir, folder, 'table.md')
+        text = study_table(folder, results_dir)
+        old = open(path, encoding='utf-8').read() if osp.isfile(path) else None
+        if text != old:
+            stale.append(path)
+            if not check:
+                with open(path, 'w', encoding='utf-8') as f:
+                    f.write(text)
+    return stale
 
 
 def default_files(root: str = ROOT) -> List[str]:
@@ -356,12 +615,15 @@ def publish(text: str, out_dir: str, update_readmes: bool) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('files', nargs='*', help='markdown files (default: configs/*/README.md)')
+    parser.add_argument('files', nargs='*', help='markdown files (default: configs/*/README.md, and then every '
+                        'table.md of --results-dir too)')
     parser.add_argument('--check', action='store_true', help='change nothing; exit 1 if a region is stale')
     parser.add_argument('--results-dir', default=RESULTS_DIR, help='folder of <study>/runs.json')
     args = parser.parse_args(argv)
     files = args.files or default_files()
     stale = update(files, check=args.check, results_dir=args.results_dir)
+    if not args.files:
+        stale += update_tables(check=args.check, results_dir=args.results_dir)
     for path in stale:
         rel = osp.relpath(path, ROOT)
         print(f'{rel}: results table is stale; run python benchmarks/result_tables.py' if args.check

@@ -128,10 +128,15 @@ def test_results_are_numbers_the_readme_states(rel):
                     f'{where}: {metric}={value} is not stated in its README'
 
 
-def _study_means(runs_rel: str, row: str) -> dict:
+def _study_means(runs_rel, row: str) -> dict:
+    """Seed means of ``row`` in one runs.json, or in several results folders of one study merged (a list)."""
     tables = load_script('benchmarks', 'result_tables.py')
-    study = osp.basename(osp.dirname(runs_rel))
-    runs = tables.load_runs(study, osp.join(ROOT, osp.dirname(osp.dirname(runs_rel))))
+    rels = [runs_rel] if isinstance(runs_rel, str) else list(runs_rel)
+    results_dirs = {osp.dirname(osp.dirname(rel)) for rel in rels}
+    assert len(results_dirs) == 1, f'{rels}: merged runs.json must share one results folder'
+    folders = [osp.basename(osp.dirname(rel)) for rel in rels]
+    runs = tables.load_runs('+'.join(folders), osp.join(ROOT, results_dirs.pop()))
+    study = tables.study_of(folders[0])
     if study == 'loss_study':
         return tables.loss_study_means(runs, row)
     if study == 'crossmodal_study':
@@ -149,7 +154,9 @@ def test_toy_results_equal_the_study_runs():
         if 'Results Runs' not in meta:
             continue
         where = f'{rel}: model {model["Name"]!r}'
-        assert osp.isfile(osp.join(ROOT, meta['Results Runs'])), f'{where}: {meta["Results Runs"]} not found'
+        runs_rels = [meta['Results Runs']] if isinstance(meta['Results Runs'], str) else meta['Results Runs']
+        for runs_rel in runs_rels:
+            assert osp.isfile(osp.join(ROOT, runs_rel)), f'{where}: {runs_rel} not found'
         expected = _study_means(meta['Results Runs'], meta['Results Row'])
         (result,) = model['Results']
         for metric, value in result['Metrics'].items():

@@ -111,7 +111,7 @@ def test_two_classes_and_the_logged_line_the_study_reads(tmp_path):
     text = tables.sfda_study_table({'source only/0': dict(parsed, mdice=0.5), 'oracle/0': parsed},
                                    ['source only', 'oracle'])
     row = next(ln for ln in text.splitlines() if ln.startswith('| source only |'))
-    assert row.endswith(f"| {parsed['mhd95']:.3f} | 0 / 2 | 1 / 2 |") and 'measured before' not in text
+    assert row.endswith(f"| {parsed['mhd95']:.3f} | 0 / 2 | 1 / 2 | 1 (0) |") and 'measured before' not in text
 
 
 def test_volume_ratio_closed_form():
