@@ -13,18 +13,21 @@ environment variables that make torch take another code path on the same machine
 
 ``--jobs 2 --threads 1`` runs two trainings at once with one thread each (what fits 2 cores best); the
 thread count is recorded with each run, as it is one more kernel path. Results go to ``OUT/runs.json``
-(seed, path, mAP50, mAP75, minutes, machine facts) and ``OUT/table.md``.
+(seed, path, mAP50, mAP75, minutes, machine facts) and ``OUT/table.md`` (``result_tables.spread_table``);
+a folder named ``*_spread`` (the demo's: ``demo_spread``) is the one the READMEs quote.
 """
 import argparse
 import json
 import os
 import os.path as osp
 import re
-import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # result_tables.py beside this file
+from result_tables import publish, spread_table  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_32e_toy-dota.py'
@@ -57,22 +60,6 @@ def run_one(seed: int, path: str, threads: int, out: str, config: str) -> dict:
                 minutes=round((time.time() - start) / 60, 2), machine=facts)
 
 
-def table(runs: list) -> str:
-    """Markdown: one row per run, then the spread (max - min) and mean ± std over all runs."""
-    lines = ['| kernel path | seed | threads | mAP50 | mAP75 | minutes |', '|---|---|---|---|---|---|']
-    for r in sorted(runs, key=lambda r: (r['path'], r['seed'])):
-        lines.append(f"| {r['path']} | {r['seed']} | {r['machine']['threads']} | {r['mAP50']:.4f} | "
-                     f"{r['mAP75']:.4f} | {r['minutes']:.1f} |")
-    for key in ('mAP50', 'mAP75'):
-        vals = [r[key] for r in runs]
-        std = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        lines.append(f'\n{key}: {len(vals)} runs, range {min(vals):.3f}–{max(vals):.3f} '
-                     f'(spread {max(vals) - min(vals):.3f}), mean {statistics.mean(vals):.3f} ± {std:.3f}.')
-    cpus = sorted({f"{r['machine']['cpu']} (torch {r['machine']['cpu_capability']})" for r in runs})
-    lines.append(f"\nMachine: {'; '.join(cpus)}.")
-    return '\n'.join(lines) + '\n'
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
@@ -91,7 +78,11 @@ def main(argv=None) -> None:
     runs = json.load(open(runs_path)) if osp.exists(runs_path) else []
     done = {(r['seed'], r['path'], r['machine']['threads']) for r in runs}
     wanted = [(s, p) for p in args.paths for s in args.seeds]
-    wanted += [(int(r.split(':')[0]), r.split(':')[1]) for r in args.runs]
+    for run in args.runs:
+        seed, _, path = run.partition(':')
+        if not seed.isdigit() or path not in PATHS:
+            parser.error(f'--runs {run!r}: expected SEED:PATH with PATH one of {list(PATHS)}')
+        wanted.append((int(seed), path))
     todo = [(s, p) for s, p in wanted
             if not any(d[:2] == (s, p) and (not args.threads or d[2] == args.threads) for d in done)]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -99,9 +90,8 @@ def main(argv=None) -> None:
             print(json.dumps({k: v for k, v in record.items() if k != 'machine'}), flush=True)
             runs.append(record)
             json.dump(runs, open(runs_path, 'w'), indent=1)
-    text = table(runs)
-    open(osp.join(out, 'table.md'), 'w').write(text)
-    print(text)
+    # the READMEs quote the results folders named <config>_spread under benchmarks/results
+    publish(spread_table(runs), out, update_readmes=osp.basename(out).endswith('_spread'))
 
 
 if __name__ == '__main__':

@@ -480,16 +480,60 @@ def gcd_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
     return {name: round(statistics.mean(_gcd_values(runs, row, key)), 2) for name, key in GCD_METRICS.items()}
 
 
+#: kernel paths of the spread study, in table order (benchmarks/demo_spread.py's PATHS)
+SPREAD_PATHS = ('native', 'aten-avx2', 'aten-default', 'onednn-avx2')
+
+
+def spread_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The spread study of one config (``benchmarks/demo_spread.py``): a row per run (kernel path, seed,
+    threads), then the range, spread (max − min) and mean ± std of mAP50 and mAP75 over all runs shown.
+
+    Args:
+        runs (List[dict]): the list in runs.json (``seed``, ``path``, ``mAP50``, ``mAP75``, ``minutes``,
+            ``machine``).
+        rows (Sequence[str], optional): kernel paths to show (None: all). Defaults to None.
+
+    Returns:
+        str: the markdown table and its summary lines.
+    """
+    shown = [r for r in runs if rows is None or r['path'] in rows]
+    if not shown:
+        raise KeyError(f'no runs for kernel paths {rows}')
+    order = {p: i for i, p in enumerate(SPREAD_PATHS)}
+    lines = ['| kernel path | seed | threads | mAP50 | mAP75 | minutes |', '|---|---|---|---|---|---|']
+    for r in sorted(shown, key=lambda r: (order.get(r['path'], len(order)), r['seed'])):
+        threads = (r.get('machine') or {}).get('threads', '?')
+        lines.append(f"| {r['path']} | {r['seed']} | {threads} | {r['mAP50']:.3f} | {r['mAP75']:.3f} | "
+                     f"{r['minutes']:.1f} |")
+    lines.append('')
+    seeds = sorted({r['seed'] for r in shown})
+    paths = sorted({r['path'] for r in shown}, key=lambda p: order.get(p, len(order)))
+    lines.append(f'{len(shown)} runs: seeds {seeds_cell(seeds)}, kernel paths {", ".join(paths)}.')
+    for key in ('mAP50', 'mAP75'):
+        vals = [r[key] for r in shown]
+        lines.append(f'{key}: range {min(vals):.3f}–{max(vals):.3f} (spread {max(vals) - min(vals):.3f}), '
+                     f'mean {mean_std(vals)}.')
+    return '\n'.join(lines + _footer([], shown)) + '\n'
+
+
+def spread_means(runs: List[dict]) -> Dict[str, float]:
+    """mAP50 and mAP75 means over every run of a spread study, rounded as in the table."""
+    return {key: round(statistics.mean(r[key] for r in runs), 3) for key in ('mAP50', 'mAP75')}
+
+
 #: study name (folder under benchmarks/results) -> its table function
 STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table,
-                                'crossmodal_study': crossmodal_study_table, 'gcd_study': gcd_study_table}
+                                'crossmodal_study': crossmodal_study_table, 'gcd_study': gcd_study_table,
+                                'spread': spread_table}
 
 
 def study_of(folder: str) -> str:
     """The study (key of ``STUDIES``) whose table a results folder takes: its name, or the study it extends
-    (``crossmodal_study_seeds34`` -> ``crossmodal_study``)."""
+    (``crossmodal_study_seeds34`` -> ``crossmodal_study``); ``<config>_spread`` folders take the spread table."""
     if folder in STUDIES:
         return folder
+    if folder.endswith('_spread'):
+        return 'spread'
     for study in sorted(STUDIES, key=len, reverse=True):
         if folder.startswith(study + '_'):
             return study

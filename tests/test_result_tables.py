@@ -293,3 +293,26 @@ def test_gcd_study_parses_the_last_validation_of_a_log():
                                             'v1/All': 88.0, 'epoch': 30}
     with pytest.raises(ValueError, match='no validation'):
         study.parse_gcd_metrics('nothing here')
+
+
+def test_spread_table_rows_and_summary_closed_form():
+    tables = load()
+    machine = dict(cpu='CPU X', torch='2.13.0+cpu', cpu_capability='AVX512', threads=2, env={})
+    runs = [dict(seed=s, path='native', mAP50=v, mAP75=0.2, minutes=5.0, machine=machine)
+            for s, v in enumerate([0.90, 0.92, 0.91])]
+    runs.append(dict(seed=0, path='aten-default', mAP50=0.93, mAP75=0.3, minutes=6.0,
+                     machine=dict(machine, cpu_capability='DEFAULT', env={'ATEN_CPU_CAPABILITY': 'default'})))
+    text = tables.spread_table(runs)
+    body = text.splitlines()
+    # native before aten-default, seeds in order
+    assert body[2:6] == ['| native | 0 | 2 | 0.900 | 0.200 | 5.0 |', '| native | 1 | 2 | 0.920 | 0.200 | 5.0 |',
+                         '| native | 2 | 2 | 0.910 | 0.200 | 5.0 |', '| aten-default | 0 | 2 | 0.930 | 0.300 | 6.0 |']
+    vals = [0.90, 0.92, 0.91, 0.93]
+    mean = sum(vals) / 4
+    std = (sum((v - mean) ** 2 for v in vals) / 3) ** 0.5
+    assert f'mAP50: range 0.900–0.930 (spread 0.030), mean {mean:.3f} ± {std:.3f}.' in text
+    assert '4 runs: seeds 3 (0–2), kernel paths native, aten-default.' in text
+    assert 'CPU capability DEFAULT, 2 threads, ATEN_CPU_CAPABILITY=default' in text
+    assert tables.spread_means(runs) == {'mAP50': round(mean, 3), 'mAP75': 0.225}
+    assert tables.spread_table(runs, ['aten-default']).count('| aten-default |') == 1
+    assert tables.study_of('demo_spread') == tables.study_of('fcos_spread') == 'spread'
