@@ -47,7 +47,7 @@ def run_one(seed: int, path: str, threads: int, out: str, config: str) -> dict:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     facts = json.loads(subprocess.run([sys.executable, '-c', FACTS], cwd=ROOT, env=env, capture_output=True,
                                       text=True, check=True).stdout)
-    work_dir = osp.join(out, f'{path}_seed{seed}')
+    work_dir = osp.join(out, f'{path}_seed{seed}' + (f'_{threads}threads' if threads else ''))
     os.makedirs(work_dir, exist_ok=True)
     start = time.time()
     with open(osp.join(work_dir, 'run.log'), 'w') as log:

@@ -611,19 +611,22 @@ def result_folders(results_dir: str = RESULTS_DIR) -> List[str]:
     return folders
 
 
+def _write_if_changed(path: str, text: str, check: bool) -> bool:
+    """Whether ``path`` differs from ``text`` (a missing file does); writes ``text`` there unless ``check``."""
+    old = open(path, encoding='utf-8').read() if osp.isfile(path) else None
+    if text == old:
+        return False
+    if not check:
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
+    return True
+
+
 def update_tables(check: bool = False, results_dir: str = RESULTS_DIR) -> List[str]:
     """Rewrite the ``table.md`` of every results folder; return those that were (``check``: would be) changed."""
-    stale = []
-    for folder in result_folders(results_dir):
-        path = osp.join(results_dir, folder, 'table.md')
-        text = study_table(folder, results_dir)
-        old = open(path, encoding='utf-8').read() if osp.isfile(path) else None
-        if text != old:
-            stale.append(path)
-            if not check:
-                with open(path, 'w', encoding='utf-8') as f:
-                    f.write(text)
-    return stale
+    paths = [(osp.join(results_dir, folder, 'table.md'), study_table(folder, results_dir))
+             for folder in result_folders(results_dir)]
+    return [path for path, text in paths if _write_if_changed(path, text, check)]
 
 
 def default_files(root: str = ROOT) -> List[str]:
@@ -637,12 +640,8 @@ def update(files: Sequence[str], check: bool = False, results_dir: str = RESULTS
     for path in files:
         with open(path, encoding='utf-8') as f:
             text = f.read()
-        new = render(text, path, results_dir)
-        if new != text:
+        if _write_if_changed(path, render(text, path, results_dir), check):
             stale.append(path)
-            if not check:
-                with open(path, 'w', encoding='utf-8') as f:
-                    f.write(new)
     return stale
 
 
