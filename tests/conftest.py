@@ -1,4 +1,9 @@
+import os
+
 import pytest
+
+# reproducible mode re-executes the tools; the tests call them in-process (and test the mode in subprocesses)
+os.environ.pop('VISIONDIV_REPRODUCIBLE', None)
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -38,9 +38,9 @@ def make_parser(description: str, config_help: str = 'config file path') -> argp
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. optim_wrapper.optimizer.lr=0.01')
     parser.add_argument('--reproducible', nargs='?', type=int, const=1, metavar='THREADS',
-                        help='bit-reproducible CPU run on any x86-64 machine: pin torch\'s kernel paths and THREADS '
-                             'intra-op threads (default 1); slower (docs/user_guides/train.md#reproducible-runs). '
-                             'Also VISIONDIV_REPRODUCIBLE=THREADS')
+                        help='bit-reproducible CPU run across x86-64 vector widths: pin torch\'s kernel paths and '
+                             'THREADS intra-op threads (default 1); about 3x slower '
+                             '(docs/user_guides/train.md#reproducible-runs). Also VISIONDIV_REPRODUCIBLE=THREADS')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     # torch >= 2.0's distributed launcher passes --local-rank, older ones --local_rank
