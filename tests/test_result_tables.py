@@ -174,8 +174,12 @@ def test_regions_are_rewritten_and_check_fails_when_stale(tmp_path, capsys):
     lines = body.splitlines()
     table = lines[:lines.index('')]
     assert lines[0].startswith('| loss | mAP50 |') and [ln.split(' | ')[0] for ln in table[2:]] == ['| KFIoU', '| KLD']
-    assert '- mAP50: KLD vs KFIoU: one seed each, no spread, not compared' in body    # the pair both rows show
-    assert 'smooth-L1' not in body and lines[-1].startswith('Runs: 2 ')
+    # the pair both rows show is compared; the pairs with smooth-L1 or GWD are not
+    assert [ln.split(':')[0] for ln in lines if ln.startswith('- ')] == ['- mAP50', '- mAP75']
+    assert all('KLD' in ln and 'KFIoU' in ln for ln in lines if ln.startswith('- '))
+    shown = [r for r in json.loads((results / 'loss_study' / 'runs.json').read_text(encoding='utf-8'))
+             if r['loss'] in ('KLD', 'KFIoU')]
+    assert 'smooth-L1' not in body and lines[-1].startswith(f'Runs: {len(shown)} ')
     assert text.startswith('intro\n\n<!-- results:loss_study rows=KFIoU|KLD -->\n') and text.endswith('\n\nend\n')
     assert tables.main(args + ['--check']) == 0
 
