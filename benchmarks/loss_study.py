@@ -1,5 +1,9 @@
 """Compare box losses on the toy DOTA set with one schedule: smooth-L1 (deltas), GWD, KLD, KFIoU.
 
+``--study detectors`` trains the other detector families' toy configs instead (R3Det, S2ANet,
+Oriented R-CNN, Rotated Faster R-CNN, RTMDet-R), each with its baseline loss and its KLD/KFIoU
+variant, and writes ``benchmarks/results/loss_study_detectors``.
+
 For each loss and seed: train with tools/train.py, predict on toy val with
 tools/test.py --out, then report mAP50, mAP75 and the mean angle error on
 high-aspect-ratio objects (ground truth with w/h >= 4: the ships).
@@ -9,6 +13,7 @@ the smallest angle between the long axes, in degrees. The table
 (benchmarks/result_tables.py) goes to table.md and the results regions of the config READMEs.
 
     python benchmarks/loss_study.py --seeds 0 1 2 --out benchmarks/results/loss_study
+    python benchmarks/loss_study.py --study detectors --seeds 0
 """
 import argparse
 import json
@@ -35,6 +40,22 @@ LOSSES = {
     'KLD': 'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py',
     'KFIoU': 'configs/kfiou/rotated-retinanet-rbox-le90_r18-tiny_fpn_kfiou_16e_toy-dota.py',
 }
+#: the other families' toy configs: (family + loss) -> config; each family's baseline loss first
+DETECTORS = {
+    'R3Det-tiny + smooth-L1': 'configs/r3det/r3det-tiny-oc_r18-tiny_fpn_16e_toy-dota.py',
+    'R3Det-tiny + KLD': 'configs/kld/r3det-tiny-oc_r18-tiny_fpn_kld-stable_16e_toy-dota.py',
+    'S2ANet + smooth-L1': 'configs/s2anet/s2anet-le135_r18-tiny_fpn_16e_toy-dota.py',
+    'S2ANet + KFIoU': 'configs/kfiou/s2anet-le135_r18-tiny_fpn_kfiou-ln_16e_toy-dota.py',
+    'Oriented R-CNN + smooth-L1': 'configs/oriented_rcnn/oriented-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py',
+    'Oriented R-CNN + KFIoU': 'configs/oriented_rcnn/oriented-rcnn-le90_r18-tiny_fpn_kfiou-ln_16e_toy-dota.py',
+    'Rotated Faster R-CNN + smooth-L1':
+        'configs/rotated_faster_rcnn/rotated-faster-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py',
+    'RTMDet-R-tiny + IoU': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_16e_toy-dota.py',
+    'RTMDet-R-tiny + KLD': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_kld_16e_toy-dota.py',
+    'RTMDet-R-tiny + KFIoU': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_kfiou_16e_toy-dota.py',
+}
+STUDIES = {'losses': (LOSSES, 'benchmarks/results/loss_study'),
+           'detectors': (DETECTORS, 'benchmarks/results/loss_study_detectors')}
 
 
 def run(cmd, log_path):
@@ -95,10 +116,19 @@ def matched_iou_per_class(pkl_path, num_classes=3, min_score=0.3):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--losses', nargs='+', default=list(LOSSES), choices=list(LOSSES))
-    parser.add_argument('--out', default='benchmarks/results/loss_study')
+    parser.add_argument('--study', default='losses', choices=list(STUDIES),
+                        help='losses: the RetinaNet loss study; detectors: the other families')
+    parser.add_argument('--losses', nargs='+', default=None, metavar='ROW',
+                        help="rows to run (default all of the study's)")
+    parser.add_argument('--out', default=None, help="results folder (default the study's)")
     parser.add_argument('--report-only', action='store_true', help='only rebuild the table from finished runs')
     args = parser.parse_args()
+    configs, default_out = STUDIES[args.study]
+    unknown = sorted(set(args.losses or ()) - set(configs))
+    if unknown:
+        parser.error(f'--losses: unknown row(s) {unknown} for --study {args.study}; known: {list(configs)}')
+    args.losses = args.losses or list(configs)
+    args.out = args.out or default_out
     out = osp.join(ROOT, args.out)
     os.makedirs(out, exist_ok=True)
     if not args.report_only:
@@ -114,11 +144,11 @@ def main():
                 continue
             wd = osp.join(out, f'{loss}_seed{seed}')
             start = time.time()
-            run([sys.executable, 'tools/train.py', LOSSES[loss], '--work-dir', wd,
+            run([sys.executable, 'tools/train.py', configs[loss], '--work-dir', wd,
                  '--cfg-options', f'randomness.seed={seed}'], osp.join(out, f'{loss}_seed{seed}_train.log'))
             ckpt = open(osp.join(wd, 'last_checkpoint')).read().strip()
             pkl = osp.join(wd, 'val_predictions.pkl')
-            text = run([sys.executable, 'tools/test.py', LOSSES[loss], ckpt, '--work-dir', wd, '--out', pkl],
+            text = run([sys.executable, 'tools/test.py', configs[loss], ckpt, '--work-dir', wd, '--out', pkl],
                        osp.join(out, f'{loss}_seed{seed}_test.log'))
             ap50 = float(re.findall(r'dota/AP50: ([0-9.]+)', text)[-1])
             ap75 = float(re.findall(r'dota/AP75: ([0-9.]+)', text)[-1])
@@ -135,7 +165,7 @@ def main():
     table = loss_study_table(rows)
     open(osp.join(out, 'table.md'), 'w').write(table)
     print(table, end='')
-    if args.out == parser.get_default('out'):  # the READMEs quote the default results only
+    if args.out == default_out:  # the READMEs quote the default results only
         for path in update(default_files()):
             print(f'updated {osp.relpath(path, ROOT)}')
 

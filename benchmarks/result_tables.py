@@ -180,7 +180,11 @@ def _row_runs(runs: Dict[str, dict], row: str) -> Dict[int, dict]:
 
 
 #: loss-study pairs that the READMEs compare (first, second), each on mAP50 and mAP75
-LOSS_STUDY_PAIRS = (('KLD', 'smooth-L1'), ('KFIoU', 'smooth-L1'), ('KLD', 'GWD'), ('KLD', 'KFIoU'))
+LOSS_STUDY_PAIRS = (('KLD', 'smooth-L1'), ('KFIoU', 'smooth-L1'), ('KLD', 'GWD'), ('KLD', 'KFIoU'),
+                    # the other families (loss_study.py --study detectors): each variant against its baseline
+                    ('R3Det-tiny + KLD', 'R3Det-tiny + smooth-L1'), ('S2ANet + KFIoU', 'S2ANet + smooth-L1'),
+                    ('Oriented R-CNN + KFIoU', 'Oriented R-CNN + smooth-L1'),
+                    ('RTMDet-R-tiny + KLD', 'RTMDet-R-tiny + IoU'), ('RTMDet-R-tiny + KFIoU', 'RTMDet-R-tiny + IoU'))
 
 
 def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> str:
