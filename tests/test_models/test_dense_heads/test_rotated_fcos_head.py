@@ -243,3 +243,14 @@ def test_mmrotate_csl_config_builds_and_one_loss_step_is_finite():
     total_loss.backward()
     assert torch.isfinite(model.bbox_head.conv_angle.weight.grad).all()
     assert model.bbox_head.conv_angle.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_csl_losses_finite_under_autocast(dtype):
+    head = build_head('hiou', **CSL)
+    with torch.autocast('cpu', dtype=dtype):
+        losses = total(head.loss_by_feat(*head(feats()), gt_instances(), img_metas()))
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
+    assert head.conv_angle.weight.grad.abs().sum() > 0
