@@ -41,7 +41,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='with --patch-size: rotated NMS IoU threshold of the merge')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. remap_classes=True')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_patch_args(parser, args)
+    return args
+
+
+def check_patch_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse bad patch settings before anything is loaded, naming the argument (``parser.error``: exit 2)."""
+    if args.patch_size is None:
+        return
+    if any(size <= 0 for size in args.patch_size):
+        parser.error(f'argument --patch-size: must be positive, got {args.patch_size}')
+    if any(gap < 0 for gap in args.patch_overlap):
+        parser.error(f'argument --patch-overlap: must be >= 0, got {args.patch_overlap}')
+    gaps = args.patch_overlap * len(args.patch_size) if len(args.patch_overlap) == 1 else args.patch_overlap
+    if len(gaps) != len(args.patch_size):
+        parser.error(f'argument --patch-overlap: give one value or one per --patch-size ({len(args.patch_size)}), '
+                     f'got {args.patch_overlap}')
+    for size, gap in zip(args.patch_size, gaps):
+        if gap >= size:
+            parser.error(f'argument --patch-overlap: {gap} must be smaller than --patch-size {size}')
+    if any(r <= 0 for r in args.img_ratios):
+        parser.error(f'argument --img-ratios: must be positive, got {args.img_ratios}')
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

@@ -56,17 +56,19 @@ class BlobDetector(BaseDetector):
         raise NotImplementedError
 
 
-def write_blob_config(path, scale=100, loader="dict(type='mmdet.LoadImageFromFile')", **model_options):
+def write_blob_config(path, scale=100, loader="dict(type='mmdet.LoadImageFromFile')", resize=None, **model_options):
     """A config of ``BlobDetector`` with a test pipeline that loads with ``loader`` and resizes to ``scale`` px
-    (and a one-class DOTA test set, for the classes); returns its path."""
+    (or as the ``resize`` step's config text says, e.g. ``"dict(type='mmdet.Resize', scale_factor=1.0)"``;
+    and a one-class DOTA test set, for the classes); returns its path."""
     options = ''.join(f', {k}={v!r}' for k, v in model_options.items())
+    resize = resize or f"dict(type='mmdet.Resize', scale=({scale}, {scale}), keep_ratio=True)"
     path.write_text(f"""
 default_scope = 'visiondiv'
 model = dict(type='BlobDetector', data_preprocessor=dict(type='mmdet.DetDataPreprocessor', pad_size_divisor=1)
              {options})
 test_pipeline = [
     {loader},
-    dict(type='mmdet.Resize', scale=({scale}, {scale}), keep_ratio=True),
+    {resize},
     dict(type='mmdet.PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 test_dataloader = dict(dataset=dict(type='DOTADataset', metainfo=dict(classes=('blob',)), data_root='',

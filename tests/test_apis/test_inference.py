@@ -12,7 +12,7 @@ from mmengine.structures import InstanceData
 from tests.script_loader import ROOT
 from tests.test_apis.blob_detector import blob_image, save_blob_checkpoint, write_blob_config
 from visiondiv.apis import (inference_detector, inference_detector_by_patches, init_detector, merge_rotated_by_nms,
-                            read_image_as_pipeline)
+                            patch_windows, read_image_as_pipeline)
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes
 from visiondiv.utils.checkpoint import CheckpointMismatchError
@@ -146,3 +146,87 @@ def test_init_detector_checks_cfg_options_as_the_tools_do(tmp_path):
     with pytest.raises(TypeError, match=r"--cfg-options model.data_preprocessor.pad_size_divisor='abc': expected"):
         init_detector(cfg, save_blob_checkpoint(tmp_path / 'b.pth'),
                       cfg_options={'model.data_preprocessor.pad_size_divisor': 'abc'})
+
+
+def starts(windows, axis):
+    return sorted({int(v) for v in windows[:, axis]})
+
+
+def test_patch_grid_by_hand():
+    # a 1000 px side, 400 px windows overlapping by 100: every 300 px, the last flush with the border
+    windows = patch_windows((1000, 1000), 400, 100)
+    assert starts(windows, 0) == [0, 300, 600] and starts(windows, 1) == [0, 300, 600] and len(windows) == 9
+    assert (windows[:, 2] - windows[:, 0] == 400).all() and windows[:, 2].max() == 1000
+    # 1000 high, 700 wide: 2 columns (0, 300 ending at 700); no overlap: 0, 400, then 600 (moved back to end at 1000)
+    windows = patch_windows((1000, 700), 400, 100)
+    assert starts(windows, 0) == [0, 300] and starts(windows, 1) == [0, 300, 600]
+    assert starts(patch_windows((1000, 1000), 400, 0), 0) == [0, 400, 600]
+    # 1001 px: 0, 300, 600 and 601 (flush)
+    assert starts(patch_windows((1001, 1001), 400, 100), 0) == [0, 300, 600, 601]
+    # a side shorter than the window: one window at 0 (padded)
+    assert starts(patch_windows((250, 1000), 400, 100), 1) == [0]
+    # the windows cover every pixel
+    for shape in ((1000, 1000), (1001, 733), (250, 1000)):
+        covered = np.zeros(shape, bool)
+        for x1, y1, x2, y2 in patch_windows(shape, 400, 100):
+            covered[y1:y2, x1:x2] = True
+        assert covered.all()
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(patch_size=400, patch_overlap=400), 'patch_overlap 400 must be smaller than patch_size 400'),
+    (dict(patch_size=400, patch_overlap=500), 'patch_overlap 500 must be smaller than patch_size 400'),
+    (dict(patch_size=0, patch_overlap=0), 'patch_size must be positive'),
+    (dict(patch_size=-400, patch_overlap=100), 'patch_size must be positive'),
+    (dict(patch_size=400.5, patch_overlap=100), 'patch_size must be positive whole pixels'),
+    (dict(patch_size=400, patch_overlap=-1), 'patch_overlap must be non-negative'),
+    (dict(patch_size=[400, 200], patch_overlap=[100, 50, 10]), 'one per patch_size'),
+    (dict(patch_size=400, patch_overlap=100, img_ratios=(1.0, 0.0)), 'img_ratios must be positive'),
+])
+def test_bad_patch_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        patch_windows((1000, 1000), **kwargs)
+
+
+BLOBS = [(400, 150),     # cut by the first column's right edge (x = 400): a 6 px piece there, whole in the second
+         (300, 520),     # cut by the second column's left edge (x = 300)
+         (700, 700),     # on the corner of four windows
+         (650, 398), (100, 100), (850, 920), (602, 303), (200, 860)]
+
+
+def test_patches_give_the_detections_of_one_full_pass(tmp_path, monkeypatch):
+    # no resize (scale_factor 1): the stub finds the same squares in a patch as in the whole image
+    cfg = write_blob_config(tmp_path / 'blob.py', resize="dict(type='mmdet.Resize', scale_factor=1.0)")
+    model = init_detector(cfg, save_blob_checkpoint(tmp_path / 'b.pth'))
+    path = str(tmp_path / 'big.png')
+    blob_image(path, size=1000, side=12, centres=BLOBS)
+    whole = inference_detector(model, path).pred_instances
+    assert len(whole) == len(BLOBS)
+    batches = []
+    test_step = model.test_step
+    monkeypatch.setattr(model, 'test_step', lambda data: batches.append(len(data['inputs'])) or test_step(data))
+    patched = inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, batch_size=4)
+    assert batches == [4, 4, 1]                                      # 9 windows, batched
+    merged = patched.pred_instances
+
+    def rows(instances):
+        boxes = instances.bboxes.tensor if hasattr(instances.bboxes, 'tensor') else instances.bboxes
+        table = torch.cat([boxes, instances.scores[:, None], instances.labels[:, None].float()], 1)
+        return table[table[:, 0].argsort()]
+
+    torch.testing.assert_close(rows(merged), rows(whole))
+    # without the merge the cut squares are there more than once (whole and in pieces): the merge removed them
+    raw = inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100,
+                                        nms_cfg=dict(type='nms_rotated', iou_threshold=1.0)).pred_instances
+    assert len(raw) > len(whole) + 4
+    assert (raw.bboxes[:, 2] * raw.bboxes[:, 3] < 144).sum() >= 4             # the pieces
+    # one patch per pass gives the same
+    batches.clear()
+    single = inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, batch_size=1)
+    assert batches == [1] * 9
+    torch.testing.assert_close(rows(single.pred_instances), rows(whole))
+    assert patched.metainfo['ori_shape'] == (1000, 1000) and patched.metainfo['img_path'] == osp.abspath(path)
+    with pytest.raises(ValueError, match='batch_size must be a positive int'):
+        inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, batch_size=0)
+    with pytest.raises(ValueError, match='patch_overlap 400 must be smaller than patch_size 400'):
+        inference_detector_by_patches(model, path, patch_size=400, patch_overlap=400)

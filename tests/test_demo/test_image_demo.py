@@ -76,3 +76,45 @@ def test_misspelt_argument_is_named_before_the_build(tmp_path):
     with pytest.raises(ConfigCheckError, match=f"{cfg}: 'model.bbox_head.loss_bbox.tua' is not an argument of "
                                                "GDLoss .*Did you mean 'model.bbox_head.loss_bbox.tau'"):
         load_script('demo', 'image_demo.py').main([str(image), str(cfg), str(ckpt), '--out-dir', str(tmp_path)])
+
+
+def test_patch_flags_reach_inference_by_patches(tmp_path, monkeypatch, capsys):
+    import visiondiv.apis
+    cfg = write_blob_config(tmp_path / 'blob.py', scale=100)
+    ckpt = save_blob_checkpoint(tmp_path / 'blob.pth')
+    image = tmp_path / 'scene.png'
+    blob_image(image)
+    seen = []
+    real = visiondiv.apis.inference_detector_by_patches
+
+    def record(model, path, patch_size, patch_overlap, nms_cfg, **kw):
+        seen.append(dict(path=path, patch_size=patch_size, patch_overlap=patch_overlap, nms_cfg=nms_cfg, **kw))
+        return real(model, path, patch_size, patch_overlap, nms_cfg, **kw)
+
+    monkeypatch.setattr(visiondiv.apis, 'inference_detector_by_patches', record)
+    demo(image, cfg, ckpt, '--out-dir', tmp_path / 'out', '--device', 'cpu', '--patch-size', 120, '--patch-overlap',
+         30, '--merge-iou-thr', 0.2)
+    assert seen == [dict(path=str(image), patch_size=[120], patch_overlap=[30],
+                         nms_cfg=dict(type='nms_rotated', iou_threshold=0.2), img_ratios=[1.0])]
+    assert '12 objects' in capsys.readouterr().out
+    # without --patch-size: one pass, no patches
+    demo(image, cfg, ckpt, '--out-dir', tmp_path / 'out', '--device', 'cpu')
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--patch-size', '100', '--patch-overlap', '100'], 'argument --patch-overlap: 100 must be smaller than '
+                                                        '--patch-size 100'),
+    (['--patch-size', '100', '--patch-overlap', '150'], 'argument --patch-overlap: 150 must be smaller'),
+    (['--patch-size', '0'], 'argument --patch-size: must be positive'),
+    (['--patch-size', '-64', '--patch-overlap', '0'], 'argument --patch-size: must be positive'),
+    (['--patch-size', '100', '--patch-overlap', '-5'], 'argument --patch-overlap: must be >= 0'),
+    (['--patch-size', '100', '200', '--patch-overlap', '10', '20', '30'], 'argument --patch-overlap: give one value'),
+    (['--patch-size', '100', '--patch-overlap', '20', '--img-ratios', '0'], 'argument --img-ratios: must be positive'),
+])
+def test_bad_patch_flags_are_refused_naming_the_argument(tmp_path, capsys, argv, message):
+    # refused before anything is read: the image, config and checkpoint need not exist
+    with pytest.raises(SystemExit) as exit_info:
+        demo(tmp_path / 'none.png', tmp_path / 'none.py', tmp_path / 'none.pth', *argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

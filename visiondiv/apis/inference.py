@@ -318,32 +318,55 @@ def patch_windows(image_shape: Tuple[int, int], patch_size: Union[int, Sequence[
         np.ndarray: (n, 4) windows (x1, y1, x2, y2).
 
     Raises:
-        ValueError: ``patch_overlap`` not matching ``patch_size``, or a window not larger than its overlap.
+        ValueError: naming the argument: a ``patch_size`` not a positive int, a ``patch_overlap`` not a
+            non-negative int or not smaller than its ``patch_size``, one not matching ``patch_size``, or an
+            ``img_ratios`` value <= 0.
     """
     sizes, gaps = _as_list(patch_size, 'patch_size'), _as_list(patch_overlap, 'patch_overlap')
+    for name, values, low in (('patch_size', sizes, 1), ('patch_overlap', gaps, 0)):
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                raise ValueError(f'{name} must be {"positive" if low else "non-negative"} whole pixels, got {v!r}')
     if len(gaps) == 1:
         gaps = gaps * len(sizes)
     if len(gaps) != len(sizes):
         raise ValueError(f'patch_overlap {gaps} must have one value, or one per patch_size {sizes}')
+    for size, gap in zip(sizes, gaps):
+        if gap >= size:
+            raise ValueError(f'patch_overlap {gap} must be smaller than patch_size {size} (the windows advance by '
+                             'patch_size - patch_overlap px)')
     ratios = _as_list(img_ratios, 'img_ratios')
+    if any(isinstance(r, bool) or not isinstance(r, (int, float)) or r <= 0 for r in ratios):
+        raise ValueError(f'img_ratios must be positive numbers, got {ratios}')
     return sliding_windows(int(image_shape[1]), int(image_shape[0]), [int(s / r) for r in ratios for s in sizes],
                            [int(g / r) for r in ratios for g in gaps])
+
+
+def _detect_batch(model: nn.Module, pipeline: Compose, patches: List[np.ndarray]) -> List[DetDataSample]:
+    """The detector's predictions on arrays, through the test pipeline, in one ``test_step``."""
+    data = [pipeline(dict(img=patch, img_id=i)) for i, patch in enumerate(patches)]
+    with torch.no_grad():
+        return model.test_step(dict(inputs=[d['inputs'] for d in data], data_samples=[d['data_samples'] for d in data]))
 
 
 def inference_detector_by_patches(model: nn.Module, image: ImageType,
                                   patch_size: Union[int, Sequence[int]] = 1024,
                                   patch_overlap: Union[int, Sequence[int]] = 200,
                                   nms_cfg: Optional[dict] = None, img_ratios: Sequence[float] = (1.0,),
-                                  padding_value: Union[int, Sequence[int]] = PATCH_PADDING_VALUE) -> DetDataSample:
+                                  padding_value: Union[int, Sequence[int]] = PATCH_PADDING_VALUE,
+                                  batch_size: int = 4) -> DetDataSample:
     """Detect in overlapping patches of a large image, each at its own scale, and merge (mmrotate 0.x's).
 
     The windows are those of ``tools/data/dota/split.py``
     (:func:`~visiondiv.datasets.patches.sliding_windows`): ``patch_size`` px every
     ``patch_size - patch_overlap`` px, the last one moved back to end at the
     border, windows the image covers by more than 60 %; windows reaching past
-    the image are padded with ``padding_value``. Each patch goes through the
+    the image are padded with ``padding_value``. Along a side of ``L`` px the windows start at
+    ``0, s, 2 s, ...`` with ``s = patch_size - patch_overlap``, the last one at ``L - patch_size`` (a 1000 px
+    side with 400/100: 0, 300, 600); a side shorter than a window gets one, padded. Each patch goes through the
     test pipeline and the detector as an image of its own (so a patch of about
-    the training scale is not shrunk), its boxes are moved by the patch's
+    the training scale is not shrunk), ``batch_size`` patches of one size per
+    ``test_step``; its boxes are moved by the patch's
     origin, and the detections of all patches are merged by rotated NMS within
     each class (:func:`merge_rotated_by_nms`). With ``img_ratios``, as mmrotate's
     ``get_multiscale_patch``, windows of ``patch_size / ratio`` px are added for
@@ -363,14 +386,16 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
         img_ratios (Sequence[float]): the resolutions to detect at (window ``size / ratio``). Defaults to (1.0,).
         padding_value (int | Sequence[int]): the fill of windows reaching past the image (BGR). Defaults to
             ``PATCH_PADDING_VALUE``, the value of ``tools/data/dota/split.py``.
+        batch_size (int): patches per forward pass. Defaults to 4.
 
     Returns:
         DetDataSample: the merged predictions in image coordinates, with ``ori_shape`` = ``img_shape`` = the
         image's (h, w), ``scale_factor`` (1, 1) and ``img_path`` for a file.
 
     Raises:
-        ValueError: ``patch_overlap`` not matching ``patch_size``, a window not larger than its overlap, an
-            ``nms_cfg`` of another type, or a model that does not predict rotated boxes.
+        ValueError: naming the argument: a bad ``patch_size``, ``patch_overlap`` or ``img_ratios`` (see
+            :func:`patch_windows`), a ``batch_size`` < 1, an ``nms_cfg`` of another type; or a model that does
+            not predict rotated boxes.
     """
     nms_cfg = dict(DEFAULT_PATCH_NMS if nms_cfg is None else nms_cfg)
     if nms_cfg.pop('type', 'nms_rotated') != 'nms_rotated':
@@ -383,15 +408,19 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
     img = read_image_as_pipeline(image, test_pipeline) if isinstance(image, str) else image
     height, width = img.shape[:2]
     windows = patch_windows((height, width), patch_size, patch_overlap, img_ratios)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
     pipeline = Compose(ndarray_pipeline(test_pipeline))
-    parts, warned = [], set()
-    for window in windows:
-        size = int(window[2] - window[0])
-        result = _mmdet_inference_detector(model, crop_patch(img, window, padding_value), pipeline)
-        if size not in warned:
-            warned.add(size)
-            _warn_if_shrunk(model, result, f'{name} (a patch of {size} px)')
-        parts.append(_shifted(result.pred_instances, float(window[0]), float(window[1])))
+    parts = []
+    sizes = windows[:, 2] - windows[:, 0]
+    for size in np.unique(sizes):           # a batch holds windows of one size (one input size after the pipeline)
+        group = windows[sizes == size]
+        for start in range(0, len(group), batch_size):
+            batch = group[start:start + batch_size]
+            results = _detect_batch(model, pipeline, [crop_patch(img, w, padding_value) for w in batch])
+            if start == 0:
+                _warn_if_shrunk(model, results[0], f'{name} (a patch of {int(size)} px)')
+            parts += [_shifted(r.pred_instances, float(w[0]), float(w[1])) for r, w in zip(results, batch)]
     merged = merge_rotated_by_nms(InstanceData.cat(parts), iou_threshold)
     meta = dict(ori_shape=(height, width), img_shape=(height, width), scale_factor=(1.0, 1.0))
     if isinstance(image, str):

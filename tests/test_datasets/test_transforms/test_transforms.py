@@ -38,9 +38,10 @@ def test_random_rotate_moves_boxes_with_pixels(angle, monkeypatch):
 
 
 def rotated_about_centre(box, angle, shape):
-    """Closed form: (cx, cy, w, h, t) turned clockwise on screen by ``angle`` degrees about the pixel centre."""
+    """Closed form: (cx, cy, w, h, t) turned clockwise on screen by ``angle`` degrees about the image centre
+    (w / 2, h / 2) in box coordinates (pixel i spans [i, i + 1))."""
     h, w = shape
-    ox, oy, a = (w - 1) / 2, (h - 1) / 2, math.radians(angle)
+    ox, oy, a = w / 2, h / 2, math.radians(angle)
     dx, dy = box[0] - ox, box[1] - oy
     return [ox + math.cos(a) * dx - math.sin(a) * dy, oy + math.sin(a) * dx + math.cos(a) * dy,
             box[2], box[3], box[4] + a]
@@ -102,7 +103,7 @@ def test_rotate_drops_boxes_leaving_the_image():
     res['gt_ignore_flags'] = np.array([False, False])
     out = t(res)
     assert len(out['gt_bboxes']) == 1 and out['gt_bboxes_labels'].tolist() == [2]
-    torch.testing.assert_close(out['gt_bboxes'].centers, torch.tensor([[149.0, 49.0]]))
+    torch.testing.assert_close(out['gt_bboxes'].centers, torch.tensor([[150.0, 50.0]]))   # about (150, 50)
 
 
 def test_mmdet_flip_and_resize_on_rboxes():
@@ -132,3 +133,143 @@ def test_rotated_albu_geometric_and_photometric():
     assert mask_iou(out) > 0.75
     with pytest.raises(KeyError, match='NoSuchTransform'):
         TRANSFORMS.build(dict(type='RotatedAlbu', transforms=[dict(type='NoSuchTransform')]))
+
+
+def block_scene(shape=(8, 10), x=(0, 3), y=(2, 3)):
+    """A dark image with the pixels x0 <= i < x1, y0 <= j < y1 white, and the box covering exactly those pixels."""
+    img = np.zeros((*shape, 3), np.uint8)
+    img[y[0]:y[1], x[0]:x[1]] = 255
+    box = [(x[0] + x[1]) / 2, (y[0] + y[1]) / 2, x[1] - x[0], y[1] - y[0], 0.0]
+    return dict(img=img, img_shape=shape, gt_bboxes=RotatedBoxes(torch.tensor([box])),
+                gt_bboxes_labels=np.array([0]), gt_ignore_flags=np.array([False]))
+
+
+@pytest.mark.parametrize('angle,expected,pixels', [
+    # 10 x 8 image, centre (5, 4); the box (1.5, 2.5, 3, 1, 0) covers pixels x 0..2 of row 2
+    (90, [6.5, 0.5, 3.0, 1.0, math.pi / 2], (6, 7, 0, 2)),      # x' = 5 - (y - 4), y' = 4 + (x - 5); cut at the top
+    (180, [8.5, 5.5, 3.0, 1.0, math.pi], (7, 10, 5, 6)),        # x' = 10 - x, y' = 8 - y
+    (-90, [3.5, 7.5, 3.0, 1.0, -math.pi / 2], (3, 4, 6, 8)),    # x' = 5 + (y - 4), y' = 4 - (x - 5); cut at the bottom
+])
+def test_rotate_moves_boxes_with_their_pixels_by_hand(angle, expected, pixels):
+    out = TRANSFORMS.build(dict(type='Rotate', rotate_angle=angle, interpolation='nearest'))(block_scene())
+    torch.testing.assert_close(out['gt_bboxes'].tensor[0].double(), torch.tensor(expected, dtype=torch.float64),
+                               rtol=0, atol=1e-5)
+    ys, xs = np.nonzero(out['img'][..., 0])
+    assert (xs.min(), xs.max() + 1, ys.min(), ys.max() + 1) == pixels
+    # the box's extent (clipped to the image) is the white block: the box stays on its pixels
+    quad = rbox2qbox(out['gt_bboxes'].tensor[0]).reshape(4, 2)
+    x0, y0 = quad.min(0).values.clamp(min=0)
+    x1, y1 = torch.minimum(quad.max(0).values, torch.tensor([10.0, 8.0]))
+    assert [round(float(v)) for v in (x0, x1, y0, y1)] == list(pixels)
+    # the recorded homography maps box coordinates as the boxes moved
+    centre = out['homography_matrix'] @ np.array([1.5, 2.5, 1.0])
+    np.testing.assert_allclose(centre[:2], expected[:2], atol=1e-5)
+
+
+def test_rotate_square_image_by_90_is_rot90_and_masks_follow():
+    from mmdet.structures.mask import BitmapMasks, PolygonMasks
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)
+    bitmap = BitmapMasks((rng.random((1, 12, 12)) > 0.5).astype(np.uint8), 12, 12)
+    seg = rng.integers(0, 5, (12, 12), dtype=np.uint8)
+    res = dict(img=img.copy(), img_shape=(12, 12), gt_masks=bitmap, gt_seg_map=seg.copy())
+    out = TRANSFORMS.build(dict(type='Rotate', rotate_angle=90))(res)
+    clockwise = np.rot90(img, k=-1)                      # clockwise on screen
+    np.testing.assert_array_equal(out['img'], clockwise)
+    np.testing.assert_array_equal(out['gt_masks'].masks[0], np.rot90(bitmap.masks[0], k=-1))
+    np.testing.assert_array_equal(out['gt_seg_map'], np.rot90(seg, k=-1))
+    # a polygon (box coordinates) turns about (6, 6): the square [0, 2) x [0, 2) goes to [10, 12) x [0, 2)
+    poly = PolygonMasks([[np.array([0, 0, 2, 0, 2, 2, 0, 2], np.float64)]], 12, 12)
+    out = TRANSFORMS.build(dict(type='Rotate', rotate_angle=90))(dict(img=img.copy(), img_shape=(12, 12),
+                                                                      gt_masks=poly))
+    coords = out['gt_masks'].masks[0][0].reshape(-1, 2)
+    np.testing.assert_allclose(coords.min(0), [10, 0], atol=1e-6)
+    np.testing.assert_allclose(coords.max(0), [12, 2], atol=1e-6)
+
+
+def test_random_rotate_draws_in_mmrotates_order():
+    t = TRANSFORMS.build(dict(type='RandomRotate', prob=0.7, angle_range=60))
+    np.random.seed(3)
+    got = [t(block_scene()).get('rotate_angle') for _ in range(30)]
+    np.random.seed(3)
+    expected = []
+    for _ in range(30):       # mmrotate: rand() < prob, then angle_range * (2 rand() - 1)
+        expected.append(60 * (2 * np.random.rand() - 1) if np.random.rand() < 0.7 else None)
+    assert got == pytest.approx(expected)
+
+
+def test_random_choice_rotate_probabilities_with_a_seeded_rng():
+    t = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[30, 60], prob=[0.2, 0.5]))
+    assert t.probabilities() == pytest.approx([0.2, 0.5, 0.3])
+    np.random.seed(0)
+    draws = np.array([t._choice_angle() for _ in range(4000)])
+    for angle, p in ((30, 0.2), (60, 0.5), (0, 0.3)):
+        assert abs((draws == angle).mean() - p) < 0.03        # 4 binomial standard deviations
+    # a float prob is shared by the angles
+    t = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[90, 180, 270], prob=0.6))
+    assert t.probabilities() == pytest.approx([0.2, 0.2, 0.2, 0.4])
+    np.random.seed(1)
+    angles = [t(block_scene(shape=(10, 10))).get('rotate_angle') for _ in range(600)]
+    assert abs(sum(a is None for a in angles) / 600 - 0.4) < 0.08
+    assert {a for a in angles if a is not None} == {90.0, 180.0, 270.0}
+    # prob 0: never; a single angle with prob 1: always
+    never = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[45], prob=0.0))
+    always = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[45], prob=1.0))
+    assert all('rotate_angle' not in never(block_scene()) for _ in range(20))
+    assert all(always(block_scene())['rotate_angle'] == 45 for _ in range(20))
+
+
+def test_random_choice_rotate_rect_objects_get_multiples_of_90():
+    t = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[15, 30, 45], prob=1.0, rect_obj_labels=[9, 11]))
+    np.random.seed(2)
+    rect, free = [], []
+    for _ in range(40):
+        res = block_scene(shape=(10, 10))
+        res['gt_bboxes_labels'] = np.array([11])
+        out = t(res)
+        rect.append(out['rotate_angle'])
+        torch.testing.assert_close(out['gt_bboxes'].tensor[0].double(), torch.tensor(
+            rotated_about_centre([1.5, 2.5, 3.0, 1.0, 0.0], out['rotate_angle'], (10, 10)), dtype=torch.float64),
+            rtol=0, atol=1e-4)
+        res = block_scene(shape=(10, 10))
+        res['gt_bboxes_labels'] = np.array([3])
+        free.append(t(res)['rotate_angle'])
+    assert set(rect) <= {90.0, 180.0, -90.0, -180.0} and len(set(rect)) > 1
+    assert set(free) == {15.0, 30.0, 45.0}
+    # rotate_kwargs reach the Rotate it builds
+    t = TRANSFORMS.build(dict(type='RandomChoiceRotate', angles=[45], prob=1.0, img_border_value=(1, 2, 3)))
+    assert type(t.rotate) is TRANSFORMS.get('Rotate') and t.rotate.img_border_value == (1.0, 2.0, 3.0)
+    assert tuple(t(dict(img=np.full((20, 20, 3), 200, np.uint8), img_shape=(20, 20)))['img'][0, 0]) == (1, 2, 3)
+
+
+@pytest.mark.parametrize('cfg,error,key', [
+    (dict(type='RandomChoiceRotate', angles=[0, 90]), ValueError, 'angles must not hold 0'),
+    (dict(type='RandomChoiceRotate', angles=[]), ValueError, 'angles must be'),
+    (dict(type='RandomChoiceRotate', angles=[22.5]), ValueError, 'angles must be'),
+    (dict(type='RandomChoiceRotate', angles=[90], prob=1.5), ValueError, 'prob must be in'),
+    (dict(type='RandomChoiceRotate', angles=[90, 180], prob=[0.5]), ValueError, 'prob has 1 values for 2 angles'),
+    (dict(type='RandomChoiceRotate', angles=[90, 180], prob=[0.7, 0.6]), ValueError, 'prob must be >= 0 and sum'),
+    (dict(type='RandomChoiceRotate', angles=[90], prob='0.5'), TypeError, 'prob must be a number'),
+    (dict(type='RandomChoiceRotate', angles=[90], rect_obj_labels=9), TypeError, 'rect_obj_labels'),
+    (dict(type='RandomRotate', prob=2.0), ValueError, 'prob'),
+    (dict(type='RandomRotate', rect_obj_labels='9'), TypeError, 'rect_obj_labels'),
+    (dict(type='Rotate', rotate_angle='90'), TypeError, 'rotate_angle'),
+    (dict(type='Rotate', rotate_angle=90, interpolation='cubic'), ValueError, 'interpolation'),
+    (dict(type='Rotate', rotate_angle=90, img_border_value=(1, 2)), ValueError, 'img_border_value'),
+    (dict(type='Rotate', rotate_angle=90, seg_ignore_label=None), TypeError, 'seg_ignore_label'),
+    (dict(type='RandomRotate', interpolation='cubic'), ValueError, 'interpolation'),   # via rotate_kwargs
+])
+def test_bad_arguments_are_refused_naming_the_key(cfg, error, key):
+    with pytest.raises(error, match=key):
+        TRANSFORMS.build(cfg)
+
+
+def test_rotate_without_boxes_and_with_empty_boxes():
+    out = TRANSFORMS.build(dict(type='Rotate', rotate_angle=30))(dict(img=np.zeros((6, 8, 3), np.uint8),
+                                                                      img_shape=(6, 8)))
+    assert out['img'].shape == (6, 8, 3) and out['homography_matrix'].shape == (3, 3)
+    res = block_scene()
+    res.update(gt_bboxes=RotatedBoxes(torch.zeros(0, 5)), gt_bboxes_labels=np.zeros(0, np.int64),
+               gt_ignore_flags=np.zeros(0, bool))
+    out = TRANSFORMS.build(dict(type='Rotate', rotate_angle=30))(res)
+    assert len(out['gt_bboxes']) == 0 and len(out['gt_bboxes_labels']) == 0

@@ -168,3 +168,89 @@ def test_hbbox_loss_refuses_bad_settings():
         build_head('hiou', use_hbbox_loss=True)
     with pytest.raises(ValueError, match=r'RotatedIoULoss takes rotated boxes'):
         build_head('riou', **HBOX)
+
+
+#: mmrotate's rotated-fcos-hbox-le90_r50_fpn_csl-gaussian_1x_dota head settings
+CSL = dict(use_hbbox_loss=True, scale_angle=False,
+           angle_coder=dict(type='CSLCoder', angle_version='le90', omega=1, window='gaussian', radius=1),
+           loss_angle=dict(type='SmoothFocalLoss', gamma=2.0, alpha=0.25, loss_weight=0.2))
+
+
+def test_csl_coder_loss_predict_and_one_step():
+    head = build_head('hiou', **CSL)
+    assert head.conv_angle.out_channels == 180 and not hasattr(head, 'scale_angle')
+    check_step_and_predict(head, {'loss_cls', 'loss_bbox', 'loss_angle', 'loss_centerness'},
+                           [head.conv_angle, head.conv_reg], positive_sides=False)
+
+
+def test_csl_loss_angle_is_the_smooth_focal_loss_of_the_encoded_targets(monkeypatch):
+    head = build_head('hiou', **CSL)
+    seen = {}
+    original = head.loss_angle.forward
+
+    def record(pred, target, **kw):
+        seen.update(pred=pred, target=target, kw=kw)
+        return original(pred, target, **kw)
+
+    monkeypatch.setattr(head.loss_angle, 'forward', record)
+    losses = total(head.loss_by_feat(*head(feats()), gt_instances(), img_metas()))
+    pred, target = seen['pred'], seen['target']
+    assert pred.shape[1] == 180 and target.shape == pred.shape
+    # every target row is the circular smooth label of one (le90) ground-truth angle
+    gts = regularize_rboxes(torch.cat(GTS), 'le90')
+    table = head.angle_coder.encode(gts[:, 4:5])
+    assert rows_in(target, table)
+    assert torch.isfinite(losses['loss_angle']) and losses['loss_angle'].item() > 0
+    # decoded predictions are the arg-max bins' centres
+    head.eval()
+    with torch.no_grad():
+        results = head.predict_by_feat(*head(feats()), batch_img_metas=img_metas(), rescale=False)
+    angles = results[0].bboxes.tensor[:, 4] if hasattr(results[0].bboxes, 'tensor') else results[0].bboxes[:, 4]
+    bins = (torch.rad2deg(angles) + 90 - 0.5).round()
+    torch.testing.assert_close(torch.rad2deg(angles), bins + 0.5 - 90, rtol=0, atol=1e-3)
+
+
+def test_csl_coder_without_loss_angle_is_refused():
+    with pytest.raises(ValueError, match='angle_coder CSLCoder encodes the angle in 180 bins.*set loss_angle'):
+        build_head('riou', angle_coder=CSL['angle_coder'])
+
+
+def test_mmrotate_csl_config_builds_and_one_loss_step_is_finite():
+    import os.path as osp
+
+    from mmdet.structures import DetDataSample
+    from mmengine.config import Config
+
+    root = osp.join(osp.dirname(__file__), '..', '..', '..')
+    cfg = Config.fromfile(osp.join(root, 'configs', 'rotated_fcos',
+                                   'rotated-fcos-hbox-le90_r50_fpn_csl-gaussian_1x_dota.py'))
+    head_cfg = cfg.model.bbox_head
+    assert head_cfg.angle_coder == dict(type='CSLCoder', angle_version='le90', omega=1, window='gaussian', radius=1)
+    assert head_cfg.loss_angle == dict(type='SmoothFocalLoss', gamma=2.0, alpha=0.25, loss_weight=0.2)
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    assert type(model.bbox_head.angle_coder).__name__ == 'CSLCoder' and model.bbox_head.conv_angle.out_channels == 180
+    samples = []
+    for boxes in GTS:
+        sample = DetDataSample(metainfo=dict(img_shape=(IMG, IMG), pad_shape=(IMG, IMG), scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(bboxes=RotatedBoxes(boxes), labels=torch.arange(len(boxes)) % 3)
+        samples.append(sample)
+    losses = model.loss(torch.rand(2, 3, IMG, IMG), samples)
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_angle', 'loss_centerness'}
+    total_loss = sum(losses.values())
+    assert torch.isfinite(total_loss)
+    total_loss.backward()
+    assert torch.isfinite(model.bbox_head.conv_angle.weight.grad).all()
+    assert model.bbox_head.conv_angle.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_csl_losses_finite_under_autocast(dtype):
+    head = build_head('hiou', **CSL)
+    with torch.autocast('cpu', dtype=dtype):
+        losses = total(head.loss_by_feat(*head(feats()), gt_instances(), img_metas()))
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
+    assert head.conv_angle.weight.grad.abs().sum() > 0

@@ -4,9 +4,9 @@ from .formatting import PackGCDInputs, PackTranslationInputs
 from .loading import (ImageBitDepthError, LoadImageFromFileBitDepth, check_bit_depth, decode_image,
                       image_bit_depth)
 from .multi_view import MultiView
-from .transforms import ConvertBoxType, RandomRotate, Rotate, RotatedAlbu
+from .transforms import ConvertBoxType, RandomChoiceRotate, RandomRotate, Rotate, RotatedAlbu
 
 __all__ = ['ConvertBoxType', 'RandomRotate', 'Rotate', 'RotatedAlbu', 'SliceAlbu', 'SliceCTToPseudoMR',
            'SliceHistogramMatching', 'SliceNyulStandardization', 'SliceRandomIntensityRemap', 'build_albu',
            'PackTranslationInputs', 'MultiView', 'PackGCDInputs', 'LoadImageFromFileBitDepth', 'ImageBitDepthError',
-           'check_bit_depth', 'decode_image', 'image_bit_depth']
+           'check_bit_depth', 'decode_image', 'image_bit_depth', 'RandomChoiceRotate']

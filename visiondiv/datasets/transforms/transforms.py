@@ -8,7 +8,9 @@ import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
+from mmcv.transforms.utils import cache_randomness
 from mmdet.structures.bbox import BaseBoxes, get_box_type
+from mmdet.structures.mask import PolygonMasks
 
 from visiondiv.registry import TRANSFORMS
 from visiondiv.structures.bbox import RotatedBoxes, qbox2rbox, rbox2qbox
@@ -64,13 +66,37 @@ def _keep_boxes_inside(results: dict, boxes: BaseBoxes, img_shape) -> None:
         results['gt_masks'] = results['gt_masks'][keep.nonzero()[0]]
 
 
+#: the interpolations of ``mmcv.imrotate`` (cv2 backend)
+INTERPOLATIONS = ('nearest', 'bilinear', 'bicubic', 'area', 'lanczos')
+#: the angles that keep an axis-aligned box axis-aligned (mmrotate's ``horizontal_angles``)
+HORIZONTAL_ANGLES = (90, 180, -90, -180)
+
+
+def _check_labels(name: str, labels: Optional[Sequence[int]]) -> Optional[List[int]]:
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence) or \
+            not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in labels):
+        raise TypeError(f'{name}: rect_obj_labels must be a list of int labels, got {labels!r}')
+    return [int(v) for v in labels]
+
+
+def _has_rect_objects(results: dict, rect_obj_labels: Optional[List[int]]) -> bool:
+    labels = results.get('gt_bboxes_labels')
+    return bool(rect_obj_labels) and labels is not None and bool(np.isin(np.asarray(labels), rect_obj_labels).any())
+
+
 @TRANSFORMS.register_module()
 class Rotate(BaseTransform):
     """Rotate image, boxes, masks and segmentation map by a fixed angle about the image centre.
 
-    mmrotate 1.x's ``Rotate`` (what ``RandomRotate``'s default ``rotate_type`` builds). The image
-    size is kept; boxes whose centre leaves the image are dropped with their labels and masks.
-    Boxes turn about the same centre as the pixels, ``((w - 1) / 2, (h - 1) / 2)``.
+    mmrotate 1.x's ``Rotate`` with its arguments (what ``RandomRotate``'s and ``RandomChoiceRotate``'s default
+    ``rotate_type`` builds). The image size is kept; boxes whose centre leaves the image are dropped with
+    their labels, ignore flags and masks. Pixels turn about the centre of the pixel grid, ``((w - 1) / 2,
+    (h - 1) / 2)`` in pixel indices (``mmcv.imrotate``'s); boxes and polygon masks, whose coordinates are
+    mmdet's (pixel ``i`` spans ``[i, i + 1)``), about the same point in their coordinates, ``(w / 2, h / 2)``,
+    as mmrotate's boxes; so a box drawn on the image stays on its pixels (``homography_matrix`` records that
+    map of box coordinates; mmrotate records the pixel-index one, half a pixel apart).
 
     Args:
         rotate_angle (float): degrees, clockwise on screen for positive values.
@@ -79,20 +105,29 @@ class Rotate(BaseTransform):
         mask_border_value (int): fill of the uncovered area of bitmap masks. Defaults to 0.
         seg_ignore_label (int): fill of the uncovered area of ``gt_seg_map`` (rotated with nearest
             interpolation). Defaults to 255.
-        interpolation (str): ``mmcv.imrotate`` interpolation of the image and masks. Defaults to ``'bilinear'``.
+        interpolation (str): ``mmcv.imrotate`` interpolation of the image and bitmap masks: ``'nearest'``,
+            ``'bilinear'``, ``'bicubic'``, ``'area'`` or ``'lanczos'``. Defaults to ``'bilinear'``.
 
     Raises:
-        ValueError: ``img_border_value`` is neither a number nor a 3-tuple / 3-list.
+        TypeError: ``rotate_angle``, ``mask_border_value`` or ``seg_ignore_label`` not a number, naming it.
+        ValueError: ``img_border_value`` neither a number nor a 3-tuple / 3-list, or an unknown
+            ``interpolation``, naming it.
     """
 
     def __init__(self, rotate_angle: float, img_border_value: Union[int, float, tuple] = 0,
                  mask_border_value: int = 0, seg_ignore_label: int = 255, interpolation: str = 'bilinear') -> None:
-        if isinstance(img_border_value, (int, float)):
+        for key, value in (('rotate_angle', rotate_angle), ('mask_border_value', mask_border_value),
+                           ('seg_ignore_label', seg_ignore_label)):
+            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool):
+                raise TypeError(f'Rotate: {key} must be a number, got {value!r}')
+        if isinstance(img_border_value, (int, float, np.number)) and not isinstance(img_border_value, bool):
             img_border_value = (float(img_border_value),) * 3   # cv2 fills only channel 0 with a scalar
         elif isinstance(img_border_value, (tuple, list)) and len(img_border_value) == 3:
             img_border_value = tuple(float(v) for v in img_border_value)
         else:
             raise ValueError(f'Rotate: img_border_value must be a number or a 3-tuple, got {img_border_value!r}')
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f'Rotate: interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}')
         self.rotate_angle = rotate_angle
         self.img_border_value, self.mask_border_value = img_border_value, mask_border_value
         self.seg_ignore_label, self.interpolation = seg_ignore_label, interpolation
@@ -100,24 +135,27 @@ class Rotate(BaseTransform):
     def transform(self, results: dict) -> dict:
         angle = float(self.rotate_angle)
         h, w = results['img'].shape[:2]
-        center = ((w - 1) * 0.5, (h - 1) * 0.5)
-        # mmcv/cv2 turn counter-clockwise for a positive angle; ours (and mmcv.imrotate's) is clockwise
-        matrix = np.vstack([cv2.getRotationMatrix2D(center, -angle, 1.0), [0, 0, 1]]).astype(np.float32)
+        pixel_centre = ((w - 1) * 0.5, (h - 1) * 0.5)      # in pixel indices (mmcv.imrotate's)
+        box_centre = (w * 0.5, h * 0.5)                      # the same point in box coordinates
+        # cv2 turns counter-clockwise for a positive angle; ours (and mmcv.imrotate's) is clockwise
+        matrix = np.vstack([cv2.getRotationMatrix2D(box_centre, -angle, 1.0), [0, 0, 1]]).astype(np.float32)
         prev = results.get('homography_matrix')
         results['homography_matrix'] = matrix if prev is None else matrix @ prev
-        results['img'] = mmcv.imrotate(results['img'], angle, center=center, border_value=self.img_border_value,
-                                       interpolation=self.interpolation)
+        results['img'] = mmcv.imrotate(results['img'], angle, center=pixel_centre,
+                                       border_value=self.img_border_value, interpolation=self.interpolation)
         if results.get('gt_masks') is not None:
-            results['gt_masks'] = results['gt_masks'].rotate((h, w), angle, center=center,
-                                                             border_value=self.mask_border_value,
-                                                             interpolation=self.interpolation)
+            masks = results['gt_masks']
+            results['gt_masks'] = masks.rotate(
+                (h, w), angle, center=box_centre if isinstance(masks, PolygonMasks) else pixel_centre,
+                border_value=self.mask_border_value, interpolation=self.interpolation)
         if results.get('gt_seg_map') is not None:
-            results['gt_seg_map'] = mmcv.imrotate(results['gt_seg_map'], angle, center=center,
+            results['gt_seg_map'] = mmcv.imrotate(results['gt_seg_map'], angle, center=pixel_centre,
                                                   border_value=self.seg_ignore_label, interpolation='nearest')
         if isinstance(results.get('gt_bboxes'), BaseBoxes):
             boxes = results['gt_bboxes']
-            boxes.rotate_(center, angle)
-            _keep_boxes_inside(results, boxes, (h, w))
+            if len(boxes):
+                boxes.rotate_(box_centre, angle)
+                _keep_boxes_inside(results, boxes, (h, w))
         results['rotate_angle'] = angle
         return results
 
@@ -130,6 +168,11 @@ class Rotate(BaseTransform):
 @TRANSFORMS.register_module()
 class RandomRotate(BaseTransform):
     """Rotate by a random angle about the image centre, keeping the image size (mmrotate 1.x's arguments).
+
+    As mmrotate's: with probability ``prob`` an angle is drawn uniformly in ``[-angle_range, angle_range)``
+    and, when an object of ``rect_obj_labels`` is present, replaced by one of (90, 180, -90, -180); the turn
+    is done by the ``rotate_type`` transform (:class:`Rotate`). The random draws come from numpy's global
+    RNG in mmrotate's order (rotate?, angle, horizontal angle).
 
     Args:
         prob (float): probability of rotating, in [0, 1]. Defaults to 0.5.
@@ -149,9 +192,10 @@ class RandomRotate(BaseTransform):
     Raises:
         ValueError: ``prob`` or ``angle_range`` out of range, or both ``rect_obj_labels`` and
             ``rect_classes`` given.
+        TypeError: ``rect_obj_labels`` not a list of int labels.
     """
 
-    horizontal_angles = (90, 180, -90, -180)
+    horizontal_angles = HORIZONTAL_ANGLES
 
     def __init__(self, prob: float = 0.5, angle_range: float = 180, rect_obj_labels: Optional[Sequence[int]] = None,
                  rotate_type: str = 'Rotate', rect_classes: Optional[Sequence[int]] = None, **rotate_kwargs) -> None:
@@ -169,25 +213,123 @@ class RandomRotate(BaseTransform):
             warnings.warn("RandomRotate: 'border_value' is deprecated; use 'img_border_value'", FutureWarning)
             rotate_kwargs['img_border_value'] = rotate_kwargs.pop('border_value')
         self.prob, self.angle_range = prob, angle_range
-        self.rect_obj_labels = None if rect_obj_labels is None else [int(lb) for lb in rect_obj_labels]
+        self.rect_obj_labels = _check_labels('RandomRotate', rect_obj_labels)
         self.rotate_cfg = dict(type=rotate_type, **rotate_kwargs)
         self.rotate = TRANSFORMS.build(dict(self.rotate_cfg, rotate_angle=0))
 
+    @cache_randomness
+    def _is_rotate(self) -> bool:
+        return np.random.rand() < self.prob
+
+    @cache_randomness
+    def _random_angle(self) -> float:
+        return self.angle_range * (2 * np.random.rand() - 1)
+
+    @cache_randomness
+    def _random_horizontal_angle(self) -> float:
+        return np.random.choice(self.horizontal_angles)
+
     def _angle(self, results: dict) -> float:
-        angle = self.angle_range * (2 * np.random.rand() - 1)
-        labels = results.get('gt_bboxes_labels')
-        if self.rect_obj_labels and labels is not None and np.isin(np.asarray(labels), self.rect_obj_labels).any():
-            angle = np.random.choice(self.horizontal_angles)
+        angle = self._random_angle()
+        if _has_rect_objects(results, self.rect_obj_labels):
+            angle = self._random_horizontal_angle()
         return float(angle)
 
     def transform(self, results: dict) -> dict:
-        if np.random.rand() >= self.prob:
+        if not self._is_rotate():
             return results
         self.rotate.rotate_angle = self._angle(results)
         return self.rotate(results)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, angle_range={self.angle_range}, '
+                f'rect_obj_labels={self.rect_obj_labels}, rotate_cfg={self.rotate_cfg})')
+
+
+@TRANSFORMS.register_module()
+class RandomChoiceRotate(BaseTransform):
+    """Rotate by an angle drawn from a list, or not at all (mmrotate 1.x's ``RandomChoiceRotate``).
+
+    Each call draws from ``angles + [0]``: with a float ``prob`` the angles share it equally and 0 (no turn)
+    gets ``1 - prob``; with a list, ``prob[i]`` is the probability of ``angles[i]`` and 0 gets the rest.
+    When a turn is drawn and an object of ``rect_obj_labels`` is present, the angle is replaced by one of
+    (90, 180, -90, -180). The random draws come from numpy's global RNG in mmrotate's order.
+
+    Args:
+        angles (list[int]): the angles in degrees (clockwise on screen), without 0.
+        prob (float | list[float]): the probability of a turn (in [0, 1]), or one per angle (summing to at
+            most 1). Defaults to 0.5.
+        rect_obj_labels (Sequence[int], optional): labels of always axis-aligned objects, as
+            :class:`RandomRotate`'s. Defaults to None.
+        rotate_type (str): the registered transform that does the turn (:class:`Rotate`). Defaults to
+            ``'Rotate'``.
+        **rotate_kwargs: the other arguments of ``rotate_type`` (``img_border_value``...).
+
+    Raises:
+        ValueError: ``angles`` empty, not ints or holding 0, or ``prob`` out of range or of another length
+            than ``angles``, naming the key.
+        TypeError: ``prob`` neither a number nor a list of numbers, or ``rect_obj_labels`` not int labels.
+    """
+
+    horizontal_angles = HORIZONTAL_ANGLES
+
+    def __init__(self, angles: List[int], prob: Union[float, List[float]] = 0.5,
+                 rect_obj_labels: Optional[Sequence[int]] = None, rotate_type: str = 'Rotate',
+                 **rotate_kwargs) -> None:
+        if not isinstance(angles, (list, tuple)) or not angles or \
+                not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in angles):
+            raise ValueError(f'RandomChoiceRotate: angles must be a non-empty list of int degrees, got {angles!r}')
+        if 0 in angles:
+            raise ValueError(f'RandomChoiceRotate: angles must not hold 0 (no turn has probability 1 - prob), '
+                             f'got {list(angles)}')
+        if isinstance(prob, (list, tuple)):
+            if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in prob):
+                raise TypeError(f'RandomChoiceRotate: prob must be a number or a list of numbers, got {prob!r}')
+            if len(prob) != len(angles):
+                raise ValueError(f'RandomChoiceRotate: prob has {len(prob)} values for {len(angles)} angles')
+            if any(p < 0 for p in prob) or not sum(prob) <= 1 + 1e-9:
+                raise ValueError(f'RandomChoiceRotate: prob must be >= 0 and sum to at most 1, got {list(prob)}')
+            prob = [float(p) for p in prob]
+        elif isinstance(prob, (int, float)) and not isinstance(prob, bool):
+            if not 0 <= prob <= 1:
+                raise ValueError(f'RandomChoiceRotate: prob must be in [0, 1], got {prob}')
+        else:
+            raise TypeError(f'RandomChoiceRotate: prob must be a number or a list of numbers, got {prob!r}')
+        self.angles, self.prob = [int(a) for a in angles], prob
+        self.rect_obj_labels = _check_labels('RandomChoiceRotate', rect_obj_labels)
+        self.rotate_cfg = dict(type=rotate_type, **rotate_kwargs)
+        self.rotate = TRANSFORMS.build(dict(self.rotate_cfg, rotate_angle=0))
+
+    def probabilities(self) -> List[float]:
+        """The probability of each of ``angles + [0]``.
+
+        Returns:
+            list[float]: one per angle, then that of no turn.
+        """
+        if isinstance(self.prob, list):
+            return self.prob + [max(0.0, 1 - sum(self.prob))]
+        return [self.prob / len(self.angles)] * len(self.angles) + [1.0 - self.prob]
+
+    @cache_randomness
+    def _choice_angle(self) -> int:
+        p = np.asarray(self.probabilities(), dtype=np.float64)
+        return int(np.random.choice(self.angles + [0], p=p / p.sum()))
+
+    @cache_randomness
+    def _random_horizontal_angle(self) -> int:
+        return int(np.random.choice(self.horizontal_angles))
+
+    def transform(self, results: dict) -> dict:
+        angle = self._choice_angle()
+        if angle == 0:
+            return results
+        if _has_rect_objects(results, self.rect_obj_labels):
+            angle = self._random_horizontal_angle()
+        self.rotate.rotate_angle = angle
+        return self.rotate(results)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(angles={self.angles}, prob={self.prob}, '
                 f'rect_obj_labels={self.rect_obj_labels}, rotate_cfg={self.rotate_cfg})')
 
 

@@ -44,8 +44,10 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
         use_hbbox_loss (bool): Horizontal box loss plus a separate angle loss (needs ``loss_angle``, and a
             ``loss_bbox`` that declares no rotated ``box_input``). Defaults to False.
         scale_angle (bool): Learnable scale on the angle output. Defaults to True.
-        angle_coder (dict): ``PseudoAngleCoder`` (direct regression); its ``encode_size`` is the angle
-            branch's channels. Defaults to ``dict(type='PseudoAngleCoder')``.
+        angle_coder (dict): ``PseudoAngleCoder`` (direct regression) or ``CSLCoder`` (angle bins, learnt by
+            ``loss_angle``, e.g. ``SmoothFocalLoss``, on the encoded targets; the box loss sees the arg-max bin's
+            angle, which passes no gradient); its ``encode_size`` is the angle branch's channels. Defaults to
+            ``dict(type='PseudoAngleCoder')``.
         h_bbox_coder (dict): Decodes (l, t, r, b) to horizontal boxes; used (and built) only with
             ``use_hbbox_loss``. Defaults to ``dict(type='mmdet.DistancePointBBoxCoder')``.
         bbox_coder (dict): ``DistanceAnglePointCoder``; its ``angle_version`` defaults to the head's.
@@ -64,7 +66,8 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
 
     Raises:
         ValueError: If ``use_hbbox_loss`` is True and ``loss_angle`` is None, or ``loss_bbox`` declares a
-            rotated box input.
+            rotated box input; or if ``angle_coder`` encodes to more than one value and ``loss_angle`` is None
+            (nothing would train the angle branch).
     """
 
     def __init__(self, num_classes: int, in_channels: int, angle_version: str = 'le90',
@@ -85,6 +88,10 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
         self.use_hbbox_loss = use_hbbox_loss
         self.is_scale_angle = scale_angle
         self.angle_coder = TASK_UTILS.build(angle_coder)
+        if self.angle_coder.encode_size != 1 and loss_angle is None:
+            raise ValueError(f'RotatedFCOSHead: angle_coder {type(self.angle_coder).__name__} encodes the angle in '
+                             f'{self.angle_coder.encode_size} bins and is learnt by loss_angle alone; set loss_angle, '
+                             "e.g. dict(type='SmoothFocalLoss', gamma=2.0, alpha=0.25, loss_weight=0.2)")
         bbox_coder = dict(bbox_coder)
         bbox_coder.setdefault('angle_version', angle_version)
         super().__init__(num_classes, in_channels, bbox_coder=bbox_coder, loss_cls=loss_cls, loss_bbox=loss_bbox,

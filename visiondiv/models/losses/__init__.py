@@ -9,6 +9,7 @@ from .kf_iou_loss import KFLoss
 from .rotated_iou_loss import RotatedIoULoss, rotated_iou_loss
 from .sfda_losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, predicted_class_ratio,
                           validate_bounds, validate_prior)
+from .smooth_focal_loss import SmoothFocalLoss, smooth_focal_loss
 from .tumour_aware_loss import TumourAwareLoss, binary_seg_loss, masked_l1
 from .utils import BOX_INPUTS, box_loss_input, declared_box_input
 
@@ -17,5 +18,6 @@ __all__ = [
     'BOX_INPUTS', 'box_loss_input', 'declared_box_input', 'gaussian_distance', 'EntropyLoss', 'ClassRatioKLLoss',
     'predicted_class_ratio', 'validate_prior', 'MultiClassDiceLoss', 'soft_dice_per_class', 'ClassRatioBoundLoss',
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
-    'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss'
+    'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
+    'smooth_focal_loss'
 ]
