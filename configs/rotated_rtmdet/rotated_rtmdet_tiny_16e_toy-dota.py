@@ -11,7 +11,7 @@ model = dict(
     type='mmdet.RTMDet',
     data_preprocessor=dict(
         type='mmdet.DetDataPreprocessor', mean=[103.53, 116.28, 123.675], std=[57.375, 57.12, 58.395],
-        bgr_to_rgb=False, boxtype2tensor=False, batch_augments=None),
+        bgr_to_rgb=False, pad_size_divisor=32, boxtype2tensor=False, batch_augments=None),
     backbone=dict(
         type='mmdet.CSPNeXt', arch='P5', expand_ratio=0.5, deepen_factor=0.167, widen_factor=0.125,
         channel_attention=True, norm_cfg=norm_cfg, act_cfg=dict(type='SiLU')),
