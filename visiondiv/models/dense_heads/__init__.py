@@ -1,4 +1,5 @@
+from .oriented_rpn_head import OrientedRPNHead
 from .rotated_fcos_head import RotatedFCOSHead
 from .rotated_retina_head import RotatedRetinaHead
 
-__all__ = ['RotatedRetinaHead', 'RotatedFCOSHead']
+__all__ = ['OrientedRPNHead', 'RotatedRetinaHead', 'RotatedFCOSHead']
