@@ -166,7 +166,8 @@ def test_rotated_extractor_behind_an_hbox_rpn_is_refused():
         type='RotatedSingleRoIExtractor', out_channels=64, featmap_strides=[8, 16, 32],
         roi_layer=dict(type='RoIAlignRotated', out_size=7, sample_num=2, clockwise=True))
     with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor' \(RotatedSingleRoIExtractor\) "
-                                               r"pools rboxes but 'model\.rpn_head' \(mmdet\.RPNHead\) proposes hboxes"):
+                                               r"pools rboxes but 'model\.rpn_head' \(mmdet\.RPNHead\) proposes "
+                                               r"hboxes"):
         check_config(cfg)
 
 

@@ -8,7 +8,7 @@ from mmdet.structures.bbox import HorizontalBoxes, get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, norm_angle, rbox2hbox, rbox2qbox, regularize_rboxes
+from visiondiv.structures.bbox import ANGLE_VERSIONS, RotatedBoxes, norm_angle, rbox2hbox, rbox2qbox, regularize_rboxes
 
 #: a vertex within this many pixels of the top row (right column) of a box's corners counts as on it (mmrotate)
 _ON_EDGE_TOL = 0.1
@@ -65,9 +65,11 @@ def midpoint_decode(rois: Tensor, deltas: Tensor, means: Sequence[float] = (0., 
     (x1, 2gy - gb), rescales its half-diagonals to the longer one (a
     parallelogram's diagonals bisect each other; equal diagonals make it a
     rectangle) and runs ``cv2.minAreaRect`` on each box in a Python loop. The
-    rectangle's minimum-area rectangle is itself, so here its sides are read
-    off directly: w = |u1 - u0|, h = |u0 + u1| and t = atan2 of u1 - u0, with
-    u0, u1 the rescaled half-diagonals to the first two vertices, then
+    rectangle's minimum-area rectangle is itself, so here it is written in
+    closed form: with e0, e1 the unit half-diagonals to the first two vertices
+    and m the longer half-diagonal, its sides are m |e0 + e1| along the bisector
+    of e0 and e1 and m |e1 - e0| across it (a segment when da, db are clamped
+    to +-1/2 keeps its direction, as with cv2), then
     :func:`regularize_rboxes` gives the same unique form as mmrotate's
     ``RotatedBoxes.regularize_boxes`` after ``cv2.minAreaRect``.
 
@@ -86,28 +88,45 @@ def midpoint_decode(rois: Tensor, deltas: Tensor, means: Sequence[float] = (0., 
     if deltas.size(0) == 0:
         return deltas.new_zeros(*deltas.shape[:-1], deltas.size(-1) // 6 * 5 or 5, dtype=dtype)
     d = deltas.to(dtype).reshape(*deltas.shape[:-1], -1, 6)
-    d = d * d.new_tensor(stds) + d.new_tensor(means)
-    dx, dy, dw, dh, da, db = d.unbind(-1)
+    # one contiguous row per component: the elementwise work below runs on dense (…, k) tensors
+    d = (d * d.new_tensor(stds) + d.new_tensor(means)).movedim(-1, 0).contiguous()
     max_ratio = abs(math.log(wh_ratio_clip))
-    dw, dh = dw.clamp(-max_ratio, max_ratio), dh.clamp(-max_ratio, max_ratio)
-    rois = rois.to(dtype)[..., None, :]
-    px, py = (rois[..., 0] + rois[..., 2]) * 0.5, (rois[..., 1] + rois[..., 3]) * 0.5
-    pw, ph = rois[..., 2] - rois[..., 0], rois[..., 3] - rois[..., 1]
+    d[2:4].clamp_(-max_ratio, max_ratio)
+    d[4:6].clamp_(-0.5, 0.5)
+    dx, dy, dw, dh, da, db = d.unbind(0)
+    r = rois.to(dtype).movedim(-1, 0)[..., None]
+    pw, ph = r[2] - r[0], r[3] - r[1]
     gw, gh = pw * dw.exp(), ph * dh.exp()
-    gx, gy = px + pw * dx, py + ph * dy
-    da, db = da.clamp(-0.5, 0.5), db.clamp(-0.5, 0.5)
-    # half-diagonals to the vertices (ga, y1) and (x2, gb); the other two are their opposites
-    u0 = torch.stack([da * gw, -0.5 * gh], dim=-1)
-    u1 = torch.stack([0.5 * gw, db * gh], dim=-1)
-    n0, n1 = u0.norm(dim=-1, keepdim=True), u1.norm(dim=-1, keepdim=True)
+    gx = torch.addcmul((r[0] + r[2]) * 0.5, pw, dx)
+    gy = torch.addcmul((r[1] + r[3]) * 0.5, ph, dy)
+    # half-diagonals a0, a1 to the vertices (ga, y1) and (x2, gb) (the other two are their opposites), rescaled
+    # to the longer length m: with e0, e1 their unit vectors the rectangle has the side m |e0 + e1| along the
+    # bisector e0 + e1 and the side m |e1 - e0| across it (e1 - e0 is normal to the bisector)
+    a0x, a0y = da * gw, gh * -0.5
+    a1x, a1y = gw * 0.5, db * gh
+    n0, n1 = torch.hypot(a0x, a0y), torch.hypot(a1x, a1y)
     tiny = torch.finfo(dtype).tiny
+    n0, n1 = n0.clamp_min(tiny), n1.clamp_min(tiny)
+    e0x, e0y, e1x, e1y = a0x / n0, a0y / n0, a1x / n1, a1y / n1
+    sx, sy, qx, qy = e0x + e1x, e0y + e1y, e1x - e0x, e1y - e0y
+    along, across = torch.hypot(sx, sy), torch.hypot(qx, qy)
     longest = torch.maximum(n0, n1)
-    u0, u1 = u0 * (longest / n0.clamp_min(tiny)), u1 * (longest / n1.clamp_min(tiny))
-    side_w, side_h = u1 - u0, -u0 - u1
-    w, h = side_w.norm(dim=-1), side_h.norm(dim=-1)
-    t = torch.atan2(side_w[..., 1], side_w[..., 0])
-    rboxes = regularize_rboxes(torch.stack([gx, gy, w, h, t], dim=-1), angle_version)
-    return rboxes.reshape(*deltas.shape[:-1], -1)
+    w, h = longest * along, longest * across
+    # the bisector's angle (mod pi) from the better conditioned of the two vectors
+    acute = along >= across
+    t = torch.where(acute, torch.atan2(sy, sx), torch.atan2(qy, qx) - math.pi / 2)
+    # regularize_rboxes(angle_version) on the components (w, h >= 0 here), one stack at the end
+    width_longer, start = ANGLE_VERSIONS[angle_version]
+    if width_longer:
+        swap = h >= w
+        w, h = torch.maximum(w, h), torch.minimum(w, h)
+        t = torch.remainder(t + swap * (math.pi / 2) - start, math.pi) + start
+    else:
+        t = torch.remainder(t - start, math.pi)
+        swap = t >= math.pi / 2
+        w, h = torch.where(swap, h, w), torch.where(swap, w, h)
+        t = t - swap * (math.pi / 2) + start
+    return torch.stack([gx, gy, w, h, t], dim=-1).reshape(*deltas.shape[:-1], -1)
 
 
 @TASK_UTILS.register_module()
