@@ -1,9 +1,12 @@
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 
 from visiondiv.registry import DATASETS, METRICS, MODELS, TASK_UTILS
 from visiondiv.utils import ConfigCheckError
 from visiondiv.utils.config_check import check_config
+from tests.script_loader import ROOT
 
 
 def make_cfg(tmp_path, **extra):
@@ -143,3 +146,56 @@ def test_evaluating_a_dota_set_without_labels_is_refused(tmp_path):
     check_config(cfg, sections=('test_dataloader',), evaluated=())     # run, not evaluated (benchmark)
     cfg.test_evaluator[0].update(format_only=True, outfile_prefix=str(tmp_path / 'out'))
     check_config(cfg, sections=('test_dataloader',))                    # writes the submission: fine
+
+
+TWO_STAGE = {
+    'oriented': osp.join(ROOT, 'configs/oriented_rcnn/oriented-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py'),
+    'faster': osp.join(ROOT, 'configs/rotated_faster_rcnn/rotated-faster-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py'),
+}
+
+
+@pytest.mark.parametrize('which', sorted(TWO_STAGE))
+def test_two_stage_configs_pass(which):
+    check_config(Config.fromfile(TWO_STAGE[which]))
+
+
+def test_rotated_extractor_behind_an_hbox_rpn_is_refused():
+    """Rotated Faster R-CNN's mmdet.RPNHead proposes hboxes: a RotatedSingleRoIExtractor behind it is named."""
+    cfg = Config.fromfile(TWO_STAGE['faster'])
+    cfg.model.roi_head.bbox_roi_extractor = dict(
+        type='RotatedSingleRoIExtractor', out_channels=64, featmap_strides=[8, 16, 32],
+        roi_layer=dict(type='RoIAlignRotated', out_size=7, sample_num=2, clockwise=True))
+    with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor' \(RotatedSingleRoIExtractor\) "
+                                               r"pools rboxes but 'model\.rpn_head' \(mmdet\.RPNHead\) proposes "
+                                               r"hboxes"):
+        check_config(cfg)
+
+
+def test_hbox_extractor_behind_the_oriented_rpn_is_refused():
+    cfg = Config.fromfile(TWO_STAGE['oriented'])
+    cfg.model.roi_head.bbox_roi_extractor = dict(
+        type='mmdet.SingleRoIExtractor', out_channels=64, featmap_strides=[8, 16, 32],
+        roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0))
+    with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor' \(mmdet\.SingleRoIExtractor\) "
+                                               r"pools hboxes but 'model\.rpn_head' \(OrientedRPNHead\) proposes "
+                                               r"rboxes"):
+        check_config(cfg)
+
+
+def test_roi_layer_must_match_the_extractor_and_be_an_mmcv_op():
+    cfg = Config.fromfile(TWO_STAGE['oriented'])
+    cfg.model.roi_head.bbox_roi_extractor.roi_layer = dict(type='RoIAlign', output_size=7, sampling_ratio=0)
+    with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor\.roi_layer' is RoIAlign "
+                                               r"\(it pools hboxes\) but RotatedSingleRoIExtractor extracts rboxes"):
+        check_config(cfg)
+    # the model build refuses it too, naming roi_layer
+    with pytest.raises(ValueError, match=r"roi_layer\.type='RoIAlign'"):
+        MODELS.build(cfg.model)
+    cfg.model.roi_head.bbox_roi_extractor.roi_layer = dict(type='RoIAlignRotatd', out_size=7)
+    with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor\.roi_layer\.type' names "
+                                               r"'RoIAlignRotatd', which is not an op of mmcv\.ops"):
+        check_config(cfg)
+    cfg = Config.fromfile(TWO_STAGE['faster'])
+    cfg.model.roi_head.bbox_roi_extractor.roi_layer = dict(type='RoIAlignRotated', out_size=7, sample_num=2)
+    with pytest.raises(ConfigCheckError, match='RoIAlignRotated \\(it pools rboxes\\) but mmdet.SingleRoIExtractor'):
+        check_config(cfg)

@@ -23,8 +23,9 @@ from visiondiv.datasets import DOTADataset
 from visiondiv.registry import SCOPE
 from visiondiv.utils.validation import ConfigCheckError
 
-# ``type`` values that are function names, not registry entries (mmcv batched_nms).
-_NON_REGISTRY_PARENTS = {'nms', 'nms_cfg'}
+# ``type`` values that are function names, not registry entries (mmcv batched_nms), or mmcv op names that mmdet's
+# RoI extractors look up in ``mmcv.ops`` (``roi_layer``, checked by :func:`_check_two_stage_boxes`).
+_NON_REGISTRY_PARENTS = {'nms', 'nms_cfg', 'roi_layer'}
 
 # Keys that the builder of a root registry (by its name) takes out of a config before calling the class:
 # mmcv's build_norm_layer pops requires_grad; BaseModule's initialisation reads an initializer's override
@@ -296,13 +297,74 @@ def _check_ground_truth(cfg: Any, split: str, source: str, scope: str) -> None:
                 f'submission files (Task1_<class>.txt and Task1.zip) into DIR.')
 
 
+def _box_type_of(cls: Optional[type], attr: str) -> str:
+    """The box type a class declares in ``attr`` (``'rbox'``...); ``'hbox'`` for mmdet's and undeclared ones."""
+    return getattr(cls, attr, None) or 'hbox'
+
+
+def _extractors(roi_head: dict, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(key, config)`` of the bbox RoI extractor(s) of a RoI head config (one, or one per stage)."""
+    ext = roi_head.get('bbox_roi_extractor')
+    if isinstance(ext, dict):
+        yield f'{key}.bbox_roi_extractor', ext
+    elif isinstance(ext, (list, tuple)):
+        for i, e in enumerate(ext):
+            if isinstance(e, dict):
+                yield f'{key}.bbox_roi_extractor[{i}]', e
+
+
+def _check_two_stage_boxes(typed: List[Tuple[str, str, str, dict]], source: str) -> None:
+    """Refuse a two-stage detector whose RoI extractor pools a box type its RPN does not propose.
+
+    The box types are declared by the classes (the extension point): an RPN head's ``proposal_box_type``
+    (:class:`~visiondiv.models.dense_heads.OrientedRPNHead`: ``'rbox'``), an extractor's ``roi_box_type``
+    (:class:`~visiondiv.models.roi_heads.RotatedSingleRoIExtractor`: ``'rbox'``); a class that declares
+    nothing (mmdet's ``RPNHead``, ``SingleRoIExtractor``) means horizontal boxes. The extractor's
+    ``roi_layer`` must be an mmcv op (``mmcv.ops``) of the same kind: a rotated op
+    (:data:`~visiondiv.models.roi_heads.ROTATED_ROI_LAYERS`) for rotated RoIs, any other for horizontal ones.
+    """
+    from mmcv import ops
+
+    from visiondiv.models.roi_heads import ROTATED_ROI_LAYERS
+    for key, _, scope, node in typed:
+        rpn, roi_head = node.get('rpn_head'), node.get('roi_head')
+        if not isinstance(roi_head, dict):
+            continue
+        for ext_key, ext in _extractors(roi_head, f'{key}.roi_head' if key else 'roi_head'):
+            ext_cls = _resolved(ext.get('type', ''), ext.get('_scope_') or roi_head.get('_scope_') or scope)
+            wants = _box_type_of(ext_cls, 'roi_box_type')
+            layer = ext.get('roi_layer')
+            layer_type = layer.get('type') if isinstance(layer, dict) else None
+            if isinstance(layer_type, str):
+                if not hasattr(ops, layer_type):
+                    raise ConfigCheckError(f"{source}: '{ext_key}.roi_layer.type' names {layer_type!r}, which is not "
+                                           f'an op of mmcv.ops (e.g. RoIAlign, RoIAlignRotated).')
+                pools = 'rbox' if layer_type in ROTATED_ROI_LAYERS else 'hbox'
+                if pools != wants:
+                    raise ConfigCheckError(
+                        f"{source}: '{ext_key}.roi_layer' is {layer_type} (it pools {pools}es) but {ext['type']} "
+                        f"extracts {wants}es: use {' or '.join(ROTATED_ROI_LAYERS) if wants == 'rbox' else 'RoIAlign'}")
+            if isinstance(rpn, dict) and isinstance(rpn.get('type'), str):
+                rpn_cls = _resolved(rpn['type'], rpn.get('_scope_') or scope)
+                proposes = _box_type_of(rpn_cls, 'proposal_box_type')
+                if proposes != wants:
+                    fix = ("an RPN proposing rotated boxes (type='OrientedRPNHead' with a MidpointOffsetCoder)"
+                           if wants == 'rbox' else "type='RotatedSingleRoIExtractor' with roi_layer "
+                           "type='RoIAlignRotated'")
+                    raise ConfigCheckError(
+                        f"{source}: '{ext_key}' ({ext['type']}) pools {wants}es but "
+                        f"'{key + '.' if key else ''}rpn_head' ({rpn['type']}) proposes {proposes}es: use {fix}.")
+
+
 def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: str = SCOPE,
                  evaluated: Optional[Iterable[str]] = None) -> None:
     """Raise :class:`ConfigCheckError` naming the config key at fault, before anything is built.
 
     Checked, in this order: every ``type`` resolves under the config's scope; every other key of a
     ``type`` node is an argument of that class (its ``__init__``, and its bases' ``__init__`` where it
-    passes ``**kwargs`` on; see :func:`accepted_arguments`), with the closest valid name suggested;
+    passes ``**kwargs`` on; see :func:`accepted_arguments`), with the closest valid name suggested; a
+    two-stage detector's RoI extractor and ``roi_layer`` pool the box type its RPN proposes
+    (:func:`_check_two_stage_boxes`);
     ``load_from`` exists; the datasets of ``sections`` exist on disk; an evaluated DOTA-format dataset
     has labels (``ann_file`` set) unless its metric only writes submission files (``format_only=True``).
 
@@ -330,6 +392,7 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
                                    f"{node_scope!r} scope." + _suggest(type_name, node_scope))
     for key, type_name, node_scope, node in typed:
         _check_arguments(source, key, type_name, node_scope, node)
+    _check_two_stage_boxes(typed, source)
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and load_from and '://' not in load_from and not osp.isfile(load_from):
         raise ConfigCheckError(f"{source}: 'load_from' file not found: {load_from}")

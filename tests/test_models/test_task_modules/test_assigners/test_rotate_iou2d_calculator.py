@@ -170,3 +170,30 @@ def test_skip_below_is_validated_and_other_modes_stay_exact():
     full = TASK_UTILS.build(dict(type='RBboxOverlaps2D'))
     assert torch.equal(calc(gts, anchors, mode='iof'), full(gts, anchors, mode='iof'))
     assert torch.equal(calc(gts, gts, is_aligned=True), full(gts, gts, is_aligned=True))
+
+
+def test_rbbox2hbbox_overlaps_closed_form():
+    """RBbox2HBboxOverlaps2D: the rotated box's envelope against horizontal boxes, by hand."""
+    calc = TASK_UTILS.build(dict(type='RBbox2HBboxOverlaps2D'))
+    # a 4x2 box turned by 90 degrees has the envelope [-1, -2, 1, 2]; a 45-degree 2x2 square [-sqrt2, sqrt2]^2
+    r = torch.tensor([[0.0, 0.0, 4.0, 2.0, math.pi / 2], [0.0, 0.0, 2.0, 2.0, math.pi / 4]])
+    h = torch.tensor([[-1.0, -2.0, 1.0, 2.0], [0.0, 0.0, 1.0, 2.0], [10.0, 10.0, 11.0, 11.0]])
+    s = math.sqrt(2)
+    expected = torch.tensor([[1.0, 2 / 8, 0.0],
+                             [4 * s / (8 + 8 - 4 * s), s / (8 + 2 - s), 0.0]])
+    # a score column on either side is dropped
+    with_scores = calc(torch.cat([r, torch.ones(2, 1)], 1), torch.cat([h, torch.ones(3, 1)], 1))
+    torch.testing.assert_close(with_scores, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(calc(r, h), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(calc(r, h[:2], is_aligned=True), expected.diagonal()[:2], atol=1e-5, rtol=0)
+    torch.testing.assert_close(calc(r, h, mode='iof')[0, 1], torch.tensor(0.25), atol=1e-6, rtol=0)
+    fp16 = TASK_UTILS.build(dict(type='RBbox2HBboxOverlaps2D', dtype='fp16', scale=2.0))
+    assert fp16(r, h).dtype == torch.float32
+    torch.testing.assert_close(fp16(r, h), expected, atol=2e-3, rtol=0)
+    assert calc(r, h[:0]).shape == (2, 0) and calc(r[:0], h).shape == (0, 3)
+    with pytest.raises(ValueError, match='bboxes2 must be horizontal'):
+        calc(r, torch.zeros(1, 6))
+    with pytest.raises(ValueError, match='bboxes1 must be rotated'):
+        calc(h, h)
+    with pytest.raises(ValueError, match='dtype'):
+        TASK_UTILS.build(dict(type='RBbox2HBboxOverlaps2D', dtype='bf16'))

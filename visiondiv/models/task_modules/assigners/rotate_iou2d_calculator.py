@@ -1,11 +1,12 @@
-"""IoU calculators for assigners on rotated boxes (mmrotate's ``RBboxOverlaps2D``, ``FakeRBboxOverlaps2D``)."""
+"""IoU calculators for assigners on rotated boxes (mmrotate's ``RBboxOverlaps2D``, ``FakeRBboxOverlaps2D``,
+``RBbox2HBboxOverlaps2D``)."""
 from typing import Optional, Tuple, Union
 
-from mmdet.structures.bbox import BaseBoxes, get_box_tensor
+from mmdet.structures.bbox import BaseBoxes, bbox_overlaps, get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import rbbox_overlaps
+from visiondiv.structures.bbox import rbbox_overlaps, rbox2hbox
 from visiondiv.structures.bbox.bbox_overlaps import fake_rbbox_overlaps, rbbox_overlaps_for_assignment
 
 BoxesLike = Union[Tensor, BaseBoxes]
@@ -99,3 +100,45 @@ class FakeRBboxOverlaps2D:
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}()'
+
+
+@TASK_UTILS.register_module()
+class RBbox2HBboxOverlaps2D:
+    """IoU/IoF between the horizontal envelopes of rotated boxes (n, 5|6) and horizontal boxes (m, 4|5).
+
+    mmrotate's calculator of the RPNs that assign horizontal anchors to rotated ground truth (Oriented R-CNN,
+    Rotated Faster R-CNN): ``bboxes1`` (the ground truth, as mmdet's ``MaxIoUAssigner`` passes it) become their
+    axis-aligned bounding boxes, then mmdet's ``bbox_overlaps``.
+
+    Args:
+        scale (float): With ``dtype='fp16'``, boxes are divided by it before the cast. Defaults to 1.
+        dtype (str, optional): ``'fp16'`` computes in half precision (returned in fp32 on CPU), as mmdet's
+            ``BboxOverlaps2D``; None in the boxes' dtype. Defaults to None.
+
+    Raises:
+        ValueError: A ``dtype`` other than None or ``'fp16'``.
+    """
+
+    def __init__(self, scale: float = 1., dtype: Optional[str] = None) -> None:
+        if dtype not in (None, 'fp16'):
+            raise ValueError(f"RBbox2HBboxOverlaps2D: dtype must be None or 'fp16', got {dtype!r}")
+        self.scale, self.dtype = scale, dtype
+
+    def __call__(self, bboxes1: BoxesLike, bboxes2: BoxesLike, mode: str = 'iou',
+                 is_aligned: bool = False) -> Tensor:
+        """(n, m) overlaps, or (n,) with ``is_aligned``; ``mode`` is 'iou' or 'iof'."""
+        b1, b2 = get_box_tensor(bboxes1), get_box_tensor(bboxes2)
+        if b1.size(-1) not in (0, 5, 6):
+            raise ValueError(f'bboxes1 must be rotated boxes with 5 (or 6 with score) columns, got {b1.size(-1)}')
+        if b2.size(-1) not in (0, 4, 5):
+            raise ValueError(f'bboxes2 must be horizontal boxes with 4 (or 5 with score) columns, got {b2.size(-1)}')
+        b1 = rbox2hbox(b1[..., :5]) if b1.size(-1) else b1.new_zeros(*b1.shape[:-1], 4)
+        b2 = b2[..., :4] if b2.size(-1) else b2.new_zeros(*b2.shape[:-1], 4)
+        if self.dtype == 'fp16':
+            b1, b2 = (b1 / self.scale).half(), (b2 / self.scale).half()
+            overlaps = bbox_overlaps(b1, b2, mode, is_aligned)
+            return overlaps.float() if not overlaps.is_cuda else overlaps
+        return bbox_overlaps(b1, b2, mode, is_aligned)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(scale={self.scale}, dtype={self.dtype})'
