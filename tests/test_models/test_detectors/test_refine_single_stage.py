@@ -166,7 +166,10 @@ def test_refine_train_cfgs_must_match_the_heads():
     # without train_cfg (testing) no counts are needed
     cfg = toy_cfg('r3det')
     cfg.train_cfg = None
-    assert MODELS.build(cfg).num_refine_stages == 1
+    model = MODELS.build(cfg)
+    assert model.num_refine_stages == 1
+    with pytest.raises(ValueError, match='loss needs train_cfg'):
+        model.loss(*batch())
 
 
 # --- mmrotate checkpoints: the keys are written from mmrotate's module structure, not read from ours ---

@@ -116,7 +116,12 @@ class RefineSingleStageDetector(BaseDetector):
 
         Returns:
             dict: The loss components.
+
+        Raises:
+            ValueError: If the detector was built without ``train_cfg``.
         """
+        if self.train_cfg is None:
+            raise ValueError('RefineSingleStageDetector.loss needs train_cfg (init, refine, stage_loss_weights)')
         x = self.extract_feat(batch_inputs)
         batch_gt_instances, batch_gt_instances_ignore, batch_img_metas = unpack_gt_instances(batch_data_samples)
         outs = self.bbox_head_init(x)
