@@ -235,3 +235,20 @@ def test_skip_below_above_the_assigner_thresholds_is_refused():
                             sampler=dict(type='mmdet.PseudoSampler'), allowed_border=-1, pos_weight=-1, debug=False)
     with pytest.raises(ValueError, match=r'skip_below=0.4.*neg_iou_thr=0.3'):
         MODELS.build(ConfigDict(cfg))
+
+
+def test_zero_width_ground_truth_gets_no_encoded_box_loss():
+    """A zero-width ground truth encodes to dw = log(0) = -inf; smooth-L1 on the deltas skips it (finite
+    loss and gradients) and the other boxes' loss is unchanged."""
+    head = build_head('smooth_l1')
+    x = feats()
+    normal = gt_instances()
+    degenerate = gt_instances()
+    extra = torch.tensor([[100.0, 30.0, 0.0, 20.0, 0.2]])
+    degenerate[1] = InstanceData(bboxes=RotatedBoxes(torch.cat([GTS[1], extra])), labels=torch.tensor([0, 1]))
+    losses = total(head.loss_by_feat(*head(x), degenerate, img_metas()))
+    assert all(torch.isfinite(v) for v in losses.values())
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in head.parameters())
+    assert losses['loss_bbox'].item() > 0
+    assert total(head.loss_by_feat(*head(x), normal, img_metas()))['loss_bbox'].item() > 0

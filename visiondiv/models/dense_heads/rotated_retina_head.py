@@ -1,6 +1,7 @@
 """Rotated RetinaNet head on mmdet's RetinaHead (same module names as mmrotate's)."""
 from typing import Optional, Tuple
 
+import torch
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
@@ -79,6 +80,10 @@ class RotatedRetinaHead(FP32LossMixin, RetinaHead):
         # Only anchors with a regression weight contribute (avg_factor fixes the normaliser),
         # so decoding and scoring the others would be wasted work.
         keep = bbox_weights.sum(-1) > 0
+        if self.loss_box_input == 'encoded':
+            # a zero-width/height ground truth encodes to log(0) = -inf: like the Gaussian losses (which drop
+            # degenerate targets), it gets no box loss rather than an inf one
+            keep &= torch.isfinite(bbox_targets).all(-1)
         bbox_pred, bbox_targets = bbox_pred[keep], bbox_targets[keep]
         bbox_weights, anchors = bbox_weights[keep], anchors[keep]
         if self.loss_box_input == 'both':

@@ -1,3 +1,3 @@
-from .anchor_generator import FakeRotatedAnchorGenerator, RotatedAnchorGenerator
+from .anchor_generator import FakeRotatedAnchorGenerator, PseudoRotatedAnchorGenerator, RotatedAnchorGenerator
 
-__all__ = ['FakeRotatedAnchorGenerator', 'RotatedAnchorGenerator']
+__all__ = ['FakeRotatedAnchorGenerator', 'PseudoRotatedAnchorGenerator', 'RotatedAnchorGenerator']

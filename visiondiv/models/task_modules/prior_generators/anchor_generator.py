@@ -5,6 +5,7 @@ from typing import List, Sequence
 import torch
 from mmdet.models.task_modules import AnchorGenerator
 from mmdet.structures.bbox import HorizontalBoxes, get_box_tensor
+from torch.nn.modules.utils import _pair
 
 from visiondiv.registry import TASK_UTILS
 from visiondiv.structures.bbox import RotatedBoxes, hbox2rbox, regularize_rboxes
@@ -79,3 +80,40 @@ class RotatedAnchorGenerator(AnchorGenerator):
         flags = super().single_level_valid_flags(featmap_size, valid_size,
                                                  num_base_anchors // len(self.angles), device)
         return flags[:, None].repeat(1, len(self.angles)).reshape(-1)
+
+
+@TASK_UTILS.register_module()
+class PseudoRotatedAnchorGenerator(AnchorGenerator):
+    """Valid flags only, one prior per location: the anchors of a refine head are the boxes of the stage before.
+
+    mmrotate's refine heads (``R3RefineHead``, ``S2ARefineHead``) take their anchors from the previous
+    stage's boxes (one per feature-map location); this generator only provides ``num_base_priors``
+    (1 per level) and mmdet's ``valid_flags`` for those locations. It generates no anchors itself.
+
+    Args:
+        strides (Sequence[int | tuple[int, int]]): Feature-map strides, one per level.
+    """
+
+    def __init__(self, strides: Sequence) -> None:
+        # no AnchorGenerator.__init__: there are no base anchors
+        self.strides = [_pair(stride) for stride in strides]
+        self.use_box_type = False
+
+    @property
+    def num_base_priors(self) -> List[int]:
+        """One prior per location on every level."""
+        return [1 for _ in self.strides]
+
+    def grid_priors(self, *args, **kwargs):
+        """Not available: the anchors of a refine head are the previous stage's boxes.
+
+        Raises:
+            NotImplementedError: always.
+        """
+        raise NotImplementedError('PseudoRotatedAnchorGenerator generates valid flags only; a refine head takes '
+                                  'its anchors from the previous stage (rois)')
+
+    single_level_grid_priors = grid_priors
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(strides={self.strides})'

@@ -1,0 +1,3 @@
+from .refine_single_stage import RefineSingleStageDetector
+
+__all__ = ['RefineSingleStageDetector']
