@@ -1,4 +1,5 @@
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -159,14 +160,17 @@ def test_two_stage_configs_pass(which):
     check_config(Config.fromfile(TWO_STAGE[which]))
 
 
-def test_rotated_extractor_behind_an_hbox_rpn_is_refused():
-    """Rotated Faster R-CNN's mmdet.RPNHead proposes hboxes: a RotatedSingleRoIExtractor behind it is named."""
+@pytest.mark.parametrize('rpn', ['RotatedRPNHead', 'mmdet.RPNHead'])
+def test_rotated_extractor_behind_an_hbox_rpn_is_refused(rpn):
+    """Rotated Faster R-CNN's RPN (ours, or mmdet's that mmrotate's file names) proposes hboxes: a
+    RotatedSingleRoIExtractor behind it is named."""
     cfg = Config.fromfile(TWO_STAGE['faster'])
+    cfg.model.rpn_head.type = rpn
     cfg.model.roi_head.bbox_roi_extractor = dict(
         type='RotatedSingleRoIExtractor', out_channels=64, featmap_strides=[8, 16, 32],
         roi_layer=dict(type='RoIAlignRotated', out_size=7, sample_num=2, clockwise=True))
     with pytest.raises(ConfigCheckError, match=r"'model\.roi_head\.bbox_roi_extractor' \(RotatedSingleRoIExtractor\) "
-                                               r"pools rboxes but 'model\.rpn_head' \(mmdet\.RPNHead\) proposes "
+                                               rf"pools rboxes but 'model\.rpn_head' \({re.escape(rpn)}\) proposes "
                                                r"hboxes"):
         check_config(cfg)
 

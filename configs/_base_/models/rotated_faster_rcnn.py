@@ -28,7 +28,9 @@ model = dict(
         out_channels=256,
         num_outs=5),
     rpn_head=dict(
-        type='mmdet.RPNHead',
+        # mmrotate's file names mmdet.RPNHead; ours is its subclass (mmrotate 0.x's name) with the same keys and
+        # values, whose losses and NMS stay fp32 under AMP
+        type='RotatedRPNHead',
         in_channels=256,
         feat_channels=256,
         anchor_generator=dict(
@@ -56,7 +58,10 @@ model = dict(
             out_channels=256,
             featmap_strides=[4, 8, 16, 32]),
         bbox_head=dict(
-            type='mmdet.Shared2FCBBoxHead',
+            # mmrotate's file names mmdet.Shared2FCBBoxHead; ours is its subclass with the same keys, losses and
+            # predictions (tests/test_models/test_roi_heads/test_convfc_rbbox_head.py), whose losses stay fp32
+            # under AMP and whose rotated NMS gets fp32 boxes
+            type='RotatedShared2FCBBoxHead',
             predict_box_type='rbox',
             in_channels=256,
             fc_out_channels=1024,

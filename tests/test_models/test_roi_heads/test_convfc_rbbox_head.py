@@ -133,3 +133,36 @@ def test_bad_loss_bbox_type():
     with pytest.raises(ValueError, match="'normal' or 'kfiou'"):
         build(loss_bbox_type='gwd')
     assert math.isfinite(1.0)
+
+
+@pytest.mark.parametrize('agnostic', [True, False])
+def test_equals_mmdet_head_with_smooth_l1(agnostic):
+    """With mmdet's losses the head is mmdet's Shared2FCBBoxHead (what mmrotate's DOTA configs name): the same
+    weights give the same losses and predictions, so configs may use either and keep their checkpoints."""
+    from mmengine.config import ConfigDict
+    ours = build(reg_class_agnostic=agnostic)
+    cfg = dict(type='mmdet.Shared2FCBBoxHead', predict_box_type='rbox', in_channels=4, fc_out_channels=16,
+               roi_feat_size=7, num_classes=3, bbox_coder=CODER, reg_class_agnostic=agnostic,
+               reg_predictor_cfg=dict(type='mmdet.Linear'), cls_predictor_cfg=dict(type='mmdet.Linear'),
+               loss_cls=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+               loss_bbox=dict(type='mmdet.SmoothL1Loss', beta=1.0, loss_weight=1.0))
+    theirs = MODELS.build(cfg)
+    theirs.load_state_dict(ours.state_dict(), strict=True)
+    x, rois, labels, lw, targets, bw, _ = sample(ours)
+    out_ours, out_theirs = ours(x), theirs(x)
+    for a, b in zip(out_ours, out_theirs):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    l_ours = ours.loss(*out_ours, rois, labels, lw, targets, bw)
+    l_theirs = theirs.loss(*out_theirs, rois, labels, lw, targets, bw)
+    assert l_ours.keys() == l_theirs.keys()
+    for k in l_ours:
+        torch.testing.assert_close(l_ours[k], l_theirs[k], rtol=0, atol=0)
+    test_cfg = ConfigDict(score_thr=0.0, nms=dict(type='nms_rotated', iou_threshold=0.1), max_per_img=100)
+    meta = [dict(img_shape=(128, 128), scale_factor=(1., 1.))]
+    with torch.no_grad():
+        p_ours = ours.predict_by_feat((rois, ), out_ours[:1], out_ours[1:], meta, rcnn_test_cfg=test_cfg)[0]
+        p_theirs = theirs.predict_by_feat((rois, ), out_theirs[:1], out_theirs[1:], meta, rcnn_test_cfg=test_cfg)[0]
+    torch.testing.assert_close(p_ours.bboxes, p_theirs.bboxes.tensor if hasattr(p_theirs.bboxes, 'tensor')
+                               else p_theirs.bboxes)
+    torch.testing.assert_close(p_ours.scores, p_theirs.scores)
+    assert torch.equal(p_ours.labels, p_theirs.labels)

@@ -1,5 +1,6 @@
-"""Head losses run in fp32 under autocast: every loss module of every toy detector receives fp32
-inputs and the losses are finite, under fp16 and bf16 (CPU autocast stands in for GPU AMP)."""
+"""Head losses run in fp32 under autocast: every loss module of every toy detector (every family: RetinaNet,
+FCOS, R3Det, S2ANet, Oriented R-CNN, Rotated Faster R-CNN, RTMDet-R) receives fp32 inputs and the losses and
+gradients are finite, under fp16 and bf16 (CPU autocast stands in for GPU AMP)."""
 import os.path as osp
 
 import pytest
@@ -21,6 +22,16 @@ TOY_CONFIGS = [
     'configs/kld/rotated-retinanet-rbox-le90_r18-tiny_fpn_kld-stable_16e_toy-dota.py',
     'configs/kfiou/rotated-retinanet-rbox-le90_r18-tiny_fpn_kfiou_16e_toy-dota.py',
     'configs/rotated_fcos/rotated-fcos-le90_r18-tiny_fpn_kld_16e_toy-dota.py',
+    'configs/r3det/r3det-tiny-oc_r18-tiny_fpn_16e_toy-dota.py',
+    'configs/kld/r3det-tiny-oc_r18-tiny_fpn_kld-stable_16e_toy-dota.py',
+    'configs/s2anet/s2anet-le135_r18-tiny_fpn_16e_toy-dota.py',
+    'configs/kfiou/s2anet-le135_r18-tiny_fpn_kfiou-ln_16e_toy-dota.py',
+    'configs/oriented_rcnn/oriented-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py',
+    'configs/oriented_rcnn/oriented-rcnn-le90_r18-tiny_fpn_kfiou-ln_16e_toy-dota.py',
+    'configs/rotated_faster_rcnn/rotated-faster-rcnn-le90_r18-tiny_fpn_16e_toy-dota.py',
+    'configs/rotated_rtmdet/rotated_rtmdet_tiny_16e_toy-dota.py',
+    'configs/rotated_rtmdet/rotated_rtmdet_tiny_kld_16e_toy-dota.py',
+    'configs/rotated_rtmdet/rotated_rtmdet_tiny_kfiou_16e_toy-dota.py',
 ]
 
 
@@ -37,35 +48,45 @@ def batch(size: int = 128):
     return dict(inputs=inputs, data_samples=samples)
 
 
-def record_loss_input_dtypes(head: torch.nn.Module) -> list:
-    """A forward pre-hook on every ``loss_*`` module of the head records the dtypes of its float inputs."""
+def record_loss_input_dtypes(model: torch.nn.Module) -> list:
+    """A forward pre-hook on every ``loss_*`` module of every head (``bbox_head``, ``rpn_head``,
+    ``roi_head.bbox_head``, ``bbox_head_init``, ``bbox_head_refine.<i>``) records (head, loss class, dtypes
+    of its float inputs)."""
     seen = []
 
-    def hook(module, args, kwargs):
-        tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
-        seen.append((type(module).__name__, {t.dtype for t in tensors if t.is_floating_point()}))
+    def hook_of(head: str):
+        def hook(module, args, kwargs):
+            tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor)]
+            seen.append((head, type(module).__name__, {t.dtype for t in tensors if t.is_floating_point()}))
+        return hook
 
-    for name, module in head.named_children():
-        if name.startswith('loss_'):
-            module.register_forward_pre_hook(hook, with_kwargs=True)
+    for name, module in model.named_modules():
+        head, _, leaf = name.rpartition('.')
+        if leaf.startswith('loss_'):
+            module.register_forward_pre_hook(hook_of(head), with_kwargs=True)
     return seen
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize('config', TOY_CONFIGS, ids=lambda c: c.split('/')[1])
 def test_head_losses_in_fp32_under_autocast(config, dtype):
+    if 'rotated_faster_rcnn' in config and dtype == torch.bfloat16:
+        pytest.xfail("mmdet's SingleRoIExtractor calls mmcv's RoIAlign, which has no bf16 kernel (CPU or CUDA)")
     cfg = Config.fromfile(osp.join(ROOT, config))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     data = model.data_preprocessor(batch(), training=True)
-    seen = record_loss_input_dtypes(model.bbox_head)
+    seen = record_loss_input_dtypes(model)
+    heads = [n for n, _ in model.named_children() if 'head' in n]
     with torch.autocast('cpu', dtype=dtype):
         feats = model.extract_feat(data['inputs'])
         assert feats[0].dtype == dtype  # the network itself does run in reduced precision
         losses = model.loss(data['inputs'], data['data_samples'])
-    assert {name for name, _ in seen} >= {'FocalLoss'} and len(seen) >= 2
-    for name, dtypes in seen:
-        assert dtypes == {torch.float32}, f'{name} received {dtypes}'
+    # every head's classification and box losses ran (a refine stage or the RoI head included)
+    for head in heads:
+        assert len([h for h, _, _ in seen if h.startswith(head)]) >= 2, f'{head}: losses not seen ({seen})'
+    for head, name, dtypes in seen:
+        assert dtypes == {torch.float32}, f'{head}.{name} received {dtypes}'
     parsed, _ = model.parse_losses(losses)
     assert parsed.dtype == torch.float32 and torch.isfinite(parsed)
     parsed.backward()

@@ -77,6 +77,13 @@ class RotatedSingleRoIExtractor(BaseRoIExtractor):
         new_rois[:, 4] = h_scale * new_rois[:, 4]
         return new_rois
 
+    def _pool(self, level: int, feat: Tensor, rois: Tensor) -> Tensor:
+        """``roi_layers[level]`` of ``rois`` on ``feat``. mmcv's kernels take no bf16 (CPU or CUDA) and no fp16 on
+        CPU: such features (bf16 AMP, CPU autocast) are pooled in fp32 and cast back."""
+        if feat.dtype == torch.bfloat16 or (feat.device.type == 'cpu' and feat.dtype == torch.float16):
+            return self.roi_layers[level](feat.float(), rois.float()).to(feat.dtype)
+        return self.roi_layers[level](feat, rois)
+
     def forward(self, feats: Tuple[Tensor, ...], rois: Tensor, roi_scale_factor: Optional[float] = None) -> Tensor:
         """Features (k, out_channels, *output_size) of RoIs (k, 6): (batch index, cx, cy, w, h, t).
 
@@ -91,14 +98,14 @@ class RotatedSingleRoIExtractor(BaseRoIExtractor):
         num_levels = len(feats)
         roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels, *self.output_size)
         if num_levels == 1:
-            return roi_feats if len(rois) == 0 else self.roi_layers[0](feats[0], rois)
+            return roi_feats if len(rois) == 0 else self._pool(0, feats[0], rois)
         target_lvls = self.map_roi_levels(rois, num_levels)
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         for i in range(num_levels):
             inds = (target_lvls == i).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                roi_feats[inds] = self.roi_layers[i](feats[i], rois[inds]).to(roi_feats.dtype)
+                roi_feats[inds] = self._pool(i, feats[i], rois[inds]).to(roi_feats.dtype)
             else:  # keeps every level in the graph (distributed training needs a gradient for each)
                 roi_feats = roi_feats + feats[i].sum() * 0.
         return roi_feats
