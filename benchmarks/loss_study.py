@@ -53,6 +53,8 @@ DETECTORS = {
     'RTMDet-R-tiny + IoU': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_16e_toy-dota.py',
     'RTMDet-R-tiny + KLD': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_kld_16e_toy-dota.py',
     'RTMDet-R-tiny + KFIoU': 'configs/rotated_rtmdet/rotated_rtmdet_tiny_kfiou_16e_toy-dota.py',
+    'Rotated FCOS + CSL (hbox IoU)':
+        'configs/rotated_fcos/rotated-fcos-hbox-le90_r18-tiny_fpn_csl-gaussian_16e_toy-dota.py',
 }
 STUDIES = {'losses': (LOSSES, 'benchmarks/results/loss_study'),
            'detectors': (DETECTORS, 'benchmarks/results/loss_study_detectors')}

@@ -203,7 +203,7 @@ def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> 
     if unknown:
         raise KeyError(f'loss study: no runs for row(s) {unknown}; runs.json has {sorted(set(known))}')
     lines = ['| loss | mAP50 | mAP75 | angle error on ships (°) | ships found | matched IoU ship | tank | plane '
-             '| seeds |', '|---|---|---|---|---|---|---|---|---|']
+             '| train + test (min) | seeds |', '|---|---|---|---|---|---|---|---|---|---|']
     for loss in rows:
         rs = [r for r in runs if r['loss'] == loss]
 
@@ -211,7 +211,7 @@ def loss_study_table(runs: List[dict], rows: Optional[Sequence[str]] = None) -> 
             return mean_std([r[key] for r in rs], fmt)
         lines.append(f'| {loss} | {ms("mAP50")} | {ms("mAP75")} | {ms("angle_err_deg", fmt=".2f")} | '
                      f'{ms("ships_found")} | {ms("iou_ship")} | {ms("iou_tank")} | {ms("iou_plane")} | '
-                     f'{seeds_cell([r["seed"] for r in rs])} |')
+                     f'{ms("minutes", fmt=".1f")} | {seeds_cell([r["seed"] for r in rs])} |')
     comparisons = [f'{key}: ' + compare(a, [r[key] for r in runs if r['loss'] == a],
                                         b, [r[key] for r in runs if r['loss'] == b])
                    for a, b in LOSS_STUDY_PAIRS if a in rows and b in rows for key in ('mAP50', 'mAP75')]
