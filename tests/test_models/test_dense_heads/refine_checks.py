@@ -87,3 +87,18 @@ def check_autocast(head, rois, dtype) -> None:
     sum(losses.values()).backward()
     for name, p in head.named_parameters():
         assert p.grad is None or torch.isfinite(p.grad).all(), name
+
+
+def check_fp32_decode_under_autocast(decode, cls_scores, bbox_preds, dtype, **kwargs) -> None:
+    """``decode(cls_scores, bbox_preds, **kwargs)`` (filter_bboxes / refine_bboxes) on predictions in ``dtype``
+    under CPU autocast gives fp32 boxes equal to the fp32 decode of the same rounded predictions: the anchors
+    (rois) are not rounded to ``dtype`` and the decode runs in fp32."""
+    cls_scores = [c.to(dtype) for c in cls_scores]
+    bbox_preds = [b.to(dtype) for b in bbox_preds]
+    with torch.autocast('cpu', dtype=dtype):
+        got = decode(cls_scores, bbox_preds, **kwargs)
+    expected = decode([c.float() for c in cls_scores], [b.float() for b in bbox_preds], **kwargs)
+    for got_img, exp_img in zip(got, expected):
+        for g, e in zip(got_img, exp_img):
+            assert g.dtype == torch.float32
+            torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)

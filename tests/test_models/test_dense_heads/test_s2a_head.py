@@ -10,8 +10,8 @@ from visiondiv.models.layers import ORConv2d, RotationInvariantPooling
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes
 from .head_checks import STRIDES, check_step_and_predict, feats, gt_instances, img_metas
-from .refine_checks import (LOSSES, TEST_CFG, TRAIN_CFG, check_autocast, check_refine_step, degenerate_gt_instances,
-                            rois_near_gts, sizes)
+from .refine_checks import (LOSSES, TEST_CFG, TRAIN_CFG, check_autocast, check_fp32_decode_under_autocast,
+                            check_refine_step, degenerate_gt_instances, rois_near_gts, sizes)
 
 CODER = dict(type='DeltaXYWHTRBBoxCoder', angle_version='le135', norm_factor=1, edge_swap=False, proj_xy=True)
 
@@ -159,3 +159,19 @@ def test_refine_head_needs_rois():
     head = refine_head()
     with pytest.raises(ValueError, match='S2ARefineHead.loss_by_feat needs rois'):
         head.loss_by_feat(*head(feats(channels=16)), gt_instances(), img_metas())
+
+
+def predictions(num_cls, num_box):
+    g = torch.Generator().manual_seed(5)
+    return ([torch.randn(2, num_cls, h, w, generator=g) for h, w in sizes()],
+            [torch.randn(2, num_box, h, w, generator=g) * 0.3 for h, w in sizes()])
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_filter_bboxes_decodes_in_fp32_under_autocast(dtype):
+    check_fp32_decode_under_autocast(init_head().filter_bboxes, *predictions(3, 5), dtype)
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_refine_bboxes_decodes_in_fp32_under_autocast(dtype):
+    check_fp32_decode_under_autocast(refine_head().refine_bboxes, *predictions(3, 5), dtype, rois=rois_near_gts())

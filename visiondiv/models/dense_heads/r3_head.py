@@ -39,6 +39,40 @@ def _by_image(levels: List[Tensor]) -> Rois:
     return [[level[i] for level in levels] for i in range(levels[0].size(0))]
 
 
+def decode_best_anchors(head: RotatedRetinaHead, cls_scores: List[Tensor], bbox_preds: List[Tensor]) -> Rois:
+    """At every location, ``head``'s anchor with the largest class logit decoded with its deltas (detached).
+
+    Ties go to the first anchor; with one anchor per location (S2ANet) every location decodes its anchor.
+    The deltas are decoded in fp32 from fp32 anchors (under autocast the predictions are fp16/bf16: the
+    boxes are not rounded to them), and the boxes are fp32.
+
+    Args:
+        head (RotatedRetinaHead): The head (its ``prior_generator``, ``bbox_coder``, ``num_base_priors``,
+            ``cls_out_channels``).
+        cls_scores (list[Tensor]): (N, A * num_classes, H, W) per level.
+        bbox_preds (list[Tensor]): (N, A * 5, H, W) per level.
+
+    Returns:
+        list[list[Tensor]]: ``rois[img][lvl]``, (H*W, 5) fp32 boxes in row-major location order, no gradient.
+    """
+    num_imgs = _check_levels(cls_scores, bbox_preds)
+    featmap_sizes = [c.shape[-2:] for c in cls_scores]
+    mlvl_anchors = head.prior_generator.grid_priors(featmap_sizes, device=cls_scores[0].device)
+    a = head.num_base_priors
+    levels = []
+    for cls_score, bbox_pred, anchors in zip(cls_scores, bbox_preds, mlvl_anchors):
+        score = cls_score.detach().float().permute(0, 2, 3, 1).reshape(num_imgs, -1, a, head.cls_out_channels)
+        best = score.amax(-1).argmax(-1)                                            # (N, HW)
+        pred = bbox_pred.detach().float().permute(0, 2, 3, 1).reshape(num_imgs, -1, a, 5)
+        index = best[..., None, None].expand(-1, -1, 1, 5)
+        best_pred = pred.gather(2, index).squeeze(2)                                # (N, HW, 5)
+        anchors = get_box_tensor(anchors).float().reshape(1, -1, a, 5).expand(num_imgs, -1, -1, -1)
+        best_anchor = anchors.gather(2, index).squeeze(2)
+        boxes = get_box_tensor(head.bbox_coder.decode(best_anchor.reshape(-1, 5), best_pred.reshape(-1, 5)))
+        levels.append(boxes.float().reshape(num_imgs, -1, 5).detach())
+    return _by_image(levels)
+
+
 @MODELS.register_module()
 class R3Head(RotatedRetinaHead):
     """The first stage of `R3Det <https://arxiv.org/abs/1908.05612>`_: a rotated RetinaNet head whose
@@ -61,24 +95,9 @@ class R3Head(RotatedRetinaHead):
             bbox_preds (list[Tensor]): (N, A * 5, H, W) per level.
 
         Returns:
-            list[list[Tensor]]: ``rois[img][lvl]``, (H*W, 5) boxes in row-major location order, no gradient.
+            list[list[Tensor]]: ``rois[img][lvl]``, (H*W, 5) fp32 boxes in row-major location order, no gradient.
         """
-        num_imgs = _check_levels(cls_scores, bbox_preds)
-        featmap_sizes = [c.shape[-2:] for c in cls_scores]
-        mlvl_anchors = self.prior_generator.grid_priors(featmap_sizes, device=cls_scores[0].device)
-        a = self.num_base_priors
-        levels = []
-        for cls_score, bbox_pred, anchors in zip(cls_scores, bbox_preds, mlvl_anchors):
-            score = cls_score.detach().permute(0, 2, 3, 1).reshape(num_imgs, -1, a, self.cls_out_channels)
-            best = score.amax(-1).argmax(-1)                                        # (N, HW)
-            pred = bbox_pred.detach().permute(0, 2, 3, 1).reshape(num_imgs, -1, a, 5)
-            index = best[..., None, None].expand(-1, -1, 1, 5)
-            best_pred = pred.gather(2, index).squeeze(2)                            # (N, HW, 5)
-            anchors = get_box_tensor(anchors).reshape(1, -1, a, 5).expand(num_imgs, -1, -1, -1)
-            best_anchor = anchors.gather(2, index).squeeze(2).to(best_pred.dtype)
-            boxes = get_box_tensor(self.bbox_coder.decode(best_anchor.reshape(-1, 5), best_pred.reshape(-1, 5)))
-            levels.append(boxes.reshape(num_imgs, -1, 5).detach())
-        return _by_image(levels)
+        return decode_best_anchors(self, cls_scores, bbox_preds)
 
 
 class RotatedRefineHead(RotatedRetinaHead):
@@ -225,15 +244,16 @@ class RotatedRefineHead(RotatedRetinaHead):
             rois (list[list[Tensor]]): This stage's anchors, ``rois[img][lvl]`` (H*W, 5).
 
         Returns:
-            list[list[Tensor]]: ``rois[img][lvl]`` for the next stage, no gradient.
+            list[list[Tensor]]: ``rois[img][lvl]`` for the next stage, fp32 (decoded in fp32 under autocast too),
+            no gradient.
         """
         num_imgs = _check_levels(cls_scores, bbox_preds)
         levels = []
         for bbox_pred, level_rois in zip(bbox_preds, zip(*rois)):
-            pred = bbox_pred.detach().permute(0, 2, 3, 1).reshape(-1, 5)
-            anchors = torch.cat(level_rois).to(pred.dtype)
+            pred = bbox_pred.detach().float().permute(0, 2, 3, 1).reshape(-1, 5)
+            anchors = torch.cat(level_rois).float()
             boxes = get_box_tensor(self.bbox_coder.decode(anchors, pred))
-            levels.append(boxes.reshape(num_imgs, -1, 5).detach())
+            levels.append(boxes.float().reshape(num_imgs, -1, 5).detach())
         return _by_image(levels)
 
 

@@ -9,12 +9,11 @@ rotation-invariant max (classification), and regresses from the boxes as anchors
 from typing import List, Tuple
 
 from mmcv.cnn import ConvModule
-from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS
 from ..layers import ORConv2d, RotationInvariantPooling
-from .r3_head import Rois, RotatedRefineHead, _by_image, _check_levels
+from .r3_head import Rois, RotatedRefineHead, decode_best_anchors
 from .rotated_retina_head import RotatedRetinaHead
 
 #: orientations of the refine head's oriented convolution (mmrotate: arf_config=(1, 8))
@@ -41,25 +40,17 @@ class S2AHead(RotatedRetinaHead):
                              f'got {self.num_base_priors}')
 
     def filter_bboxes(self, cls_scores: List[Tensor], bbox_preds: List[Tensor]) -> Rois:
-        """The box decoded at every location (detached).
+        """The box decoded at every location (detached): R3Head's rule with one anchor per location.
 
         Args:
             cls_scores (list[Tensor]): (N, num_classes, H, W) per level (only checked).
             bbox_preds (list[Tensor]): (N, 5, H, W) per level.
 
         Returns:
-            list[list[Tensor]]: ``rois[img][lvl]``, (H*W, 5) in row-major location order, no gradient.
+            list[list[Tensor]]: ``rois[img][lvl]``, (H*W, 5) fp32 boxes in row-major location order (decoded in
+            fp32 under autocast too), no gradient.
         """
-        num_imgs = _check_levels(cls_scores, bbox_preds)
-        featmap_sizes = [c.shape[-2:] for c in cls_scores]
-        mlvl_anchors = self.prior_generator.grid_priors(featmap_sizes, device=cls_scores[0].device)
-        levels = []
-        for bbox_pred, anchors in zip(bbox_preds, mlvl_anchors):
-            pred = bbox_pred.detach().permute(0, 2, 3, 1).reshape(-1, 5)
-            anchors = get_box_tensor(anchors).repeat(num_imgs, 1).to(pred.dtype)
-            boxes = get_box_tensor(self.bbox_coder.decode(anchors, pred))
-            levels.append(boxes.reshape(num_imgs, -1, 5).detach())
-        return _by_image(levels)
+        return decode_best_anchors(self, cls_scores, bbox_preds)
 
 
 @MODELS.register_module()
