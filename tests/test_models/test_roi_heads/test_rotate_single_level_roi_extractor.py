@@ -60,3 +60,19 @@ def test_bad_input():
     feats = tuple(torch.zeros(1, 3, 8, 8) for _ in STRIDES)
     with pytest.raises(ValueError, match=r'\(b, cx, cy, w, h, θ\)'):
         ext(feats, torch.tensor([[0., 1., 1., 5., 5.]]))
+
+
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_low_precision_features_pool_fp32_rois(dtype):
+    """bf16/fp16 features (CPU) are pooled in fp32 at the fp32 RoIs: in bf16 (1000.7, 900.3, 40.6, 20.2) would
+    be (1000, 900, 40.5, 20.25), and a 111.9-pixel square (level 0) a 112 one (level 1)."""
+    ext = build()
+    g = torch.Generator().manual_seed(0)
+    feats = [torch.randn(1, 3, 1100 // s, 1100 // s, generator=g).to(dtype) for s in STRIDES]
+    rois = torch.tensor([[0., 1000.7, 900.3, 40.6, 20.2, 0.3],
+                         [0., 1000.7, 900.3, 111.9, 111.9, 0.3]])
+    out = ext(tuple(feats), rois)
+    assert out.dtype == dtype
+    for i, level in enumerate([0, 0]):
+        expected = ext.roi_layers[level](feats[level].float(), rois[i:i + 1]).to(dtype)
+        torch.testing.assert_close(out[i:i + 1], expected, rtol=0, atol=0)

@@ -79,10 +79,11 @@ class RotatedSingleRoIExtractor(BaseRoIExtractor):
 
     def _pool(self, level: int, feat: Tensor, rois: Tensor) -> Tensor:
         """``roi_layers[level]`` of ``rois`` on ``feat``. mmcv's kernels take no bf16 (CPU or CUDA) and no fp16 on
-        CPU: such features (bf16 AMP, CPU autocast) are pooled in fp32 and cast back."""
+        CPU: such features (bf16 AMP, CPU autocast) are pooled in fp32 (with the fp32 RoIs) and cast back; only
+        the native kernel (e.g. CUDA fp16) gets the RoIs in the features' dtype."""
         if feat.dtype == torch.bfloat16 or (feat.device.type == 'cpu' and feat.dtype == torch.float16):
             return self.roi_layers[level](feat.float(), rois.float()).to(feat.dtype)
-        return self.roi_layers[level](feat, rois)
+        return self.roi_layers[level](feat, rois.type_as(feat))
 
     def forward(self, feats: Tuple[Tensor, ...], rois: Tensor, roi_scale_factor: Optional[float] = None) -> Tensor:
         """Features (k, out_channels, *output_size) of RoIs (k, 6): (batch index, cx, cy, w, h, t).
@@ -94,7 +95,10 @@ class RotatedSingleRoIExtractor(BaseRoIExtractor):
             raise ValueError(f'RotatedSingleRoIExtractor needs rotated RoIs (k, 6) laid out as (b, cx, cy, w, h, θ), '
                              f'got shape {tuple(rois.shape)}; horizontal (b, x1, y1, x2, y2) RoIs come from an RPN '
                              'proposing hboxes: use OrientedRPNHead, or mmdet.SingleRoIExtractor')
-        rois = rois.type_as(feats[0])
+        # fp16/bf16 features: the RoIs stay fp32 for the level mapping and the fp32 pooling (a bf16 RoI can be
+        # several pixels off, and change level); :meth:`_pool` casts them for a native fp16 kernel
+        low = feats[0].dtype in (torch.float16, torch.bfloat16)
+        rois = rois.float() if low else rois.type_as(feats[0])
         num_levels = len(feats)
         roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels, *self.output_size)
         if num_levels == 1:
