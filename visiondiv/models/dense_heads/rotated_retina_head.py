@@ -7,12 +7,9 @@ from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import MODELS
-from ..losses.utils import box_loss_input
+from ..losses.utils import resolve_loss_bbox_type
 from ..task_modules.assigners import check_assigner_skip_below
 from ..utils import FP32LossMixin
-
-#: mmrotate's ``loss_bbox_type`` values and the box input each one means
-LOSS_BBOX_TYPES = {'normal': ('encoded', 'decoded'), 'kfiou': ('both',)}
 
 
 @MODELS.register_module()
@@ -48,16 +45,8 @@ class RotatedRetinaHead(FP32LossMixin, RetinaHead):
     def __init__(self, *args, loss_bbox_type: Optional[str] = None, reg_decoded_bbox: Optional[bool] = None,
                  **kwargs) -> None:
         super().__init__(*args, reg_decoded_bbox=bool(reg_decoded_bbox), **kwargs)
-        self.loss_box_input = box_loss_input(self.loss_bbox, reg_decoded_bbox)
-        if loss_bbox_type is None:
-            loss_bbox_type = 'kfiou' if self.loss_box_input == 'both' else 'normal'
-        if loss_bbox_type not in LOSS_BBOX_TYPES:
-            raise ValueError(f"loss_bbox_type must be 'normal' or 'kfiou', got {loss_bbox_type!r}")
-        if self.loss_box_input not in LOSS_BBOX_TYPES[loss_bbox_type]:
-            raise ValueError(f'loss_bbox_type={loss_bbox_type!r} contradicts loss_bbox '
-                             f'{type(self.loss_bbox).__name__}, which takes box_input={self.loss_box_input!r}; '
-                             'drop loss_bbox_type')
-        self.loss_bbox_type = loss_bbox_type
+        self.loss_box_input, self.loss_bbox_type = resolve_loss_bbox_type(self.loss_bbox, loss_bbox_type,
+                                                                          reg_decoded_bbox)
         # mmdet's target assignment encodes the targets unless reg_decoded_bbox
         self.reg_decoded_bbox = self.loss_box_input == 'decoded'
         if self.train_cfg:

@@ -11,6 +11,8 @@ REDUCTIONS = ('none', 'mean', 'sum')
 #: what a box loss is given by a dense head: encoded deltas, decoded boxes, or the deltas plus both
 #: decoded boxes (``pred_decode``/``targets_decode`` keywords)
 BOX_INPUTS = ('encoded', 'decoded', 'both')
+#: mmrotate's ``loss_bbox_type`` of a head and the box inputs (:data:`BOX_INPUTS`) each admits
+LOSS_BBOX_TYPES = {'normal': ('encoded', 'decoded'), 'kfiou': ('both',)}
 
 
 def declared_box_input(loss: nn.Module) -> Optional[str]:
@@ -63,6 +65,38 @@ def box_loss_input(loss: nn.Module, reg_decoded_bbox: Optional[bool] = None) -> 
                          f"which takes box_input={declared!r}; drop reg_decoded_bbox or set it to "
                          f"{declared == 'decoded'}")
     return declared
+
+
+def resolve_loss_bbox_type(loss: nn.Module, loss_bbox_type: Optional[str] = None,
+                           reg_decoded_bbox: Optional[bool] = None) -> Tuple[str, str]:
+    """A head's box loss input (:func:`box_loss_input`) and mmrotate's ``loss_bbox_type``, checked together.
+
+    ``loss_bbox_type`` None is derived from the input (``'kfiou'`` for ``'both'``, else ``'normal'``); a
+    value that is not in :data:`LOSS_BBOX_TYPES` or contradicts the loss is a ``ValueError`` naming it.
+
+    Args:
+        loss (nn.Module): the head's ``loss_bbox``.
+        loss_bbox_type (str, optional): ``'normal'`` or ``'kfiou'``; None when the config does not set it.
+            Defaults to None.
+        reg_decoded_bbox (bool, optional): the head's ``reg_decoded_bbox``; None when the config does not set
+            it. Defaults to None.
+
+    Returns:
+        tuple[str, str]: the box input (one of :data:`BOX_INPUTS`) and the ``loss_bbox_type``.
+
+    Raises:
+        ValueError: if ``loss_bbox_type`` is unknown or contradicts ``loss``, or ``reg_decoded_bbox``
+            contradicts it (:func:`box_loss_input`).
+    """
+    box_input = box_loss_input(loss, reg_decoded_bbox)
+    if loss_bbox_type is None:
+        loss_bbox_type = 'kfiou' if box_input == 'both' else 'normal'
+    if loss_bbox_type not in LOSS_BBOX_TYPES:
+        raise ValueError(f"loss_bbox_type must be 'normal' or 'kfiou', got {loss_bbox_type!r}")
+    if box_input not in LOSS_BBOX_TYPES[loss_bbox_type]:
+        raise ValueError(f'loss_bbox_type={loss_bbox_type!r} contradicts loss_bbox {type(loss).__name__}, '
+                         f'which takes box_input={box_input!r}; drop loss_bbox_type')
+    return box_input, loss_bbox_type
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

@@ -10,8 +10,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from visiondiv.registry import MODELS
-from ...dense_heads.rotated_retina_head import LOSS_BBOX_TYPES
-from ...losses.utils import box_loss_input
+from ...losses.utils import resolve_loss_bbox_type
 from ...utils import FP32LossMixin
 
 
@@ -47,16 +46,8 @@ class RotatedShared2FCBBoxHead(FP32LossMixin, Shared2FCBBoxHead):
     def __init__(self, *args, loss_bbox_type: Optional[str] = None, reg_decoded_bbox: Optional[bool] = None,
                  **kwargs) -> None:
         super().__init__(*args, reg_decoded_bbox=bool(reg_decoded_bbox), **kwargs)
-        self.loss_box_input = box_loss_input(self.loss_bbox, reg_decoded_bbox)
-        if loss_bbox_type is None:
-            loss_bbox_type = 'kfiou' if self.loss_box_input == 'both' else 'normal'
-        if loss_bbox_type not in LOSS_BBOX_TYPES:
-            raise ValueError(f"loss_bbox_type must be 'normal' or 'kfiou', got {loss_bbox_type!r}")
-        if self.loss_box_input not in LOSS_BBOX_TYPES[loss_bbox_type]:
-            raise ValueError(f'loss_bbox_type={loss_bbox_type!r} contradicts loss_bbox '
-                             f'{type(self.loss_bbox).__name__}, which takes box_input={self.loss_box_input!r}; '
-                             'drop loss_bbox_type')
-        self.loss_bbox_type = loss_bbox_type
+        self.loss_box_input, self.loss_bbox_type = resolve_loss_bbox_type(self.loss_bbox, loss_bbox_type,
+                                                                          reg_decoded_bbox)
         # mmdet's targets are encoded unless reg_decoded_bbox
         self.reg_decoded_bbox = self.loss_box_input == 'decoded'
 
