@@ -16,6 +16,7 @@ from visiondiv.structures.bbox import regularize_rboxes
 from ..losses.utils import declared_box_input
 from ..task_modules.coders import rbox_point_distances
 from ..utils import FP32LossMixin
+from ._angle_branch import check_hbbox_loss_has_angle_loss, merge_decoded_angle
 
 INF = 1e8
 
@@ -81,9 +82,7 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
                  loss_centerness: ConfigType = dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
                                                     loss_weight=1.0),
                  loss_angle: OptConfigType = None, **kwargs) -> None:
-        if use_hbbox_loss and loss_angle is None:
-            raise ValueError('RotatedFCOSHead: use_hbbox_loss=True needs loss_angle (the horizontal box loss '
-                             "does not see the angle), e.g. loss_angle=dict(type='mmdet.L1Loss', loss_weight=0.2)")
+        check_hbbox_loss_has_angle_loss('RotatedFCOSHead', use_hbbox_loss, loss_angle)
         self.angle_version = angle_version
         self.use_hbbox_loss = use_hbbox_loss
         self.is_scale_angle = scale_angle
@@ -246,8 +245,7 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
                         centernesses: List[Tensor], batch_img_metas: Optional[List[dict]] = None,
                         cfg: OptConfigType = None, rescale: bool = False, with_nms: bool = True) -> InstanceList:
         """Merge the angle into the box prediction, then mmdet's generic decoding and rotated NMS."""
-        merged = [torch.cat([b, self.angle_coder.decode(a.permute(0, 2, 3, 1), keepdim=True).permute(0, 3, 1, 2)],
-                            dim=1) for b, a in zip(bbox_preds, angle_preds)]
+        merged = merge_decoded_angle(self.angle_coder, bbox_preds, angle_preds)
         return super().predict_by_feat(cls_scores, merged, score_factors=centernesses,
                                        batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
                                        with_nms=with_nms)

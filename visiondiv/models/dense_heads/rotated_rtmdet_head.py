@@ -33,6 +33,7 @@ from visiondiv.structures.bbox import ANGLE_VERSIONS
 from ..losses import GDLoss, GDLoss_v1, KFLoss
 from ..losses.utils import declared_box_input
 from ..utils import FP32LossMixin
+from ._angle_branch import check_hbbox_loss_has_angle_loss, merge_decoded_angle
 
 #: the box losses that model a box as a Gaussian of covariance diag(w^2, h^2) / 4
 GAUSSIAN_LOSSES = (GDLoss, GDLoss_v1, KFLoss)
@@ -121,9 +122,7 @@ class RotatedRTMDetHead(FP32LossMixin, RTMDetHead):
                  angle_coder: ConfigType = dict(type='PseudoAngleCoder'), loss_angle: OptConfigType = None,
                  gaussian_min_side: float = 1.0, **kwargs) -> None:
         _check_angle_version(angle_version)
-        if use_hbbox_loss and loss_angle is None:
-            raise ValueError(f'{type(self).__name__}: use_hbbox_loss=True needs loss_angle (the horizontal box '
-                             "loss does not see the angle), e.g. loss_angle=dict(type='mmdet.L1Loss')")
+        check_hbbox_loss_has_angle_loss(type(self).__name__, use_hbbox_loss, loss_angle)
         if gaussian_min_side < 0:
             raise ValueError(f'{type(self).__name__}: gaussian_min_side must be >= 0, got {gaussian_min_side}')
         self.angle_version = angle_version
@@ -350,8 +349,7 @@ class RotatedRTMDetHead(FP32LossMixin, RTMDetHead):
         Returns:
             list[InstanceData]: ``bboxes`` (``RotatedBoxes``), ``scores``, ``labels`` per image.
         """
-        merged = [torch.cat([b, self.angle_coder.decode(a.permute(0, 2, 3, 1), keepdim=True).permute(0, 3, 1, 2)],
-                            dim=1) for b, a in zip(bbox_preds, angle_preds)]
+        merged = merge_decoded_angle(self.angle_coder, bbox_preds, angle_preds)
         return super().predict_by_feat(cls_scores, merged, score_factors=score_factors,
                                        batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
                                        with_nms=with_nms)
