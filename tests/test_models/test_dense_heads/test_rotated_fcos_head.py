@@ -254,3 +254,9 @@ def test_csl_losses_finite_under_autocast(dtype):
     sum(losses.values()).backward()
     assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
     assert head.conv_angle.weight.grad.abs().sum() > 0
+
+
+def test_unknown_angle_version_fails_at_build():
+    with pytest.raises(ValueError, match=r"^RotatedFCOSHead: angle_version must be one of \['le135', 'le90', 'oc'\], "
+                                         r"got 'le45'$"):
+        build_head(angle_version='le45')

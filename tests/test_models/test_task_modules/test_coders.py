@@ -91,3 +91,13 @@ def test_pseudo_angle_coder_is_the_identity():
     assert torch.equal(coder.encode(angles), angles)
     assert torch.equal(coder.decode(angles), angles[:, 0])
     assert torch.equal(coder.decode(angles, keepdim=True), angles)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='DeltaXYWHTRBBoxCoder'), dict(type='DeltaXYWHTHBBoxCoder'), dict(type='MidpointOffsetCoder'),
+    dict(type='DistanceAnglePointCoder'), dict(type='CSLCoder')])
+def test_every_coder_checks_angle_version_the_same_way(cfg):
+    """One validator (``check_angle_version``): the coder's name, the key and the allowed values."""
+    with pytest.raises(ValueError, match=rf"^{cfg['type']}: angle_version must be one of "
+                                         r"\['le135', 'le90', 'oc'\], got 'le45'$"):
+        TASK_UTILS.build(dict(cfg, angle_version='le45'))

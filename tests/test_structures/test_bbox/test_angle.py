@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
+from visiondiv.structures.bbox import ANGLE_VERSIONS, RotatedBoxes, check_angle_version, regularize_rboxes
 
 COMBOS = [(wl, start) for wl in (True, False) for start in (-90, -45, 0, 30, 90, -180)]
 PRESETS = {'oc': (False, -90), 'le90': (True, -90), 'le135': (True, -45)}
@@ -101,3 +101,15 @@ def test_unknown_pattern():
         regularize_rboxes(random_boxes(2, 0), 'le45')
     with pytest.raises(ValueError, match='pattern'):
         RotatedBoxes(random_boxes(2, 0)).regularize_boxes('r360')
+
+
+def test_check_angle_version_names_the_key_and_the_allowed_values():
+    assert sorted(ANGLE_VERSIONS) == ['le135', 'le90', 'oc']
+    for version in ANGLE_VERSIONS:
+        assert check_angle_version(version) == version
+    for bad in ('le45', 'LE90', '', None, 90):
+        with pytest.raises(ValueError, match=r"^angle_version must be one of \['le135', 'le90', 'oc'\], got "):
+            check_angle_version(bad)
+    with pytest.raises(ValueError, match=r"^MyHead: angle_version must be one of \['le135', 'le90', 'oc'\], "
+                                         r"got 'r360'$"):
+        check_angle_version('r360', 'MyHead')

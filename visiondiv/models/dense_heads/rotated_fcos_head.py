@@ -12,7 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from visiondiv.registry import MODELS, TASK_UTILS
-from visiondiv.structures.bbox import regularize_rboxes
+from visiondiv.structures.bbox import check_angle_version, regularize_rboxes
 from ..losses.utils import declared_box_input
 from ..task_modules.coders import rbox_point_distances
 from ..utils import FP32LossMixin
@@ -82,6 +82,7 @@ class RotatedFCOSHead(FP32LossMixin, FCOSHead):
                  loss_centerness: ConfigType = dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
                                                     loss_weight=1.0),
                  loss_angle: OptConfigType = None, **kwargs) -> None:
+        check_angle_version(angle_version, 'RotatedFCOSHead')
         check_hbbox_loss_has_angle_loss('RotatedFCOSHead', use_hbbox_loss, loss_angle)
         self.angle_version = angle_version
         self.use_hbbox_loss = use_hbbox_loss

@@ -29,7 +29,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS, TASK_UTILS
-from visiondiv.structures.bbox import ANGLE_VERSIONS
+from visiondiv.structures.bbox import check_angle_version
 from ..losses import GDLoss, GDLoss_v1, KFLoss
 from ..losses.utils import declared_box_input
 from ..utils import FP32LossMixin
@@ -78,12 +78,6 @@ def point_deltas(points: Tensor, boxes: Tensor, strides: Tensor) -> Tensor:
     return torch.cat([(boxes[:, :2] - points[:, :2]) / s, boxes[:, 2:4] / s, boxes[:, 4:5]], -1)
 
 
-def _check_angle_version(angle_version: str) -> None:
-    if angle_version not in ANGLE_VERSIONS:
-        raise ValueError(f'RotatedRTMDetHead: angle_version must be one of {sorted(ANGLE_VERSIONS)}, '
-                         f'got {angle_version!r}')
-
-
 @MODELS.register_module()
 class RotatedRTMDetHead(FP32LossMixin, RTMDetHead):
     """RTMDet head with an angle branch (``rtm_ang``), mmrotate's ``RotatedRTMDetHead``.
@@ -121,7 +115,7 @@ class RotatedRTMDetHead(FP32LossMixin, RTMDetHead):
                  use_hbbox_loss: bool = False, scale_angle: bool = True,
                  angle_coder: ConfigType = dict(type='PseudoAngleCoder'), loss_angle: OptConfigType = None,
                  gaussian_min_side: float = 1.0, **kwargs) -> None:
-        _check_angle_version(angle_version)
+        check_angle_version(angle_version, type(self).__name__)
         check_hbbox_loss_has_angle_loss(type(self).__name__, use_hbbox_loss, loss_angle)
         if gaussian_min_side < 0:
             raise ValueError(f'{type(self).__name__}: gaussian_min_side must be >= 0, got {gaussian_min_side}')

@@ -1,7 +1,7 @@
 """Rotated-box core: box types, converters, angle versions and the Gaussian view."""
 from mmdet.structures.bbox import register_box_converter
 
-from .angle import ANGLE_VERSIONS, norm_angle, regularize_rboxes
+from .angle import ANGLE_VERSIONS, check_angle_version, norm_angle, regularize_rboxes
 from .bbox_overlaps import fake_rbbox_overlaps, rbbox_overlaps
 from .gaussian import Gaussian2D, gaussian2rbox, rbox2gaussian
 from .quadri_boxes import QuadriBoxes
@@ -20,6 +20,6 @@ register_box_converter('hbox', 'qbox', hbox2qbox)
 
 __all__ = [
     'RotatedBoxes', 'QuadriBoxes', 'rbox2qbox', 'qbox2rbox', 'rbox2hbox', 'hbox2rbox',
-    'qbox2hbox', 'hbox2qbox', 'norm_angle', 'regularize_rboxes', 'ANGLE_VERSIONS',
+    'qbox2hbox', 'hbox2qbox', 'norm_angle', 'regularize_rboxes', 'ANGLE_VERSIONS', 'check_angle_version',
     'Gaussian2D', 'rbox2gaussian', 'gaussian2rbox', 'rbbox_overlaps', 'fake_rbbox_overlaps', 'rotated_iou'
 ]

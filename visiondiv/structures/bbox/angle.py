@@ -18,11 +18,27 @@ ANGLE_VERSIONS = {
 }
 
 
+def check_angle_version(angle_version: str, owner: Optional[str] = None) -> str:
+    """``angle_version`` itself if it is one of :data:`ANGLE_VERSIONS`; the one check of the name.
+
+    Args:
+        angle_version (str): The name to check.
+        owner (str, optional): Who was given it (a class name), to start the message. Defaults to None.
+
+    Returns:
+        str: ``angle_version``.
+
+    Raises:
+        ValueError: naming ``angle_version`` and the allowed values, if it is not one of them.
+    """
+    if not isinstance(angle_version, str) or angle_version not in ANGLE_VERSIONS:
+        prefix = f'{owner}: ' if owner else ''
+        raise ValueError(f'{prefix}angle_version must be one of {sorted(ANGLE_VERSIONS)}, got {angle_version!r}')
+    return angle_version
+
+
 def _check_version(angle_version: str) -> Tuple[bool, float]:
-    if angle_version not in ANGLE_VERSIONS:
-        raise ValueError(f"angle_version must be one of {sorted(ANGLE_VERSIONS)}, "
-                         f"got {angle_version!r}")
-    return ANGLE_VERSIONS[angle_version]
+    return ANGLE_VERSIONS[check_angle_version(angle_version)]
 
 
 def norm_angle(angle: Tensor, angle_version: str) -> Tensor:

@@ -7,6 +7,7 @@ from mmdet.models.task_modules.coders.base_bbox_coder import BaseBBoxCoder
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
+from visiondiv.structures.bbox import check_angle_version
 
 
 @TASK_UTILS.register_module()
@@ -68,9 +69,7 @@ class CSLCoder(BaseBBoxCoder):
     def __init__(self, angle_version: str, omega: float = 1, window: str = 'gaussian',
                  radius: Union[int, float] = 6) -> None:
         super().__init__()
-        if angle_version not in self.angle_offsets:
-            raise ValueError(f'CSLCoder: angle_version must be one of {sorted(self.angle_offsets)}, '
-                             f'got {angle_version!r}')
+        check_angle_version(angle_version, 'CSLCoder')
         if window not in self.windows:
             raise ValueError(f'CSLCoder: window must be one of {self.windows}, got {window!r}')
         self.angle_range = 90 if angle_version == 'oc' else 180

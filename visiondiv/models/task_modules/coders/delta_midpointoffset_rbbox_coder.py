@@ -8,7 +8,8 @@ from mmdet.structures.bbox import HorizontalBoxes, get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import ANGLE_VERSIONS, RotatedBoxes, norm_angle, rbox2hbox, rbox2qbox, regularize_rboxes
+from visiondiv.structures.bbox import (ANGLE_VERSIONS, RotatedBoxes, check_angle_version, rbox2hbox, rbox2qbox,
+                                       regularize_rboxes)
 
 #: a vertex within this many pixels of the top row (right column) of a box's corners counts as on it (mmrotate)
 _ON_EDGE_TOL = 0.1
@@ -153,7 +154,7 @@ class MidpointOffsetCoder(BaseBBoxCoder):
                  target_stds: Sequence[float] = (1., 1., 1., 1., 1., 1.), angle_version: str = 'oc',
                  use_box_type: bool = True) -> None:
         super().__init__(use_box_type=use_box_type)
-        norm_angle(torch.zeros(1), angle_version)  # validates the name
+        check_angle_version(angle_version, 'MidpointOffsetCoder')
         if len(target_means) != 6 or len(target_stds) != 6:
             raise ValueError(f'MidpointOffsetCoder: target_means and target_stds need 6 values, got '
                              f'{list(target_means)} and {list(target_stds)}')

@@ -1,13 +1,12 @@
 """Delta coder from horizontal anchors to rotated boxes (mmrotate's ``DeltaXYWHTHBBoxCoder``)."""
 from typing import Optional, Sequence, Union
 
-import torch
 from mmdet.models.task_modules.coders.base_bbox_coder import BaseBBoxCoder
 from mmdet.structures.bbox import HorizontalBoxes, get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, hbox2rbox, norm_angle, regularize_rboxes
+from visiondiv.structures.bbox import RotatedBoxes, check_angle_version, hbox2rbox, regularize_rboxes
 from .delta_xywht_rbbox_coder import delta2rbox, rbox2delta
 
 
@@ -49,7 +48,7 @@ class DeltaXYWHTHBBoxCoder(BaseBBoxCoder):
                  norm_factor: Optional[float] = None, edge_swap: bool = False, clip_border: bool = True,
                  add_ctr_clamp: bool = False, ctr_clamp: int = 32, use_box_type: bool = True) -> None:
         super().__init__(use_box_type=use_box_type)
-        norm_angle(torch.zeros(1), angle_version)  # validates the name
+        check_angle_version(angle_version, 'DeltaXYWHTHBBoxCoder')
         self.means, self.stds = target_means, target_stds
         self.angle_version, self.norm_factor = angle_version, norm_factor
         self.edge_swap, self.clip_border = edge_swap, clip_border

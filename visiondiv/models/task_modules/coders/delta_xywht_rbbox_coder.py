@@ -9,7 +9,7 @@ from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, norm_angle, regularize_rboxes
+from visiondiv.structures.bbox import RotatedBoxes, check_angle_version, norm_angle, regularize_rboxes
 
 
 def rotated_angle_delta(gt_w: Tensor, gt_h: Tensor, dtheta: Tensor, angle_version: str,
@@ -205,7 +205,7 @@ class DeltaXYWHTRBBoxCoder(BaseBBoxCoder):
                  norm_factor: Optional[float] = None, edge_swap: bool = False, proj_xy: bool = False,
                  add_ctr_clamp: bool = False, ctr_clamp: int = 32, use_box_type: bool = True) -> None:
         super().__init__(use_box_type=use_box_type)
-        norm_angle(torch.zeros(1), angle_version)  # validates the name
+        check_angle_version(angle_version, 'DeltaXYWHTRBBoxCoder')
         self.means, self.stds = target_means, target_stds
         self.angle_version, self.norm_factor = angle_version, norm_factor
         self.edge_swap, self.proj_xy = edge_swap, proj_xy

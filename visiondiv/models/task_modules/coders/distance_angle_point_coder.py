@@ -7,7 +7,7 @@ from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor
 
 from visiondiv.registry import TASK_UTILS
-from visiondiv.structures.bbox import RotatedBoxes, norm_angle
+from visiondiv.structures.bbox import RotatedBoxes, check_angle_version, norm_angle
 
 
 def rbox_point_distances(points: Tensor, rboxes: Tensor) -> Tensor:
@@ -44,7 +44,7 @@ class DistanceAnglePointCoder(BaseBBoxCoder):
     def __init__(self, clip_border: bool = True, angle_version: str = 'oc', use_box_type: bool = True) -> None:
         super().__init__(use_box_type=use_box_type)
         self.clip_border = clip_border
-        self.angle_version = angle_version
+        self.angle_version = check_angle_version(angle_version, 'DistanceAnglePointCoder')
 
     def encode(self, points: Tensor, gt_bboxes, max_dis: Optional[float] = None, eps: float = 0.1) -> Tensor:
         gt = get_box_tensor(gt_bboxes)
