@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from mmdet.models.task_modules import AssignResult
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
@@ -249,3 +250,29 @@ def test_exp_on_reg_false_trains_with_gaussian_losses():
             sum(losses.values()).backward()
             assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
             opt.step()
+
+
+@pytest.mark.parametrize('box_type', [torch.Tensor, RotatedBoxes])
+def test_targets_are_regularised_for_tensor_and_box_type_gt(box_type, monkeypatch):
+    """Ground truth outside le90's range (theta = 0.3 + pi; h > w) gives le90 targets, whether the boxes are a
+    plain tensor or RotatedBoxes: (40, 20, 0.3) and (60, 24, -0.7 + pi / 2). The assignment is hand-built
+    (mmdet's DynamicSoftLabelAssigner takes tensor boxes as horizontal): priors 0-4 to gt 0, 5-9 to gt 1."""
+    head = build_head()
+    raw = torch.tensor([[40.0, 50.0, 40.0, 20.0, 0.3 + math.pi], [90.0, 80.0, 24.0, 60.0, -0.7]])
+    le90 = torch.tensor([[40.0, 50.0, 40.0, 20.0, 0.3], [90.0, 80.0, 60.0, 24.0, -0.7 + math.pi / 2]])
+    gt = InstanceData(bboxes=raw.clone() if box_type is torch.Tensor else RotatedBoxes(raw.clone()),
+                      labels=torch.tensor([0, 2]))
+    n = 20
+    gt_inds = torch.zeros(n, dtype=torch.long)
+    gt_inds[:5], gt_inds[5:10] = 1, 2
+    labels_of = torch.full((n,), -1, dtype=torch.long)
+    labels_of[:5], labels_of[5:10] = 0, 2
+    overlaps = torch.where(gt_inds > 0, torch.tensor(0.8), torch.tensor(0.0))
+    monkeypatch.setattr(head.assigner, 'assign',
+                        lambda *args, **kw: AssignResult(2, gt_inds.clone(), overlaps.clone(), labels=labels_of))
+    priors = torch.cat([torch.rand(n, 2) * 128, torch.full((n, 2), 8.0)], 1)
+    _, labels, _, targets, _, _ = head._get_targets_single(
+        torch.zeros(n, 3), torch.rand(n, 5) * 10, priors, torch.ones(n, dtype=torch.bool), gt, img_metas(1)[0])
+    torch.testing.assert_close(targets[:10], le90.repeat_interleave(5, 0))
+    assert (targets[10:] == 0).all()
+    assert labels.tolist() == [0] * 5 + [2] * 5 + [3] * 10

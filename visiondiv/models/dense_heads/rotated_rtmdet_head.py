@@ -29,7 +29,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS, TASK_UTILS
-from visiondiv.structures.bbox import check_angle_version
+from visiondiv.structures.bbox import check_angle_version, regularize_rboxes
 from ..losses import GDLoss, GDLoss_v1, KFLoss
 from ..losses.utils import declared_box_input
 from ..utils import FP32LossMixin
@@ -306,8 +306,7 @@ class RotatedRTMDetHead(FP32LossMixin, RTMDetHead):
         assign_metrics = anchors.new_zeros(n, dtype=torch.float)
         pos_inds, neg_inds = sampling.pos_inds, sampling.neg_inds
         if len(pos_inds) > 0:
-            gt = sampling.pos_gt_bboxes
-            gt = gt.regularize_boxes(self.angle_version) if hasattr(gt, 'regularize_boxes') else gt
+            gt = regularize_rboxes(get_box_tensor(sampling.pos_gt_bboxes), self.angle_version)
             bbox_targets[pos_inds, :] = gt.to(anchors.dtype)
             labels[pos_inds] = sampling.pos_gt_labels
             pos_weight = self.train_cfg['pos_weight']
