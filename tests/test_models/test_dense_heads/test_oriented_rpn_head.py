@@ -100,3 +100,22 @@ def test_nms_on_horizontal_envelopes():
     assert isinstance(out.bboxes, RotatedBoxes) and len(out) == 0
     with pytest.raises(ValueError, match='with_nms'):
         head._bbox_post_process(empty, ConfigDict(TEST_CFG), with_nms=False)
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_proposals_under_autocast_use_fp32_anchors(dtype):
+    """fp16/bf16 predictions under autocast give the proposals of the fp32 path on the same rounded values:
+    the anchors are not rounded to the predictions' dtype (mmdet builds them in the scores' dtype)."""
+    head = build_head()
+    with torch.no_grad():
+        cls_scores, bbox_preds = head(feats(channels=16))
+    cls_scores = [c.to(dtype) for c in cls_scores]
+    bbox_preds = [b.to(dtype) for b in bbox_preds]
+    with torch.autocast('cpu', dtype=dtype):
+        got = head.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=img_metas(), cfg=ConfigDict(TEST_CFG))
+    expected = head.predict_by_feat([c.float() for c in cls_scores], [b.float() for b in bbox_preds],
+                                    batch_img_metas=img_metas(), cfg=ConfigDict(TEST_CFG))
+    for g, e in zip(got, expected):
+        assert len(e) > 0
+        torch.testing.assert_close(g.bboxes.tensor, e.bboxes.tensor, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(g.scores, e.scores, rtol=1e-5, atol=1e-5)

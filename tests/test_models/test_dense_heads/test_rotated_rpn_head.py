@@ -71,3 +71,22 @@ def test_fp32_losses_and_nms_under_cpu_autocast(dtype):
     total.backward()
     assert all(torch.isfinite(p.grad).all() for p in head.parameters() if p.grad is not None)
     assert len(proposals) > 0 and proposals.bboxes.tensor.dtype == torch.float32
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_proposals_under_autocast_use_fp32_anchors(dtype):
+    """fp16/bf16 predictions under autocast give the proposals of the fp32 path on the same rounded values:
+    the anchors are not rounded to the predictions' dtype (mmdet builds them in the scores' dtype)."""
+    head = build('RotatedRPNHead')
+    feats, _, metas = inputs()
+    with torch.no_grad():
+        cls_scores, bbox_preds = head(feats)
+    cls_scores = [c.to(dtype) for c in cls_scores]
+    bbox_preds = [b.to(dtype) for b in bbox_preds]
+    with torch.autocast('cpu', dtype=dtype):
+        got = head.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=metas, cfg=TEST)[0]
+    expected = head.predict_by_feat([c.float() for c in cls_scores], [b.float() for b in bbox_preds],
+                                    batch_img_metas=metas, cfg=TEST)[0]
+    assert len(expected) > 0
+    torch.testing.assert_close(got.bboxes.tensor, expected.bboxes.tensor, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got.scores, expected.scores, rtol=1e-5, atol=1e-5)

@@ -3,26 +3,25 @@ from typing import Optional
 
 import torch
 from mmcv.ops import batched_nms
-from mmdet.models.dense_heads import RPNHead
 from mmdet.structures.bbox import BaseBoxes, get_box_tensor, get_box_wh, scale_boxes
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import rbox2hbox
-from ..task_modules.assigners import check_assigner_skip_below
-from ..utils import FP32LossMixin
+from .rotated_rpn_head import RotatedRPNHead
 
 
 @MODELS.register_module()
-class OrientedRPNHead(FP32LossMixin, RPNHead):
+class OrientedRPNHead(RotatedRPNHead):
     """mmdet's RPN head proposing rotated boxes: NMS on their horizontal envelopes, rboxes returned.
 
     With mmrotate's ``MidpointOffsetCoder`` the head regresses six deltas per
     anchor (``bbox_coder.encode_size``) and decodes them to ``RotatedBoxes``;
     the proposals of each level are suppressed by mmcv's horizontal
     ``batched_nms`` on the boxes' axis-aligned envelopes (fp32), as mmrotate
-    does. Losses run in fp32 (:class:`~visiondiv.models.utils.FP32LossMixin`).
+    does. As :class:`RotatedRPNHead` (its base: the assigner check, fp32 losses), proposals are decoded from
+    fp32 anchors and the predictions cast to fp32, also under autocast.
     Its module names (``rpn_conv``, ``rpn_cls``, ``rpn_reg``) are mmrotate's state-dict keys.
 
     Args:
@@ -35,11 +34,6 @@ class OrientedRPNHead(FP32LossMixin, RPNHead):
 
     #: the box type of the proposals this head gives the RoI head (read by the config check)
     proposal_box_type = 'rbox'
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.train_cfg:
-            check_assigner_skip_below(self.assigner)
 
     def _bbox_post_process(self, results: InstanceData, cfg: ConfigDict, rescale: bool = False,
                            with_nms: bool = True, img_meta: Optional[dict] = None) -> InstanceData:
