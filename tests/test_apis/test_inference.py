@@ -230,3 +230,31 @@ def test_patches_give_the_detections_of_one_full_pass(tmp_path, monkeypatch):
         inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, batch_size=0)
     with pytest.raises(ValueError, match='patch_overlap 400 must be smaller than patch_size 400'):
         inference_detector_by_patches(model, path, patch_size=400, patch_overlap=400)
+
+
+def test_unpadded_patches_are_batched_by_their_own_shape(tmp_path, monkeypatch):
+    """padding_value=None: a window reaching past the image gives a smaller patch; a batch holds patches of one
+    shape only (mmdet would zero-pad the others), and the detections are those of one patch per pass."""
+    import visiondiv.apis.inference as inference
+    cfg = write_blob_config(tmp_path / 'blob.py', resize="dict(type='mmdet.Resize', scale_factor=1.0)")
+    model = init_detector(cfg, save_blob_checkpoint(tmp_path / 'b.pth'))
+    path = str(tmp_path / 'big.png')
+    blob_image(path, size=1000, side=12, centres=BLOBS)
+    # 400 px windows; three reach past the 1000 px image: patches 400x300 (w x h), 300x400, 300x300
+    windows = np.array([[0, 0, 400, 400], [300, 300, 700, 700], [0, 700, 400, 1100], [700, 0, 1100, 400],
+                        [700, 700, 1100, 1100], [600, 0, 1000, 400]])
+    monkeypatch.setattr(inference, 'patch_windows', lambda *args, **kw: windows)
+    shapes = []
+    test_step = model.test_step
+    monkeypatch.setattr(model, 'test_step', lambda data: shapes.append(
+        sorted({tuple(i.shape[-2:]) for i in data['inputs']})) or test_step(data))
+    batched = inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, padding_value=None,
+                                            batch_size=4)
+    assert all(len(s) == 1 for s in shapes)
+    assert sorted(s[0] for s in shapes) == [(300, 300), (300, 400), (400, 300), (400, 400)]
+    shapes.clear()
+    single = inference_detector_by_patches(model, path, patch_size=400, patch_overlap=100, padding_value=None,
+                                           batch_size=1)
+    assert len(shapes) == len(windows)
+    for key in ('bboxes', 'scores', 'labels'):
+        torch.testing.assert_close(getattr(batched.pred_instances, key), getattr(single.pred_instances, key))

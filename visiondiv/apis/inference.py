@@ -342,6 +342,15 @@ def patch_windows(image_shape: Tuple[int, int], patch_size: Union[int, Sequence[
                            [int(g / r) for r in ratios for g in gaps])
 
 
+def _patch_shapes(windows: np.ndarray, image_shape: Tuple[int, int], padded: bool) -> np.ndarray:
+    """(n, 2) (height, width) of the patches :func:`~visiondiv.datasets.patches.crop_patch` cuts at ``windows``
+    (n, 4): the windows' own sizes when ``padded``, else the part of each inside the image."""
+    x1, y1, x2, y2 = windows.T
+    if not padded:
+        x2, y2 = np.minimum(x2, image_shape[1]), np.minimum(y2, image_shape[0])
+    return np.stack([y2 - y1, x2 - x1], 1)
+
+
 def _detect_batch(model: nn.Module, pipeline: Compose, patches: List[np.ndarray]) -> List[DetDataSample]:
     """The detector's predictions on arrays, through the test pipeline, in one ``test_step``."""
     data = [pipeline(dict(img=patch, img_id=i)) for i, patch in enumerate(patches)]
@@ -353,7 +362,7 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
                                   patch_size: Union[int, Sequence[int]] = 1024,
                                   patch_overlap: Union[int, Sequence[int]] = 200,
                                   nms_cfg: Optional[dict] = None, img_ratios: Sequence[float] = (1.0,),
-                                  padding_value: Union[int, Sequence[int]] = PATCH_PADDING_VALUE,
+                                  padding_value: Optional[Union[int, Sequence[int]]] = PATCH_PADDING_VALUE,
                                   batch_size: int = 4) -> DetDataSample:
     """Detect in overlapping patches of a large image, each at its own scale, and merge (mmrotate 0.x's).
 
@@ -365,7 +374,7 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
     ``0, s, 2 s, ...`` with ``s = patch_size - patch_overlap``, the last one at ``L - patch_size`` (a 1000 px
     side with 400/100: 0, 300, 600); a side shorter than a window gets one, padded. Each patch goes through the
     test pipeline and the detector as an image of its own (so a patch of about
-    the training scale is not shrunk), ``batch_size`` patches of one size per
+    the training scale is not shrunk), ``batch_size`` patches of one shape per
     ``test_step``; its boxes are moved by the patch's
     origin, and the detections of all patches are merged by rotated NMS within
     each class (:func:`merge_rotated_by_nms`). With ``img_ratios``, as mmrotate's
@@ -384,8 +393,9 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
         nms_cfg (dict, optional): the merge, ``dict(type='nms_rotated', iou_threshold=...)``. Defaults to None
             (``DEFAULT_PATCH_NMS``: IoU 0.1).
         img_ratios (Sequence[float]): the resolutions to detect at (window ``size / ratio``). Defaults to (1.0,).
-        padding_value (int | Sequence[int]): the fill of windows reaching past the image (BGR). Defaults to
-            ``PATCH_PADDING_VALUE``, the value of ``tools/data/dota/split.py``.
+        padding_value (int | Sequence[int], optional): the fill of windows reaching past the image (BGR); None:
+            no padding, such a patch is the part of the window inside the image (batched only with patches of
+            its own shape). Defaults to ``PATCH_PADDING_VALUE``, the value of ``tools/data/dota/split.py``.
         batch_size (int): patches per forward pass. Defaults to 4.
 
     Returns:
@@ -412,14 +422,16 @@ def inference_detector_by_patches(model: nn.Module, image: ImageType,
         raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
     pipeline = Compose(ndarray_pipeline(test_pipeline))
     parts = []
-    sizes = windows[:, 2] - windows[:, 0]
-    for size in np.unique(sizes):           # a batch holds windows of one size (one input size after the pipeline)
-        group = windows[sizes == size]
+    shapes = _patch_shapes(windows, (height, width), padded=padding_value is not None)
+    # a batch holds patches of one shape (one input size after the pipeline: nothing padded in the batch)
+    for shape in np.unique(shapes, axis=0):
+        group = windows[(shapes == shape).all(1)]
         for start in range(0, len(group), batch_size):
             batch = group[start:start + batch_size]
             results = _detect_batch(model, pipeline, [crop_patch(img, w, padding_value) for w in batch])
             if start == 0:
-                _warn_if_shrunk(model, results[0], f'{name} (a patch of {int(size)} px)')
+                size = int(group[0, 2] - group[0, 0])
+                _warn_if_shrunk(model, results[0], f'{name} (a patch of {size} px)')
             parts += [_shifted(r.pred_instances, float(w[0]), float(w[1])) for r, w in zip(results, batch)]
     merged = merge_rotated_by_nms(InstanceData.cat(parts), iou_threshold)
     meta = dict(ori_shape=(height, width), img_shape=(height, width), scale_factor=(1.0, 1.0))
