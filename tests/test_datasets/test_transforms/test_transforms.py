@@ -106,6 +106,30 @@ def test_rotate_drops_boxes_leaving_the_image():
     torch.testing.assert_close(out['gt_bboxes'].centers, torch.tensor([[150.0, 50.0]]))   # about (150, 50)
 
 
+
+def test_rotate_clips_horizontal_boxes_not_rotated_ones():
+    """As mmrotate: after the turn, HorizontalBoxes (their envelope) are clipped to the image; RotatedBoxes are
+    not. (60, 60, 95, 95) in a 100 x 100 image turned 45 degrees clockwise about (50, 50): its corners go to
+    50 + (dx cos - dy sin, dx sin + dy cos), an envelope of x 50 -+ 35 sin45, y 50 + 20 sin45 .. 50 + 90 sin45
+    (113.6, past the image: clipped to 100)."""
+    from mmdet.structures.bbox import HorizontalBoxes
+    t = TRANSFORMS.build(dict(type='Rotate', rotate_angle=45))
+    res = scene(shape=(100, 100))
+    res['gt_bboxes'] = HorizontalBoxes(torch.tensor([[60.0, 60.0, 95.0, 95.0], [40.0, 45.0, 60.0, 55.0]]))
+    res['gt_bboxes_labels'], res['gt_ignore_flags'] = np.array([1, 2]), np.array([False, False])
+    out = t(res)
+    s = math.sin(math.pi / 4)
+    expected = torch.tensor([[50 - 35 * s, 50 + 20 * s, 50 + 35 * s, 100.0],
+                             [50 - 10 * s - 5 * s, 50 - 10 * s - 5 * s, 50 + 10 * s + 5 * s, 50 + 10 * s + 5 * s]])
+    torch.testing.assert_close(out['gt_bboxes'].tensor, expected)
+    assert out['gt_bboxes_labels'].tolist() == [1, 2]
+    # the rotated box of the same region keeps its full geometry (centre and sides)
+    res = scene(shape=(100, 100))
+    res['gt_bboxes'] = RotatedBoxes(torch.tensor([[77.5, 77.5, 35.0, 35.0, 0.0]]))
+    res['gt_bboxes_labels'] = np.array([1])
+    out = t(res)
+    torch.testing.assert_close(out['gt_bboxes'].tensor[:, :4], torch.tensor([[50.0, 50 + 27.5 * 2 * s, 35.0, 35.0]]))
+
 def test_mmdet_flip_and_resize_on_rboxes():
     flip = TRANSFORMS.build(dict(type='mmdet.RandomFlip', prob=1.0, direction='horizontal'))
     out = flip(scene())

@@ -91,12 +91,13 @@ class Rotate(BaseTransform):
     """Rotate image, boxes, masks and segmentation map by a fixed angle about the image centre.
 
     mmrotate 1.x's ``Rotate`` with its arguments (what ``RandomRotate``'s and ``RandomChoiceRotate``'s default
-    ``rotate_type`` builds). The image size is kept; boxes whose centre leaves the image are dropped with
-    their labels, ignore flags and masks. Pixels turn about the centre of the pixel grid, ``((w - 1) / 2,
-    (h - 1) / 2)`` in pixel indices (``mmcv.imrotate``'s); boxes and polygon masks, whose coordinates are
-    mmdet's (pixel ``i`` spans ``[i, i + 1)``), about the same point in their coordinates, ``(w / 2, h / 2)``,
-    as mmrotate's boxes; so a box drawn on the image stays on its pixels (``homography_matrix`` records that
-    map of box coordinates; mmrotate records the pixel-index one, half a pixel apart).
+    ``rotate_type`` builds). The image size is kept; the boxes are clipped to the image (``clip_``: the envelope of
+    turned ``HorizontalBoxes`` is cut at the border, rotated boxes and quads are left whole) and those whose centre
+    leaves the image are dropped with their labels, ignore flags and masks. Pixels turn about the centre of the
+    pixel grid, ``((w - 1) / 2, (h - 1) / 2)`` in pixel indices (``mmcv.imrotate``'s); boxes and polygon masks,
+    whose coordinates are mmdet's (pixel ``i`` spans ``[i, i + 1)``), about the same point in their coordinates,
+    ``(w / 2, h / 2)``, as mmrotate's boxes; so a box drawn on the image stays on its pixels (``homography_matrix``
+    records that map of box coordinates; mmrotate records the pixel-index one, half a pixel apart).
 
     Args:
         rotate_angle (float): degrees, clockwise on screen for positive values.
@@ -155,6 +156,9 @@ class Rotate(BaseTransform):
             boxes = results['gt_bboxes']
             if len(boxes):
                 boxes.rotate_(box_centre, angle)
+                # as mmrotate: the envelope of a turned HorizontalBoxes is clipped to the image; rotated boxes and
+                # quads keep their geometry (their clip_ is a no-op)
+                boxes.clip_((h, w))
                 _keep_boxes_inside(results, boxes, (h, w))
         results['rotate_angle'] = angle
         return results
