@@ -102,3 +102,10 @@ def check_fp32_decode_under_autocast(decode, cls_scores, bbox_preds, dtype, **kw
         for g, e in zip(got_img, exp_img):
             assert g.dtype == torch.float32
             torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4)
+
+
+def predictions(num_cls: int, num_box: int):
+    """Random (cls_scores, bbox_preds) of a batch of 2, ``num_cls`` and ``num_box`` channels per level."""
+    g = torch.Generator().manual_seed(5)
+    return ([torch.randn(2, num_cls, h, w, generator=g) for h, w in sizes()],
+            [torch.randn(2, num_box, h, w, generator=g) * 0.3 for h, w in sizes()])

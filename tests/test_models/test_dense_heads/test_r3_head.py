@@ -9,7 +9,7 @@ from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes, regularize_rboxes
 from .head_checks import IMG, STRIDES, check_step_and_predict, feats, gt_instances, img_metas, record_box_loss_inputs
 from .refine_checks import (LOSSES, TEST_CFG, TRAIN_CFG, check_autocast, check_fp32_decode_under_autocast,
-                            check_refine_step, degenerate_gt_instances, rois_near_gts, sizes)
+                            check_refine_step, degenerate_gt_instances, predictions, rois_near_gts, sizes)
 
 CODER = dict(type='DeltaXYWHTRBBoxCoder', angle_version='oc', norm_factor=None, edge_swap=False, proj_xy=False)
 
@@ -198,12 +198,6 @@ def test_bad_configs_and_calls_are_named():
     with pytest.raises(ValueError, match='predict_by_feat needs rois'):
         head.predict_by_feat(*head(x), batch_img_metas=img_metas())
     assert IMG == 128
-
-
-def predictions(num_cls, num_box):
-    g = torch.Generator().manual_seed(5)
-    return ([torch.randn(2, num_cls, h, w, generator=g) for h, w in sizes()],
-            [torch.randn(2, num_box, h, w, generator=g) * 0.3 for h, w in sizes()])
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])

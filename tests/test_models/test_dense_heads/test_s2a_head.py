@@ -11,7 +11,7 @@ from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import RotatedBoxes
 from .head_checks import STRIDES, check_step_and_predict, feats, gt_instances, img_metas
 from .refine_checks import (LOSSES, TEST_CFG, TRAIN_CFG, check_autocast, check_fp32_decode_under_autocast,
-                            check_refine_step, degenerate_gt_instances, rois_near_gts, sizes)
+                            check_refine_step, degenerate_gt_instances, predictions, rois_near_gts, sizes)
 
 CODER = dict(type='DeltaXYWHTRBBoxCoder', angle_version='le135', norm_factor=1, edge_swap=False, proj_xy=True)
 
@@ -159,12 +159,6 @@ def test_refine_head_needs_rois():
     head = refine_head()
     with pytest.raises(ValueError, match='S2ARefineHead.loss_by_feat needs rois'):
         head.loss_by_feat(*head(feats(channels=16)), gt_instances(), img_metas())
-
-
-def predictions(num_cls, num_box):
-    g = torch.Generator().manual_seed(5)
-    return ([torch.randn(2, num_cls, h, w, generator=g) for h, w in sizes()],
-            [torch.randn(2, num_box, h, w, generator=g) * 0.3 for h, w in sizes()])
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
