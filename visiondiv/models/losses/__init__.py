@@ -5,6 +5,7 @@ from .gaussian_dist_loss import GDLoss, gaussian_distance
 from .gaussian_dist_loss_v1 import GDLoss_v1, gaussian_distance_v1
 from .gcd_losses import (CrossViewDistillLoss, DualViewKLLoss, InfoNCELoss, LocalEntropyLoss, MeanEntropyLoss,
                          SupConLoss)
+from .kd_loss import KDLoss
 from .kf_iou_loss import KFLoss
 from .rotated_iou_loss import RotatedIoULoss, rotated_iou_loss
 from .sfda_losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, predicted_class_ratio,
@@ -19,5 +20,5 @@ __all__ = [
     'predicted_class_ratio', 'validate_prior', 'MultiClassDiceLoss', 'soft_dice_per_class', 'ClassRatioBoundLoss',
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
     'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
-    'smooth_focal_loss'
+    'smooth_focal_loss', 'KDLoss'
 ]
