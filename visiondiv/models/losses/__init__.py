@@ -1,5 +1,6 @@
 from .base_box_loss import BaseBoxLoss
 from .dice_loss import MultiClassDiceLoss, soft_dice_per_class
+from .dkd_loss import DKDLoss, dkd_terms
 from .gan_loss import GANLoss
 from .gaussian_dist_loss import GDLoss, gaussian_distance
 from .gaussian_dist_loss_v1 import GDLoss_v1, gaussian_distance_v1
@@ -20,5 +21,5 @@ __all__ = [
     'predicted_class_ratio', 'validate_prior', 'MultiClassDiceLoss', 'soft_dice_per_class', 'ClassRatioBoundLoss',
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
     'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
-    'smooth_focal_loss', 'KDLoss'
+    'smooth_focal_loss', 'KDLoss', 'DKDLoss', 'dkd_terms'
 ]
