@@ -1,5 +1,6 @@
 from .base_box_loss import BaseBoxLoss
 from .dice_loss import MultiClassDiceLoss, soft_dice_per_class
+from .decoupled_kl_loss import DecoupledKLLoss, GeneralizedKLLoss, pairwise_wmse, pairwise_wmse_dense
 from .dkd_loss import DKDLoss, dkd_terms
 from .gan_loss import GANLoss
 from .gaussian_dist_loss import GDLoss, gaussian_distance
@@ -21,5 +22,6 @@ __all__ = [
     'predicted_class_ratio', 'validate_prior', 'MultiClassDiceLoss', 'soft_dice_per_class', 'ClassRatioBoundLoss',
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
     'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
-    'smooth_focal_loss', 'KDLoss', 'DKDLoss', 'dkd_terms'
+    'smooth_focal_loss', 'KDLoss', 'DKDLoss', 'dkd_terms', 'DecoupledKLLoss', 'GeneralizedKLLoss', 'pairwise_wmse',
+    'pairwise_wmse_dense'
 ]
