@@ -13,6 +13,7 @@ from .rotated_iou_loss import RotatedIoULoss, rotated_iou_loss
 from .sfda_losses import (ClassRatioBoundLoss, ClassRatioKLLoss, EntropyLoss, predicted_class_ratio,
                           validate_bounds, validate_prior)
 from .smooth_focal_loss import SmoothFocalLoss, smooth_focal_loss
+from .wkd_loss import WassersteinKDLoss, class_cost, classifier_cost
 from .tumour_aware_loss import TumourAwareLoss, binary_seg_loss, masked_l1
 from .utils import BOX_INPUTS, box_loss_input, declared_box_input
 
@@ -23,5 +24,5 @@ __all__ = [
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
     'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
     'smooth_focal_loss', 'KDLoss', 'DKDLoss', 'dkd_terms', 'DecoupledKLLoss', 'GeneralizedKLLoss', 'pairwise_wmse',
-    'pairwise_wmse_dense'
+    'pairwise_wmse_dense', 'WassersteinKDLoss', 'class_cost', 'classifier_cost'
 ]
