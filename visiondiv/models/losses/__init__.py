@@ -1,3 +1,4 @@
+from .balanced_kd_loss import BalancedKDLoss
 from .base_box_loss import BaseBoxLoss
 from .dice_loss import MultiClassDiceLoss, soft_dice_per_class
 from .decoupled_kl_loss import DecoupledKLLoss, GeneralizedKLLoss, pairwise_wmse, pairwise_wmse_dense
@@ -24,5 +25,5 @@ __all__ = [
     'validate_bounds', 'GANLoss', 'TumourAwareLoss', 'binary_seg_loss', 'masked_l1', 'SupConLoss', 'InfoNCELoss',
     'CrossViewDistillLoss', 'MeanEntropyLoss', 'LocalEntropyLoss', 'DualViewKLLoss', 'SmoothFocalLoss',
     'smooth_focal_loss', 'KDLoss', 'DKDLoss', 'dkd_terms', 'DecoupledKLLoss', 'GeneralizedKLLoss', 'pairwise_wmse',
-    'pairwise_wmse_dense', 'WassersteinKDLoss', 'class_cost', 'classifier_cost'
+    'pairwise_wmse_dense', 'WassersteinKDLoss', 'class_cost', 'classifier_cost', 'BalancedKDLoss'
 ]
