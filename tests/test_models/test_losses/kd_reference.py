@@ -1,0 +1,42 @@
+"""Float64 references of the logit-distillation losses, written from the formulas with numpy and loops.
+
+Nothing here is shared with visiondiv's implementation.
+"""
+import math
+
+import numpy as np
+
+
+def softmax(z, tau=1.0):
+    z = np.asarray(z, dtype=np.float64) / tau
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def kl(p, q):
+    """KL(p || q) with 0 log 0 = 0, one distribution."""
+    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q) if a > 0)
+
+
+def entropy(p):
+    return -sum(a * math.log(a) for a in p if a > 0)
+
+
+def kd(s, t, tau):
+    """mean_n tau^2 KL(p_t || p_s)."""
+    return float(np.mean([tau * tau * kl(softmax(tr, tau), softmax(sr, tau)) for sr, tr in zip(s, t)]))
+
+
+def dkd_terms(s_row, t_row, y, tau):
+    """(TCKD, NCKD) of one sample, as the DKD paper defines them (with tau^2)."""
+    ps, pt = softmax(s_row, tau), softmax(t_row, tau)
+    bs, bt = [ps[y], 1 - ps[y]], [pt[y], 1 - pt[y]]
+    keep = [c for c in range(len(ps)) if c != y]
+    hs = [ps[c] / (1 - ps[y]) for c in keep]
+    ht = [pt[c] / (1 - pt[y]) for c in keep]
+    return tau * tau * kl(bt, bs), tau * tau * kl(ht, hs)
+
+
+def random_logits(n, c, seed=0, scale=2.0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, c)) * scale, rng.normal(size=(n, c)) * scale, rng.integers(0, c, size=n)

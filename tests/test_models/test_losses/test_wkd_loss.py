@@ -1,0 +1,113 @@
+"""WassersteinKDLoss against a numpy reference that drops the target class (WKD's layout)."""
+import numpy as np
+import pytest
+import torch
+
+from visiondiv.models.losses import WassersteinKDLoss, classifier_cost
+from visiondiv.registry import MODELS
+from .kd_reference import random_logits, softmax
+
+
+def ref_sinkhorn_cost(a, b, cost, eps, n_iters):
+    k = np.exp(-cost / eps)
+    v = np.ones_like(b)
+    for _ in range(n_iters):
+        u = a / (k @ v)
+        v = b / (k.T @ u)
+    plan = u[:, None] * k * v[None, :]
+    return float((plan * cost).sum())
+
+
+def ref_wkd(s, t, y, cost, tau, eps, n_iters, wd_weight, target_weight):
+    lt, wd = 0.0, 0.0
+    for i in range(len(y)):
+        lt -= softmax(t[i])[y[i]] * np.log(softmax(s[i])[y[i]])
+        keep = [c for c in range(s.shape[1]) if c != y[i]]
+        a, b = softmax(t[i][keep], tau), softmax(s[i][keep], tau)
+        wd += ref_sinkhorn_cost(a, b, cost[np.ix_(keep, keep)], eps, n_iters)
+    return (target_weight * lt + wd_weight * wd) / len(y)
+
+
+def make_cost(c, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(c, 8))
+    w /= np.linalg.norm(w, axis=1, keepdims=True)
+    return np.maximum(1 - np.exp(-(1 - w @ w.T)), 0) + 1e-8, w
+
+
+@pytest.mark.parametrize('method', ['log', 'exp', 'auto'])
+@pytest.mark.parametrize('tau,n_iters', [(2.0, 10), (4.0, 50)])
+def test_matches_reference(method, tau, n_iters):
+    s, t, y = random_logits(5, 6, seed=13)
+    cost, w = make_cost(6)
+    cost = np.maximum(cost, 1e-8)
+    loss = WassersteinKDLoss(tau=tau, n_iters=n_iters, method=method, classifier_weight=torch.from_numpy(w),
+                             wd_weight=30.0, target_weight=0.5, loss_weight=2.0)
+    np.testing.assert_allclose(loss.cost_matrix.numpy(), cost, atol=1e-6)
+    out = loss(torch.from_numpy(s), torch.from_numpy(t), torch.from_numpy(y), cost_matrix=torch.from_numpy(cost))
+    ref = ref_wkd(s, t, y, cost, tau, 0.05, n_iters, 30.0, 0.5)
+    assert out.item() == pytest.approx(2.0 * ref, rel=1e-9)
+
+
+def test_classifier_cost_is_cosine_distance():
+    w = torch.tensor([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0]])
+    cost = classifier_cost(w, kappa=2.0)
+    ref = 1 - np.exp(-2.0 * np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]])) + 1e-8
+    np.testing.assert_allclose(cost.numpy(), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize('case', ['one_hot', 'equal', 'huge'])
+@pytest.mark.parametrize('eps', [0.05, 1e-3])
+def test_degenerate_inputs_finite(case, eps):
+    y = torch.tensor([0, 1, 2])
+    zs = torch.randn(3, 5)
+    if case == 'one_hot':
+        zt = torch.full((3, 5), -1e4)
+        zt[:, 3] = 1e4
+    elif case == 'equal':
+        zs, zt = torch.zeros(3, 5), torch.zeros(3, 5)
+    else:
+        zs, zt = torch.tensor([[1e4, -1e4, 0, 0, 0]] * 3), torch.tensor([[-1e4, 1e4, 0, 0, 0]] * 3)
+    zs.requires_grad_(True)
+    loss = WassersteinKDLoss(eps=eps, cost_matrix=torch.from_numpy(make_cost(5)[0]).float())(zs, zt, y)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(zs.grad).all()
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_inputs(dtype):
+    s, t, y = random_logits(4, 6, seed=14)
+    zs = torch.tensor(s, dtype=dtype, requires_grad=True)
+    zt = torch.tensor(t, dtype=dtype)
+    cost = make_cost(6)[0]
+    out = WassersteinKDLoss(cost_matrix=torch.from_numpy(cost))(zs, zt, torch.from_numpy(y))
+    assert out.dtype == torch.float32
+    out.backward()
+    assert torch.isfinite(zs.grad.float()).all()
+    ref = ref_wkd(zs.detach().double().numpy(), zt.double().numpy(), y, cost, 2.0, 0.05, 10, 1.0, 1.0)
+    assert out.item() == pytest.approx(ref, rel=1e-4)
+
+
+def test_bad_input_refused():
+    with pytest.raises(ValueError, match='tau'):
+        WassersteinKDLoss(tau=0)
+    with pytest.raises(ValueError, match='eps'):
+        WassersteinKDLoss(eps=-1)
+    bad = torch.ones(3, 3)
+    bad[0, 0] = float('nan')
+    with pytest.raises(ValueError, match='cost_matrix.*NaN'):
+        WassersteinKDLoss(cost_matrix=bad)
+    loss = WassersteinKDLoss(cost_matrix=torch.ones(3, 3))
+    y = torch.tensor([0, 1])
+    with pytest.raises(ValueError, match='cost_matrix has 3 classes but the logits have 4'):
+        loss(torch.zeros(2, 4), torch.zeros(2, 4), y)
+    with pytest.raises(ValueError, match='preds_S has 3 classes but preds_T has 4'):
+        loss(torch.zeros(2, 3), torch.zeros(2, 4), y)
+    with pytest.raises(ValueError, match='preds_T.*inf'):
+        loss(torch.zeros(2, 3), torch.full((2, 3), float('inf')), y)
+    with pytest.raises(ValueError, match='no cost_matrix'):
+        WassersteinKDLoss()(torch.zeros(2, 3), torch.zeros(2, 3), y)
+
+
+def test_registered():
+    assert isinstance(MODELS.build(dict(type='WassersteinKDLoss', wd_weight=30)), WassersteinKDLoss)

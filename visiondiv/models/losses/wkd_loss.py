@@ -1,0 +1,165 @@
+"""Wasserstein distance KD on logits, WKD-L (Lv et al., NeurIPS 2024)."""
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from visiondiv.divergences.optimal_transport import SINKHORN_METHODS, sinkhorn
+from visiondiv.registry import MODELS
+from .kd_loss import check_finite_tensor, check_gt_labels, check_kd_logits, check_non_negative, check_positive
+
+
+def class_cost(dist: Tensor, kappa: float = 1.0) -> Tensor:
+    """WKD's ground cost between classes: ``relu(1 - exp(-kappa * dist)) + 1e-8``.
+
+    Args:
+        dist (Tensor): (C, C) class-to-class distances (1 - cosine of teacher classifier rows, or 1 - CKA).
+        kappa (float): the sharpness kappa > 0 (WKD: 1; 2 for R50->MV1). Defaults to 1.0.
+
+    Returns:
+        Tensor: (C, C) costs in [1e-8, 1 + 1e-8).
+    """
+    return (1 - torch.exp(-kappa * dist)).clamp_min(0) + 1e-8
+
+
+def classifier_cost(weight: Tensor, kappa: float = 1.0) -> Tensor:
+    """:func:`class_cost` of the cosine distance between the rows of a (teacher) classifier's weight.
+
+    Args:
+        weight (Tensor): (C, D) the classifier's weight, one row per class.
+        kappa (float): the sharpness kappa > 0. Defaults to 1.0.
+
+    Returns:
+        Tensor: (C, C) costs, detached.
+    """
+    w = torch.nn.functional.normalize(weight.detach().float(), dim=1)
+    return class_cost(1 - w @ w.t(), kappa)
+
+
+@MODELS.register_module()
+class WassersteinKDLoss(nn.Module):
+    """WKD-L: ``loss_weight * (target_weight * L_t + wd_weight * WD)``.
+
+    - L_t = -mean_n p_t[y] log p_s[y], softmax at temperature 1 (WKD's code);
+    - WD = mean_n <P_n, M>: entropic OT (:func:`~visiondiv.divergences.sinkhorn`, ``n_iters`` iterations,
+      regularisation ``eps`` = WKD's lambda, gradients through the iterations) between the teacher's and the
+      student's non-target distributions, softmax(z / tau) over the C - 1 non-target classes. The target
+      class is kept with mass 0 (its plan row/column is 0), which equals WKD's dropping it, so one (C, C)
+      cost M serves the batch. No tau^2.
+
+    M comes from ``cost_matrix`` (a (C, C) ground cost, used as given), or from the teacher classifier's
+    weight (:meth:`set_classifier`, cosine distance through :func:`class_cost` with ``kappa``), or per call.
+    WKD's total is CE + L_t + w(epoch) WD, w cosine-decaying to 0; the schedule of ``wd_weight`` belongs to a
+    hook.
+
+    Args:
+        tau (float): temperature of the non-target distributions > 0 (WKD: 2 on ImageNet, 8 or 6 on CIFAR).
+            Defaults to 2.0.
+        eps (float): the entropic regularisation lambda > 0. Defaults to 0.05.
+        n_iters (int): Sinkhorn iterations. Defaults to 10.
+        method (str): Sinkhorn's ``method`` (``'auto'``: the scaling domain while max(M) / eps <= 50, which
+            needs O(N C) memory beyond M; else the log domain, O(N C^2)). Defaults to ``'auto'``.
+        cost_matrix (Tensor, optional): (C, C) non-negative ground cost. Defaults to None.
+        classifier_weight (Tensor, optional): (C, D) teacher classifier weight, to build the cost from.
+            Defaults to None.
+        kappa (float): sharpness of the cost from distances. Defaults to 1.0.
+        wd_weight (float): w, the weight of WD (WKD: 30 R34->R18, 25 R50->MV1, 600 CIFAR). Defaults to 1.0.
+        target_weight (float): weight of L_t. Defaults to 1.0.
+        loss_weight (float): multiplier. Defaults to 1.0.
+        teacher_detach (bool): detach ``preds_T``. Defaults to True.
+        loss_name (str): key in the loss dict. Defaults to ``'loss_wkd'``.
+
+    Raises:
+        ValueError: for ``tau``/``eps``/``kappa`` <= 0, negative weights, an unknown method or a bad cost.
+    """
+
+    def __init__(self, tau: float = 2.0, eps: float = 0.05, n_iters: int = 10, method: str = 'auto',
+                 cost_matrix: Optional[Tensor] = None, classifier_weight: Optional[Tensor] = None,
+                 kappa: float = 1.0, wd_weight: float = 1.0, target_weight: float = 1.0, loss_weight: float = 1.0,
+                 teacher_detach: bool = True, loss_name: str = 'loss_wkd') -> None:
+        super().__init__()
+        owner = 'WassersteinKDLoss'
+        self.tau = check_positive(tau, 'tau', owner)
+        self.eps = check_positive(eps, 'eps', owner)
+        self.kappa = check_positive(kappa, 'kappa', owner)
+        if int(n_iters) != n_iters or n_iters < 1:
+            raise ValueError(f'{owner}: n_iters must be an integer >= 1, got {n_iters!r}')
+        if method not in SINKHORN_METHODS:
+            raise ValueError(f'{owner}: method must be one of {SINKHORN_METHODS}, got {method!r}')
+        self.n_iters, self.method = int(n_iters), method
+        self.wd_weight = check_non_negative(wd_weight, 'wd_weight', owner)
+        self.target_weight = check_non_negative(target_weight, 'target_weight', owner)
+        self.loss_weight, self.teacher_detach, self._loss_name = loss_weight, teacher_detach, loss_name
+        self.register_buffer('cost_matrix', None)
+        if cost_matrix is not None:
+            self.cost_matrix = self._check_cost(torch.as_tensor(cost_matrix))
+        elif classifier_weight is not None:
+            self.set_classifier(classifier_weight)
+
+    @staticmethod
+    def _check_cost(cost: Tensor, num_classes: Optional[int] = None) -> Tensor:
+        owner = 'WassersteinKDLoss'
+        if cost.dim() != 2 or cost.size(0) != cost.size(1):
+            raise ValueError(f'{owner}: cost_matrix must be (C, C), got shape {tuple(cost.shape)}')
+        if num_classes is not None and cost.size(0) != num_classes:
+            raise ValueError(f'{owner}: cost_matrix has {cost.size(0)} classes but the logits have {num_classes}')
+        check_finite_tensor(cost, 'cost_matrix', owner)
+        if (cost < 0).any():
+            raise ValueError(f'{owner}: cost_matrix has negative entries')
+        return cost.detach()
+
+    def set_classifier(self, weight: Tensor) -> None:
+        """Build the cost from the teacher classifier's (C, D) weight (:func:`classifier_cost`).
+
+        Args:
+            weight (Tensor): (C, D), one row per class.
+
+        Raises:
+            ValueError: naming ``classifier_weight``, when it is not 2-D or not finite.
+        """
+        if weight.dim() != 2:
+            raise ValueError(f'WassersteinKDLoss: classifier_weight must be (C, D), got {tuple(weight.shape)}')
+        check_finite_tensor(weight, 'classifier_weight', 'WassersteinKDLoss')
+        self.cost_matrix = classifier_cost(weight, self.kappa)
+
+    def forward(self, preds_S: Tensor, preds_T: Tensor, gt_labels: Tensor, cost_matrix: Optional[Tensor] = None,
+                **kwargs) -> Tensor:
+        """The loss of student logits against teacher logits, given the labels.
+
+        Args:
+            preds_S (Tensor): the student's logits (N, C), C >= 2.
+            preds_T (Tensor): the teacher's logits (N, C).
+            gt_labels (Tensor): (N,) integer labels.
+            cost_matrix (Tensor, optional): a (C, C) cost for this call only. Defaults to None.
+            **kwargs: ignored.
+
+        Returns:
+            Tensor: the scalar loss.
+        """
+        owner = 'WassersteinKDLoss'
+        s, t = check_kd_logits(preds_S, preds_T, owner)
+        n, c = s.shape
+        if c < 2:
+            raise ValueError(f'{owner}: preds_S must have at least 2 classes, has {c}')
+        labels = check_gt_labels(gt_labels, n, c, owner)
+        cost = self.cost_matrix if cost_matrix is None else cost_matrix
+        if cost is None:
+            raise ValueError(f'{owner}: no cost_matrix: pass cost_matrix or classifier_weight')
+        cost = self._check_cost(torch.as_tensor(cost), c).to(s)
+        if self.teacher_detach:
+            t = t.detach()
+        target_t = t.softmax(1).gather(1, labels[:, None])[:, 0]
+        log_target_s = s.log_softmax(1).gather(1, labels[:, None])[:, 0]
+        loss_t = -(target_t * log_target_s).mean()
+        mask = torch.zeros_like(s, dtype=torch.bool).scatter_(1, labels[:, None], True)
+        log_a = (t / self.tau).masked_fill(mask, -math.inf).log_softmax(1)
+        log_b = (s / self.tau).masked_fill(mask, -math.inf).log_softmax(1)
+        wd, _ = sinkhorn(cost, log_a=log_a, log_b=log_b, eps=self.eps, n_iters=self.n_iters, method=self.method,
+                         return_plan=False)
+        return self.loss_weight * (self.target_weight * loss_t + self.wd_weight * wd.mean())
+
+    @property
+    def loss_name(self) -> str:
+        """str: the key of the loss in the loss dict."""
+        return self._loss_name
