@@ -1,3 +1,4 @@
+from .algorithms import *  # noqa: F401,F403
 from .archs import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .classifiers import *  # noqa: F401,F403

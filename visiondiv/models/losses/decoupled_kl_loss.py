@@ -15,8 +15,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import cross_entropy
 from visiondiv.registry import MODELS
-from .kd_loss import (EpochWarmup, check_finite_tensor, check_gt_labels, check_kd_logits, check_non_negative,
-                      check_positive)
+from .kd_loss import (EpochWarmup, adopt_none_buffers, check_finite_tensor, check_gt_labels, check_kd_logits,
+                      check_non_negative, check_positive)
 
 #: where the weights of the pairwise MSE come from
 DKL_WEIGHTS = ('sample', 'class')
@@ -88,6 +88,9 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
     over the previous epoch, uniform 1/C before one is set (GKL's first epoch). Set it with
     :meth:`set_class_prior`, or accumulate it with :meth:`accumulate_class_prior` and publish it with
     :meth:`step_class_prior` at the end of an epoch; ``forward(class_prior=...)`` overrides it for one call.
+    The published prior is the persistent buffer ``class_prior`` (in the model's state dict, so a resumed run
+    keeps it; a fresh loss built without ``num_classes`` takes the saved one's shape when loading); the sums
+    of the epoch under way are not saved (a run resumed from a mid-epoch checkpoint sums from there on).
 
     Args:
         alpha (float): weight of the wMSE (paper's alpha; the code's BETA), >= 0. Defaults to 1.0.
@@ -140,6 +143,11 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
             self.set_class_prior(class_prior)
         elif num_classes is not None:
             self.set_class_prior(torch.full((num_classes, num_classes), 1.0 / num_classes))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a fresh loss (class_prior still None) takes a saved prior instead of calling it unexpected
+        adopt_none_buffers(self, state_dict, prefix, ('class_prior',))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_prior(self, prior: Tensor, num_classes: Optional[int] = None) -> Tensor:
         owner = type(self).__name__

@@ -177,6 +177,26 @@ def check_reduction(reduction: str, owner: str) -> str:
     return reduction
 
 
+def adopt_none_buffers(module: nn.Module, state_dict: dict, prefix: str, names: Tuple[str, ...]) -> None:
+    """Give each buffer of ``names`` that is still None the shape and dtype of the checkpoint's tensor.
+
+    A loss whose state (a class prior, a cost matrix) is created lazily registers its buffer as None, and
+    torch leaves None buffers out of ``state_dict()``: a fresh loss would report the checkpoint's tensor as an
+    unexpected key and drop it. Called from ``_load_from_state_dict`` before torch's own, this makes the
+    buffer a placeholder of the saved shape, which torch then fills with the saved values.
+
+    Args:
+        module (nn.Module): the loss.
+        state_dict (dict): the state dict being loaded.
+        prefix (str): the module's prefix in ``state_dict``.
+        names (tuple[str]): names of (persistent) buffers of ``module``.
+    """
+    for name in names:
+        saved = state_dict.get(prefix + name)
+        if module._buffers.get(name, 0) is None and isinstance(saved, Tensor):
+            module._buffers[name] = torch.empty_like(saved)
+
+
 class EpochWarmup:
     """The linear warm-up factor ``min(epoch / warmup_epochs, 1)`` of DKD and DKL/GKL (mdistiller's).
 

@@ -7,7 +7,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.optimal_transport import SINKHORN_METHODS, sinkhorn
 from visiondiv.registry import MODELS
-from .kd_loss import check_finite_tensor, check_gt_labels, check_kd_logits, check_non_negative, check_positive
+from .kd_loss import (adopt_none_buffers, check_finite_tensor, check_gt_labels, check_kd_logits, check_non_negative,
+                      check_positive)
 
 
 def class_cost(dist: Tensor, kappa: float = 1.0) -> Tensor:
@@ -96,6 +97,11 @@ class WassersteinKDLoss(nn.Module):
             self.cost_matrix = self._check_cost(torch.as_tensor(cost_matrix))
         elif classifier_weight is not None:
             self.set_classifier(classifier_weight)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a fresh loss (cost_matrix still None) takes a saved cost instead of calling it unexpected
+        adopt_none_buffers(self, state_dict, prefix, ('cost_matrix',))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @staticmethod
     def _check_cost(cost: Tensor, num_classes: Optional[int] = None) -> Tensor:
