@@ -1,4 +1,4 @@
-"""Packing of unpaired translation samples into model inputs (mmagic's ``PackInputs`` layout)."""
+"""Packing of samples into model inputs: unpaired translation (mmagic's ``PackInputs`` layout), GCD, classification."""
 from typing import Sequence
 
 import numpy as np
@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
 from visiondiv.registry import TRANSFORMS
+from visiondiv.structures import ClsDataSample
 
 #: per-domain meta of :class:`~visiondiv.datasets.UnpairedSliceDataset` for CT and MR
 DEFAULT_META_KEYS = tuple(f'{key}_{d}' for d in ('ct', 'mr') for key in ('case_id', 'slice_idx', 'img_path', 'spacing'))
@@ -83,27 +84,27 @@ class PackGCDInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     @staticmethod
-    def _views(img) -> np.ndarray:
+    def _views(img, owner: str = 'PackGCDInputs') -> np.ndarray:
         views = list(img) if isinstance(img, (list, tuple)) else [img]
         if not views:
-            raise ValueError("PackGCDInputs: results['img'] is an empty list of views")
+            raise ValueError(f"{owner}: results['img'] is an empty list of views")
         arrays = []
         for i, view in enumerate(views):
             if not isinstance(view, np.ndarray) or view.ndim not in (2, 3):
-                raise ValueError(f"PackGCDInputs: view {i} of results['img'] must be an (H, W, C) or (H, W) array, "
+                raise ValueError(f"{owner}: view {i} of results['img'] must be an (H, W, C) or (H, W) array, "
                                  f'got {getattr(view, "shape", type(view).__name__)}')
             arrays.append(view[..., None] if view.ndim == 2 else view)   # cv2 drops a single channel
         if len({(a.shape, a.dtype) for a in arrays}) > 1:
-            raise ValueError(f'PackGCDInputs: the views differ in shape or dtype: '
+            raise ValueError(f'{owner}: the views differ in shape or dtype: '
                              f'{[(a.shape, str(a.dtype)) for a in arrays]}')
         stack = np.stack(arrays)
         if stack.dtype == np.uint8:
             return stack
         if not (np.issubdtype(stack.dtype, np.floating) or np.issubdtype(stack.dtype, np.integer)):
-            raise ValueError(f"PackGCDInputs: results['img'] has dtype {stack.dtype}; expected uint8 or a number type")
+            raise ValueError(f"{owner}: results['img'] has dtype {stack.dtype}; expected uint8 or a number type")
         stack = stack.astype(np.float32)
         if not np.isfinite(stack).all():
-            raise ValueError("PackGCDInputs: results['img'] holds NaN or inf")
+            raise ValueError(f"{owner}: results['img'] holds NaN or inf")
         return stack
 
     def transform(self, results: dict) -> dict:
@@ -121,6 +122,57 @@ class PackGCDInputs(BaseTransform):
             if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
                 raise ValueError(f"PackGCDInputs: 'gt_label' must be an int, got {label!r}")
             sample.gt_label = torch.tensor(int(label), dtype=torch.long)
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
+
+
+#: sample meta of the classification readers' items after mmcv's transforms
+CLS_META_KEYS = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'flip', 'flip_direction')
+
+
+@TRANSFORMS.register_module()
+class PackClsInputs(BaseTransform):
+    """Pack a classification sample into ``inputs`` (C, H, W) and ``data_samples`` (:class:`ClsDataSample`).
+
+    mmpretrain's ``PackInputs`` for one image: ``results['img']`` is an (H, W, C) or (H, W) array (uint8 stays
+    uint8, other number types become float32, NaN/inf refused, as :class:`PackGCDInputs`); ``gt_label``, when
+    present, becomes the data field ``gt_label`` (a 0-d ``torch.long`` tensor, the layout of
+    ``PackGCDInputs``), which :class:`~visiondiv.models.ClsDataPreprocessor` and ``LinearClsHead`` read.
+
+    Args:
+        meta_keys (Sequence[str]): result keys copied into the sample's metainfo when present (numpy scalars
+            become Python ones). Defaults to ``CLS_META_KEYS``: ``('sample_idx', 'img_path', 'ori_shape',
+            'img_shape', 'flip', 'flip_direction')``.
+
+    Raises:
+        TypeError: ``meta_keys`` is a single string.
+    """
+
+    def __init__(self, meta_keys: Sequence[str] = CLS_META_KEYS) -> None:
+        if isinstance(meta_keys, str):
+            raise TypeError('PackClsInputs: meta_keys must be a sequence of strings, not a string')
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        if 'img' not in results:
+            raise KeyError(f"PackClsInputs: results has no 'img'; present: {sorted(results)}")
+        if isinstance(results['img'], (list, tuple)):
+            raise ValueError("PackClsInputs: results['img'] must be one image (use PackGCDInputs for views)")
+        img = PackGCDInputs._views(results['img'], 'PackClsInputs')[0]
+        inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+        meta = {}
+        for key in self.meta_keys:
+            if key in results:
+                value = results[key]
+                meta[key] = value.item() if isinstance(value, np.generic) else value
+        sample = ClsDataSample(metainfo=meta)
+        if 'gt_label' in results:
+            label = results['gt_label']
+            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+                raise ValueError(f"PackClsInputs: 'gt_label' must be an int, got {label!r}")
+            sample.set_gt_label(int(label))
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:

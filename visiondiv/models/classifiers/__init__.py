@@ -1,3 +1,4 @@
+from .image_classifier import ImageClassifier
 from .simgcd import LegoGCD, SimGCD
 
-__all__ = ['SimGCD', 'LegoGCD']
+__all__ = ['SimGCD', 'LegoGCD', 'ImageClassifier']
