@@ -365,7 +365,8 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
     passes ``**kwargs`` on; see :func:`accepted_arguments`), with the closest valid name suggested; a
     two-stage detector's RoI extractor and ``roi_layer`` pool the box type its RPN proposes
     (:func:`_check_two_stage_boxes`);
-    ``load_from`` exists; the datasets of ``sections`` exist on disk; an evaluated DOTA-format dataset
+    ``load_from`` and a distillation model's ``teacher_ckpt`` exist; the datasets of ``sections`` exist on
+    disk; an evaluated DOTA-format dataset
     has labels (``ann_file`` set) unless its metric only writes submission files (``format_only=True``).
 
     Args:
@@ -396,6 +397,12 @@ def check_config(cfg: Config, sections: Optional[Iterable[str]] = None, scope: s
     load_from = cfg.get('load_from')
     if isinstance(load_from, str) and load_from and '://' not in load_from and not osp.isfile(load_from):
         raise ConfigCheckError(f"{source}: 'load_from' file not found: {load_from}")
+    model = tree.get('model') if isinstance(tree, dict) else None
+    teacher_ckpt = model.get('teacher_ckpt') if isinstance(model, dict) else None
+    if isinstance(teacher_ckpt, str) and teacher_ckpt and not osp.isfile(osp.expanduser(teacher_ckpt)):
+        # a distillation run must not start from a random teacher: the user supplies the teacher's weights
+        raise ConfigCheckError(f"{source}: 'model.teacher_ckpt' file not found: {teacher_ckpt} (the teacher's "
+                               'trained weights; train the teacher config first or supply the checkpoint)')
     for section in sections or ():
         node = cfg.get(section)
         if node is None:
