@@ -9,7 +9,7 @@ dataset_type = 'ImageFolderDataset'
 data_root = 'data/imagenet'
 resize = dict(type='Resize', scale=(256, 1_000_000), keep_ratio=True, interpolation='bilinear', backend='pillow')
 load = dict(type='LoadImageFromFile', imdecode_backend='pillow')
-train_pipeline = [load, resize, dict(type='mmseg.RandomCrop', crop_size=224),
+train_pipeline = [load, resize, dict(type='RandomCrop', crop_size=224),
                   dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
 test_pipeline = [load, resize, dict(type='CenterCrop', crop_size=224), dict(type='PackClsInputs')]
 # per GPU: 8 GPUs x 64 = mdistiller's batch 512
