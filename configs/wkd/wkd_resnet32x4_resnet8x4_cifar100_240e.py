@@ -1,8 +1,8 @@
 # WKD-L (WKD mdistiller/distillers/WKD.py): CE + target term + w * entropic Wasserstein distance between the
 # non-target distributions (Sinkhorn, lambda 0.05, 10 iterations). Cost: 1 - exp(-kappa * cosine distance of the
 # teacher's classifier rows), set by SingleTeacherDistill after teacher_ckpt loads (WKD's 'fc' cost; its CKA cost
-# files are not shipped). w is CONSTANT here: WKD decays it to 0 by a cosine after epoch 150 (CIFAR), a schedule this
-# project has no hook for yet. CIFAR-100 res32x4->res8x4: w 600, T 8, kappa 1.
+# files are not shipped). w decays as WKD's: constant to epoch 150, then a cosine to 0 at epoch 240
+# (wd_decay, set each epoch by DistillEpochHook). CIFAR-100 res32x4->res8x4: w 600, T 8, kappa 1.
 _base_ = [
     '../_base_/models/distill_resnet32x4_resnet8x4_cifar.py',
     '../_base_/datasets/cifar100_cls.py',
@@ -11,4 +11,6 @@ _base_ = [
 ]
 model = dict(
     distill_losses=dict(wkd=dict(type='WassersteinKDLoss', tau=8.0, eps=0.05, n_iters=10, kappa=1.0,
-                                 wd_weight=600.0, target_weight=1.0)))
+                                 wd_weight=600.0, target_weight=1.0,
+                                 wd_decay=dict(start_epoch=150, end_epoch=240))))
+custom_hooks = [dict(type='DistillEpochHook')]

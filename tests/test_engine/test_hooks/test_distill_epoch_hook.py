@@ -172,3 +172,22 @@ def test_real_runner_resume_continues_warmup_and_prior(tmp_path):
     for prior, _ in seen:  # epoch 2 trained with epoch 1's prior, restored from the checkpoint
         torch.testing.assert_close(prior, prior1)
     assert dkd_factors == [0.5, 0.5]  # set_epoch(2) of 4
+
+
+def test_wkd_decay_is_set_from_the_runner_epoch():
+    """WKD's cosine decay: set_epoch(runner.epoch + 1); a fresh model (a resumed run) gets it from the epoch alone."""
+    def wkd_model():
+        torch.manual_seed(0)
+        return MODELS.build(dict(type='SingleTeacherDistill', architecture=stub(), teacher=stub(channels=8),
+                                 distill_losses=dict(wkd=dict(type='WassersteinKDLoss', wd_weight=600.0,
+                                                              wd_decay=dict(start_epoch=150, end_epoch=240)))))
+    hook = DistillEpochHook()
+    for epoch, factor in ((0, 1.0), (149, 1.0), (179, 0.75), (194, 0.5), (209, 0.25), (239, 0.0)):
+        runner = fake_runner(wkd_model(), epoch=epoch)  # mmengine's runner.epoch counts from 0
+        hook.before_train(runner)
+        hook.before_train_epoch(runner)
+        wkd = runner.model.distill_losses['wkd']
+        assert wkd.wd_factor == pytest.approx(factor, abs=1e-12)
+        assert runner.message_hub.get_scalar('train/wkd_wd_decay').current() == pytest.approx(factor, abs=1e-12)
+    # the factor is no tensor of the state dict: nothing to save, it is recomputed from the restored epoch
+    assert not any('wd_factor' in k for k in wkd_model().state_dict())

@@ -111,3 +111,44 @@ def test_bad_input_refused():
 
 def test_registered():
     assert isinstance(MODELS.build(dict(type='WassersteinKDLoss', wd_weight=30)), WassersteinKDLoss)
+
+
+def official_weight(w, epoch, start=150, epochs=240):
+    """WKD.py's forward_train: ``0.5 * w * (1 + cos((epoch - start) / (EPOCHS - start) * pi))`` after ``start``."""
+    if epoch > start:
+        return 0.5 * w * (1 + np.cos((epoch - start) / (epochs - start) * np.pi))
+    return w
+
+
+@pytest.mark.parametrize('epoch, closed', [(1, 1.0), (150, 1.0), (151, (1 + np.cos(np.pi / 90)) / 2),
+                                           (165, (1 + np.cos(np.pi / 6)) / 2), (180, 0.75), (195, 0.5), (210, 0.25),
+                                           (239, (1 + np.cos(89 * np.pi / 90)) / 2), (240, 0.0), (300, 0.0)])
+def test_wd_decay_factor_closed_form(epoch, closed):
+    loss = WassersteinKDLoss(wd_weight=600.0, wd_decay=dict(start_epoch=150, end_epoch=240))
+    assert loss.wd_factor == 1.0  # before any set_epoch
+    assert loss.decay_factor(epoch) == pytest.approx(closed, abs=1e-12)
+    assert loss.set_epoch(epoch) == loss.wd_factor == pytest.approx(closed, abs=1e-12)
+    if epoch <= 240:  # WKD never runs past its last epoch
+        assert 600.0 * loss.wd_factor == pytest.approx(official_weight(600.0, epoch), abs=1e-9)
+    assert WassersteinKDLoss().set_epoch(epoch) == 1.0  # no wd_decay: constant
+
+
+@pytest.mark.parametrize('epoch', [100, 195, 230])
+def test_wd_decay_scales_only_the_distance(epoch):
+    s, t, y = random_logits(5, 6, seed=15)
+    cost = make_cost(6)[0]
+    loss = WassersteinKDLoss(tau=4.0, cost_matrix=torch.from_numpy(cost), wd_weight=30.0, target_weight=0.5,
+                             wd_decay=dict(start_epoch=150, end_epoch=240))
+    loss.set_epoch(epoch)
+    out = loss(torch.from_numpy(s), torch.from_numpy(t), torch.from_numpy(y))
+    ref = ref_wkd(s, t, y, cost, 4.0, 0.05, 10, official_weight(30.0, epoch), 0.5)
+    assert out.item() == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize('wd_decay', [dict(start_epoch=150), dict(start_epoch=150, end_epoch=240, x=1),
+                                      dict(start_epoch=240, end_epoch=150), dict(start_epoch=150, end_epoch=150),
+                                      dict(start_epoch=-1, end_epoch=10), dict(start_epoch=1.5, end_epoch=10),
+                                      (150, 240)])
+def test_bad_wd_decay_refused(wd_decay):
+    with pytest.raises(ValueError, match='wd_decay'):
+        WassersteinKDLoss(wd_decay=wd_decay)

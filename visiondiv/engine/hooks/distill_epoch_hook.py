@@ -1,4 +1,4 @@
-"""The per-epoch state of the distillation losses of ``SingleTeacherDistill``: warm-up and class prior."""
+"""The per-epoch state of the distillation losses of ``SingleTeacherDistill``: warm-up, WKD decay, class prior."""
 from typing import Dict, Optional, Sequence, Union
 
 from mmengine.dist import all_reduce, get_world_size
@@ -15,9 +15,11 @@ class DistillEpochHook(Hook):
     """Drive the epoch-dependent state of the distillation losses (``model.distill_losses``).
 
     - Before each train epoch, every loss with ``set_epoch`` (DKD's and DKL/GKL's linear warm-up,
-      :class:`~visiondiv.models.losses.kd_loss.EpochWarmup`) gets ``set_epoch(runner.epoch + 1)`` (mdistiller
-      counts epochs from 1, mmengine's ``runner.epoch`` from 0; mmengine restores it on resume, so a resumed
-      run continues the ramp). The factor is logged as ``train/<name>_warmup``.
+      :class:`~visiondiv.models.losses.kd_loss.EpochWarmup`; WKD's cosine decay of its distance weight,
+      ``WassersteinKDLoss(wd_decay=...)``) gets ``set_epoch(runner.epoch + 1)`` (mdistiller counts epochs from
+      1, mmengine's ``runner.epoch`` from 0; mmengine restores it on resume, so a resumed run continues the
+      schedule: the factor is a function of the epoch alone). The factor is logged as
+      ``train/<name>_<epoch_factor_name>`` (the loss's attribute; ``warmup`` when it has none).
     - After each train iteration, every loss with ``accumulate_class_prior`` (GKL) adds the teacher logits
       and labels of that iteration, which the model exposes as ``last_teacher_logits`` and ``last_gt_labels``
       (``SingleTeacherDistill`` keeps those of its last training ``loss()``; the hook clears them once read, so
@@ -65,8 +67,8 @@ class DistillEpochHook(Hook):
         """Fail before the first iteration: a model without the losses, or an iteration-based loop."""
         self._losses(runner)
         if isinstance(getattr(runner, 'train_loop', None), IterBasedTrainLoop):
-            raise ValueError('DistillEpochHook: the warm-up and the class prior are per epoch, but the train loop '
-                             'is an IterBasedTrainLoop; use an epoch-based train_cfg')
+            raise ValueError('DistillEpochHook: the warm-up, the decay and the class prior are per epoch, but the '
+                             'train loop is an IterBasedTrainLoop; use an epoch-based train_cfg')
 
     def before_train_epoch(self, runner) -> None:
         """``set_epoch(runner.epoch + 1)`` on the losses that have it."""
@@ -75,7 +77,8 @@ class DistillEpochHook(Hook):
                 factor = loss.set_epoch(runner.epoch + 1)
                 hub = getattr(runner, 'message_hub', None)
                 if hub is not None and factor is not None:
-                    hub.update_scalar(f'train/{name}_warmup', float(factor))
+                    key = getattr(loss, 'epoch_factor_name', 'warmup')
+                    hub.update_scalar(f'train/{name}_{key}', float(factor))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:

@@ -1,6 +1,6 @@
 """Wasserstein distance KD on logits, WKD-L (Lv et al., NeurIPS 2024)."""
 import math
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor, nn
@@ -51,8 +51,12 @@ class WassersteinKDLoss(nn.Module):
 
     M comes from ``cost_matrix`` (a (C, C) ground cost, used as given), or from the teacher classifier's
     weight (:meth:`set_classifier`, cosine distance through :func:`class_cost` with ``kappa``), or per call.
-    WKD's total is CE + L_t + w(epoch) WD, w cosine-decaying to 0; the schedule of ``wd_weight`` belongs to a
-    hook.
+    WKD's total is CE + L_t + w(epoch) WD: with ``wd_decay=dict(start_epoch=s, end_epoch=e)`` the weight of WD
+    is ``wd_weight * wd_factor``, ``wd_factor`` set by :meth:`set_epoch` (called by
+    :class:`~visiondiv.engine.hooks.DistillEpochHook` before each epoch, from the runner's epoch, so a resumed
+    run continues the schedule): 1 up to epoch s, then ``(1 + cos(pi (epoch - s) / (e - s))) / 2``, 0 from
+    epoch e on (WKD's ``COSINE_DECAY_EPOCH`` s, ``SOLVER.EPOCHS`` e, epochs counted from 1; only WD decays,
+    not L_t).
 
     Args:
         tau (float): temperature of the non-target distributions > 0 (WKD: 2 on ImageNet, 8 or 6 on CIFAR).
@@ -66,19 +70,26 @@ class WassersteinKDLoss(nn.Module):
             Defaults to None.
         kappa (float): sharpness of the cost from distances. Defaults to 1.0.
         wd_weight (float): w, the weight of WD (WKD: 30 R34->R18, 25 R50->MV1, 600 CIFAR). Defaults to 1.0.
+        wd_decay (dict, optional): ``dict(start_epoch=s, end_epoch=e)``, the cosine decay of ``wd_weight``
+            (WKD CIFAR: 150, 240); None keeps it constant. Defaults to None.
         target_weight (float): weight of L_t. Defaults to 1.0.
         loss_weight (float): multiplier. Defaults to 1.0.
         teacher_detach (bool): detach ``preds_T``. Defaults to True.
         loss_name (str): key in the loss dict. Defaults to ``'loss_wkd'``.
 
     Raises:
-        ValueError: for ``tau``/``eps``/``kappa`` <= 0, negative weights, an unknown method or a bad cost.
+        ValueError: for ``tau``/``eps``/``kappa`` <= 0, negative weights, an unknown method, a bad cost or a bad
+            ``wd_decay`` (other keys, not integers with 0 <= start_epoch < end_epoch).
     """
+
+    #: the name of the factor :meth:`set_epoch` returns, logged by the hook as ``train/<loss>_wd_decay``
+    epoch_factor_name = 'wd_decay'
 
     def __init__(self, tau: float = 2.0, eps: float = 0.05, n_iters: int = 10, method: str = 'auto',
                  cost_matrix: Optional[Tensor] = None, classifier_weight: Optional[Tensor] = None,
                  kappa: float = 1.0, wd_weight: float = 1.0, target_weight: float = 1.0, loss_weight: float = 1.0,
-                 teacher_detach: bool = True, loss_name: str = 'loss_wkd') -> None:
+                 teacher_detach: bool = True, loss_name: str = 'loss_wkd',
+                 wd_decay: Optional[Dict[str, int]] = None) -> None:
         super().__init__()
         owner = 'WassersteinKDLoss'
         self.tau = check_positive(tau, 'tau', owner)
@@ -91,12 +102,55 @@ class WassersteinKDLoss(nn.Module):
         self.n_iters, self.method = int(n_iters), method
         self.wd_weight = check_non_negative(wd_weight, 'wd_weight', owner)
         self.target_weight = check_non_negative(target_weight, 'target_weight', owner)
+        self.wd_decay = self._check_decay(wd_decay)
+        self.wd_factor = 1.0
         self.loss_weight, self.teacher_detach, self._loss_name = loss_weight, teacher_detach, loss_name
         self.register_buffer('cost_matrix', None)
         if cost_matrix is not None:
             self.cost_matrix = self._check_cost(torch.as_tensor(cost_matrix))
         elif classifier_weight is not None:
             self.set_classifier(classifier_weight)
+
+    @staticmethod
+    def _check_decay(wd_decay: Optional[Dict[str, int]]) -> Optional[Dict[str, int]]:
+        if wd_decay is None:
+            return None
+        owner = 'WassersteinKDLoss'
+        if not isinstance(wd_decay, dict) or set(wd_decay) != {'start_epoch', 'end_epoch'}:
+            raise ValueError(f'{owner}: wd_decay must be dict(start_epoch=..., end_epoch=...), got {wd_decay!r}')
+        start, end = wd_decay['start_epoch'], wd_decay['end_epoch']
+        if any(isinstance(v, bool) or int(v) != v for v in (start, end)) or not 0 <= start < end:
+            raise ValueError(f'{owner}: wd_decay needs integers 0 <= start_epoch < end_epoch, got {wd_decay!r}')
+        return dict(start_epoch=int(start), end_epoch=int(end))
+
+    def decay_factor(self, epoch: int) -> float:
+        """WKD's cosine factor of ``wd_weight`` at ``epoch`` (counted from 1); 1 without ``wd_decay``.
+
+        Args:
+            epoch (int): the epoch about to run, counted from 1 as WKD (mdistiller) does.
+
+        Returns:
+            float: 1 up to ``start_epoch``, ``(1 + cos(pi (epoch - start) / (end - start))) / 2`` after it, 0 from
+            ``end_epoch`` on.
+        """
+        if self.wd_decay is None or epoch <= self.wd_decay['start_epoch']:
+            return 1.0
+        start, end = self.wd_decay['start_epoch'], self.wd_decay['end_epoch']
+        if epoch >= end:
+            return 0.0
+        return 0.5 * (1.0 + math.cos(math.pi * (epoch - start) / (end - start)))
+
+    def set_epoch(self, epoch: int) -> float:
+        """Set ``wd_factor = decay_factor(epoch)``, the multiplier of ``wd_weight`` in the epoch about to run.
+
+        Args:
+            epoch (int): the epoch about to run, counted from 1.
+
+        Returns:
+            float: the new ``wd_factor``.
+        """
+        self.wd_factor = self.decay_factor(epoch)
+        return self.wd_factor
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a fresh loss (cost_matrix still None) takes a saved cost instead of calling it unexpected
@@ -163,7 +217,7 @@ class WassersteinKDLoss(nn.Module):
         log_b = (s / self.tau).masked_fill(mask, -math.inf).log_softmax(1)
         wd, _ = sinkhorn(cost, log_a=log_a, log_b=log_b, eps=self.eps, n_iters=self.n_iters, method=self.method,
                          return_plan=False)
-        return self.loss_weight * (self.target_weight * loss_t + self.wd_weight * wd.mean())
+        return self.loss_weight * (self.target_weight * loss_t + self.wd_weight * self.wd_factor * wd.mean())
 
     @property
     def loss_name(self) -> str:
