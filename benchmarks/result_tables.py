@@ -47,10 +47,15 @@ MARKER = re.compile(r'<!-- results:(?P<study>[\w+-]+)(?: rows=(?P<rows>[^>]*?))?
 
 
 def mean_std(values: Sequence[float], fmt: str = '.3f') -> str:
-    """``'mean ± std'`` (sample std); one value alone, with no spread to show."""
-    if len(values) == 1:
-        return f'{values[0]:{fmt}}'
-    return f'{statistics.mean(values):{fmt}} ± {statistics.stdev(values):{fmt}}'
+    """``'mean ± std'`` (sample std); one value alone, with no spread to show. Undefined values (NaN: e.g. an
+    angle error when no ship was found) are left out and counted: ``'0.5 (1 of 2 seeds)'``; all undefined: ``'–'``."""
+    defined = [v for v in values if v == v]
+    note = '' if len(defined) == len(values) else f' ({len(defined)} of {len(values)} seeds)'
+    if not defined:
+        return '–'
+    if len(defined) == 1:
+        return f'{defined[0]:{fmt}}{note}'
+    return f'{statistics.mean(defined):{fmt}} ± {statistics.stdev(defined):{fmt}}{note}'
 
 
 def compare(name_a: str, values_a: Sequence[float], name_b: str, values_b: Sequence[float], fmt: str = '.3f',
