@@ -87,15 +87,21 @@ class _SerialPool:
         pass
 
 
-def load_mmrotate_mean_ap(cache_dir: str) -> types.ModuleType:
-    """mmrotate 1.0.0rc1's ``mean_ap`` module, executed from its wheel (downloaded on first use)."""
+def mmrotate_wheel_sources(cache_dir: str, *members: str) -> Tuple[str, List[str]]:
+    """The path of mmrotate 1.0.0rc1's wheel in ``cache_dir`` (``pip download`` on first use) and the source text
+    of each of its ``members`` (paths inside the wheel). The benchmarks read mmrotate's code from here only."""
     wheel = osp.join(cache_dir, MMROTATE_WHEEL)
     if not osp.exists(wheel):
         os.makedirs(cache_dir, exist_ok=True)
         subprocess.run([sys.executable, '-m', 'pip', 'download', 'mmrotate==1.0.0rc1', '--no-deps',
                         '-d', cache_dir], check=True)
     with zipfile.ZipFile(wheel) as zf:
-        source = zf.read(MMROTATE_MEAN_AP).decode()
+        return wheel, [zf.read(m).decode() for m in members]
+
+
+def load_mmrotate_mean_ap(cache_dir: str) -> types.ModuleType:
+    """mmrotate 1.0.0rc1's ``mean_ap`` module, executed from its wheel (downloaded on first use)."""
+    wheel, (source, ) = mmrotate_wheel_sources(cache_dir, MMROTATE_MEAN_AP)
     spec = importlib.util.spec_from_loader('mmrotate_reference_mean_ap', loader=None)
     module = importlib.util.module_from_spec(spec)
     exec(compile(source, f'{wheel}/{MMROTATE_MEAN_AP}', 'exec'), module.__dict__)

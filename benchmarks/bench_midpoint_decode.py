@@ -14,12 +14,8 @@ the boxes, and of their corners, which ignores the w/h swap of near-squares) bef
 """
 import argparse
 import ast
-import os
 import os.path as osp
-import subprocess
 import sys
-import time
-import zipfile
 from typing import Callable, Sequence
 
 import cv2
@@ -27,10 +23,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from visiondiv.models.task_modules.coders import MidpointOffsetCoder
-from visiondiv.structures.bbox import rbox2qbox, regularize_rboxes
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # bench_eval_map.py beside this file
+from bench_eval_map import best_time, mmrotate_wheel_sources  # noqa: E402
+from visiondiv.models.task_modules.coders import MidpointOffsetCoder  # noqa: E402
+from visiondiv.structures.bbox import rbox2qbox, regularize_rboxes  # noqa: E402
 
-MMROTATE_WHEEL = 'mmrotate-1.0.0rc1-py3-none-any.whl'
 MMROTATE_CODER = 'mmrotate/models/task_modules/coders/delta_midpointoffset_rbbox_coder.py'
 MMROTATE_CONVERTERS = 'mmrotate/structures/bbox/box_converters.py'
 STDS = (1.0, 1.0, 1.0, 1.0, 0.5, 0.5)
@@ -47,14 +44,7 @@ def _function(source: str, name: str, namespace: dict, origin: str) -> Callable:
 
 def load_mmrotate_delta2bbox(cache_dir: str) -> Callable:
     """mmrotate 1.0.0rc1's ``delta2bbox`` (with its ``qbox2rbox``), executed from its wheel."""
-    wheel = osp.join(cache_dir, MMROTATE_WHEEL)
-    if not osp.exists(wheel):
-        os.makedirs(cache_dir, exist_ok=True)
-        subprocess.run([sys.executable, '-m', 'pip', 'download', 'mmrotate==1.0.0rc1', '--no-deps',
-                        '-d', cache_dir], check=True)
-    with zipfile.ZipFile(wheel) as zf:
-        coder_src = zf.read(MMROTATE_CODER).decode()
-        conv_src = zf.read(MMROTATE_CONVERTERS).decode()
+    wheel, (coder_src, conv_src) = mmrotate_wheel_sources(cache_dir, MMROTATE_CODER, MMROTATE_CONVERTERS)
     ns = dict(cv2=cv2, np=np, torch=torch, Tensor=Tensor, Sequence=Sequence)
     ns['qbox2rbox'] = _function(conv_src, 'qbox2rbox', ns, f'{wheel}/{MMROTATE_CONVERTERS}')
     return _function(coder_src, 'delta2bbox', ns, f'{wheel}/{MMROTATE_CODER}')
@@ -67,15 +57,6 @@ def random_input(n: int, seed: int = 0):
     wh = torch.rand(n, 2, generator=g) * 120 + 8
     deltas = torch.randn(n, 6, generator=g) * torch.tensor([0.2, 0.2, 0.4, 0.4, 0.5, 0.5])
     return torch.cat([xy, xy + wh], 1), deltas
-
-
-def best_time(fn: Callable, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
