@@ -15,8 +15,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import cross_entropy
 from visiondiv.registry import MODELS
-from .kd_loss import (EpochWarmup, adopt_none_buffers, check_finite_tensor, check_gt_labels, check_kd_logits,
-                      check_non_negative, check_positive)
+from .kd_loss import (EpochWarmup, adopt_none_buffers, check_class_matrix, check_finite_tensor, check_gt_labels,
+                      check_kd_logits, check_non_negative, check_positive)
 
 #: where the weights of the pairwise MSE come from
 DKL_WEIGHTS = ('sample', 'class')
@@ -150,16 +150,7 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_prior(self, prior: Tensor, num_classes: Optional[int] = None) -> Tensor:
-        owner = type(self).__name__
-        prior = torch.as_tensor(prior)
-        if prior.dim() != 2 or prior.size(0) != prior.size(1):
-            raise ValueError(f'{owner}: class_prior must be (C, C), got shape {tuple(prior.shape)}')
-        if num_classes is not None and prior.size(0) != num_classes:
-            raise ValueError(f'{owner}: class_prior has {prior.size(0)} classes but the logits have {num_classes}')
-        check_finite_tensor(prior, 'class_prior', owner)
-        if (prior < 0).any():
-            raise ValueError(f'{owner}: class_prior has negative entries')
-        return prior
+        return check_class_matrix(torch.as_tensor(prior), 'class_prior', type(self).__name__, num_classes)
 
     def set_class_prior(self, prior: Tensor) -> None:
         """Use ``prior`` as the class prior from now on.

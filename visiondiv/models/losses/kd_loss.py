@@ -86,6 +86,31 @@ def check_finite_tensor(t: Tensor, name: str, owner: str) -> Tensor:
     return t
 
 
+def check_class_matrix(m: Tensor, name: str, owner: str, num_classes: Optional[int] = None) -> Tensor:
+    """``m`` if it is a finite, non-negative (C, C) class-by-class matrix (a class prior, a transport cost).
+
+    Args:
+        m (Tensor): the matrix.
+        name (str): the argument's name, for the messages.
+        owner (str): the class that takes it, for the messages.
+        num_classes (int, optional): the logits' class count C, checked when given. Defaults to None.
+
+    Returns:
+        Tensor: ``m``, unchanged.
+
+    Raises:
+        ValueError: naming ``name``, for another shape or class count, NaN/inf or negative entries.
+    """
+    if m.dim() != 2 or m.size(0) != m.size(1):
+        raise ValueError(f'{owner}: {name} must be (C, C), got shape {tuple(m.shape)}')
+    if num_classes is not None and m.size(0) != num_classes:
+        raise ValueError(f'{owner}: {name} has {m.size(0)} classes but the logits have {num_classes}')
+    check_finite_tensor(m, name, owner)
+    if (m < 0).any():
+        raise ValueError(f'{owner}: {name} has negative entries')
+    return m
+
+
 def check_kd_logits(preds_S: Tensor, preds_T: Tensor, owner: str) -> Tuple[Tensor, Tensor]:
     """Student and teacher logits (N, C) checked and cast to one compute dtype.
 

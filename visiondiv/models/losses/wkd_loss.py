@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.optimal_transport import SINKHORN_METHODS, sinkhorn
 from visiondiv.registry import MODELS
-from .kd_loss import (adopt_none_buffers, check_finite_tensor, check_gt_labels, check_kd_logits, check_non_negative,
-                      check_positive)
+from .kd_loss import (adopt_none_buffers, check_class_matrix, check_finite_tensor, check_gt_labels, check_kd_logits,
+                      check_non_negative, check_positive)
 
 
 def class_cost(dist: Tensor, kappa: float = 1.0) -> Tensor:
@@ -159,15 +159,7 @@ class WassersteinKDLoss(nn.Module):
 
     @staticmethod
     def _check_cost(cost: Tensor, num_classes: Optional[int] = None) -> Tensor:
-        owner = 'WassersteinKDLoss'
-        if cost.dim() != 2 or cost.size(0) != cost.size(1):
-            raise ValueError(f'{owner}: cost_matrix must be (C, C), got shape {tuple(cost.shape)}')
-        if num_classes is not None and cost.size(0) != num_classes:
-            raise ValueError(f'{owner}: cost_matrix has {cost.size(0)} classes but the logits have {num_classes}')
-        check_finite_tensor(cost, 'cost_matrix', owner)
-        if (cost < 0).any():
-            raise ValueError(f'{owner}: cost_matrix has negative entries')
-        return cost.detach()
+        return check_class_matrix(cost, 'cost_matrix', 'WassersteinKDLoss', num_classes).detach()
 
     def set_classifier(self, weight: Tensor) -> None:
         """Build the cost from the teacher classifier's (C, D) weight (:func:`classifier_cost`).
