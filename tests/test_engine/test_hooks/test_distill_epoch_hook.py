@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 import torch
+from mmengine.hooks import Hook
 from mmengine.logging import MessageHub
 from mmengine.runner import IterBasedTrainLoop, Runner, load_checkpoint
 
@@ -191,3 +192,59 @@ def test_wkd_decay_is_set_from_the_runner_epoch():
         assert runner.message_hub.get_scalar('train/wkd_wd_decay').current() == pytest.approx(factor, abs=1e-12)
     # the factor is no tensor of the state dict: nothing to save, it is recomputed from the restored epoch
     assert not any('wd_factor' in k for k in wkd_model().state_dict())
+
+
+def test_an_interrupted_epoch_is_summed_once():
+    """An epoch that restarts in the same process (a crash caught, training re-entered) counts each batch once."""
+    model = build().train()
+    hook, runner = DistillEpochHook(), fake_runner(model)
+    hook.before_train(runner)
+    hook.before_train_epoch(runner)
+    model.loss(*BATCHES[0])
+    hook.after_train_iter(runner, 0)  # the first batch, then the crash
+    seen = run_epoch(hook, runner, BATCHES)  # the epoch from its start
+    torch.testing.assert_close(model.distill_losses['gkl'].class_prior, hand_prior(seen))
+
+
+class KillAt(Hook):
+    """Raise after iteration ``at`` (1-based), once CheckpointHook (VERY_LOW) has saved it: a killed run."""
+    priority = 'LOWEST'
+
+    def __init__(self, at):
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == self.at:
+            raise KeyboardInterrupt('killed')
+
+
+def test_real_runner_resumes_a_mid_epoch_checkpoint(tmp_path):
+    """Killed after the first of epoch 2's two iterations (iter_3.pth), resumed: mmengine re-runs epoch 2 from its
+    first batch with the checkpoint's prior (epoch 1's), and the prior after epoch 2 is the uninterrupted run's."""
+    reference = runner(tmp_path / 'ref', max_epochs=2)
+    reference.train()
+    prior2 = reference.model.distill_losses['gkl'].class_prior.clone()
+
+    killed = Runner(model=build(), work_dir=str(tmp_path / 'run'),
+                    train_dataloader=torch.utils.data.DataLoader(Toy(), batch_size=4, shuffle=False,
+                                                                 collate_fn=collate),
+                    train_cfg=dict(by_epoch=True, max_epochs=2), optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+                    default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=3, by_epoch=False),
+                                       logger=None),
+                    custom_hooks=[dict(type='DistillEpochHook'), KillAt(3)],
+                    experiment_name=f'kd-{uuid.uuid4().hex}', default_scope='visiondiv')
+    with pytest.raises(KeyboardInterrupt):
+        killed.train()
+    prior1 = killed.model.distill_losses['gkl'].class_prior.clone()  # published after epoch 1
+    saved = torch.load(tmp_path / 'run' / 'iter_3.pth', weights_only=False)
+    assert saved['meta']['epoch'] == 1 and saved['meta']['iter'] == 3
+    torch.testing.assert_close(saved['state_dict']['distill_losses.gkl.class_prior'], prior1)
+
+    resumed = runner(tmp_path / 'run', max_epochs=2, resume=True)
+    seen = []
+    resumed.model.distill_losses['gkl'].register_forward_pre_hook(lambda m, args: seen.append(m.class_prior.clone()))
+    resumed.train()
+    assert resumed.epoch == 2 and len(seen) == 2  # epoch 2 ran whole, both batches, with epoch 1's prior
+    for prior in seen:
+        torch.testing.assert_close(prior, prior1)
+    torch.testing.assert_close(resumed.model.distill_losses['gkl'].class_prior, prior2)

@@ -29,7 +29,10 @@ class DistillEpochHook(Hook):
       (``step_class_prior``); the first epoch uses the uniform prior the model set at build. In a
       distributed run the sums are added over the processes first, so every process uses the same prior.
       The hook runs at NORMAL priority, before ``CheckpointHook`` (VERY_LOW) saves the epoch's checkpoint,
-      which therefore holds the new prior (the loss's persistent ``class_prior`` buffer).
+      which therefore holds the new prior (the loss's persistent ``class_prior`` buffer). The running sums are
+      not saved and restart at each epoch: mmengine's ``EpochBasedTrainLoop`` resumes a checkpoint taken
+      mid-epoch (``CheckpointHook(by_epoch=False)``) by re-running that epoch from its first batch, with the
+      prior the checkpoint holds (the one that epoch used), so the re-run sums every batch once.
 
     Args:
         loss_names (Sequence[str], optional): the losses of ``model.distill_losses`` to drive; None: all.
@@ -71,8 +74,10 @@ class DistillEpochHook(Hook):
                              'train loop is an IterBasedTrainLoop; use an epoch-based train_cfg')
 
     def before_train_epoch(self, runner) -> None:
-        """``set_epoch(runner.epoch + 1)`` on the losses that have it."""
+        """``set_epoch(runner.epoch + 1)`` on the losses that have it; class-prior sums start from zero."""
         for name, loss in self._losses(runner).items():
+            if hasattr(loss, 'reset_class_prior_sums'):
+                loss.reset_class_prior_sums()
             if hasattr(loss, 'set_epoch'):
                 factor = loss.set_epoch(runner.epoch + 1)
                 hub = getattr(runner, 'message_hub', None)

@@ -179,6 +179,11 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
             self._prior_sum = t.new_zeros(t.size(1), t.size(1))
         self._prior_sum.index_add_(0, labels, (t / self.tau_weight).softmax(1))
 
+    def reset_class_prior_sums(self) -> None:
+        """Drop the running sums: an epoch starts (or restarts after a crash: mmengine's epoch loop re-runs an
+        interrupted epoch from its first batch, so sums of its earlier attempt must not count twice)."""
+        self._prior_sum = None
+
     def step_class_prior(self) -> Optional[Tensor]:
         """Publish the accumulated sums, row-normalised, as the class prior, and restart the sums.
 
