@@ -489,6 +489,69 @@ def gcd_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
     return {name: round(statistics.mean(_gcd_values(runs, row, key)), 2) for name, key in GCD_METRICS.items()}
 
 
+#: kd-study rows, in table order (benchmarks/kd_study.py's ARMS)
+KD_STUDY_ROWS = ('teacher', 'student alone', 'KD', 'DKD', 'GKL', 'WKD-L', 'BD-KD (frozen teacher)')
+#: the distillation losses of the kd study: each is compared with the student alone and with KD
+KD_STUDY_LOSSES = KD_STUDY_ROWS[2:]
+
+
+def _kd_values(by_row: Dict[str, Dict[int, dict]], row: str) -> List[float]:
+    return [r['top1'] for r in by_row[row].values()]
+
+
+def kd_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) -> str:
+    """The offline distillation study (``benchmarks/kd_study.py``): per row, the test top-1 (%) at the last epoch,
+    mean ± std over its seeds, the gain over the student alone (difference of the means), the share of the
+    teacher-student gap that gain closes and the mean training time of a run; then the comparisons of each loss
+    with the student alone and with KD (:func:`compare`), and the machines.
+
+    Args:
+        runs: ``{'<row>/<seed>': {'top1': %, 'seconds': s, 'seed': ..., 'machine': ...}}``.
+        rows: rows to show, in this order; default ``KD_STUDY_ROWS``.
+    """
+    rows = list(rows or KD_STUDY_ROWS)
+    by_row = {row: _row_runs(runs, row) for row in rows}
+    missing = [row for row in rows if not by_row[row]]
+    if missing:
+        raise KeyError(f'kd study: runs.json has no runs for row(s) {missing}')
+    mean = {row: statistics.mean(_kd_values(by_row, row)) for row in rows}
+    alone, teacher = mean.get('student alone'), mean.get('teacher')
+    table = ['| method | top-1 (%) | gain over student alone | share of the teacher-student gap | train (s) | seeds |',
+             '|---|---|---|---|---|---|']
+    for row in rows:
+        gain = share = '–'
+        if alone is not None and row not in ('teacher', 'student alone'):
+            gain = f'{mean[row] - alone:+.2f}'
+            if teacher is not None and teacher > alone:
+                share = f'{100 * (mean[row] - alone) / (teacher - alone):.0f} %'
+        seconds = statistics.mean(r['seconds'] for r in by_row[row].values())
+        table.append(f'| {row} | {mean_std(_kd_values(by_row, row), ".2f")} | {gain} | {share} | {seconds:.0f} | '
+                     f'{seeds_cell(by_row[row])} |')
+    table.append('')
+    table.append('Top-1 on the 1000 held-out test images of MNIST-5k at the last epoch (24), mean ± std over the '
+                 "seeds; each seed's student distils from the teacher trained with the same seed. train (s): one "
+                 'run of tools/train.py on one CPU thread, start-up and test passes included.')
+    comparisons = []
+    for loss in KD_STUDY_LOSSES:
+        for base in ('student alone', 'KD'):
+            if loss in rows and base in rows and loss != base:
+                comparisons.append(compare(loss, _kd_values(by_row, loss), base, _kd_values(by_row, base), '.2f'))
+    table += _footer(comparisons, [v for r in by_row.values() for v in r.values()])
+    return '\n'.join(table) + '\n'
+
+
+#: metafile metric names of the kd study -> runs.json keys
+KD_METRICS = {'Top 1 Accuracy': 'top1'}
+
+
+def kd_study_means(runs: Dict[str, dict], row: str) -> Dict[str, float]:
+    """Seed means of one kd-study row, rounded as in the table, keyed by the metafiles' names."""
+    values = list(_row_runs(runs, row).values())
+    if not values:
+        raise KeyError(f'kd study: runs.json has no runs for row {row!r}')
+    return {name: round(statistics.mean(v[key] for v in values), 2) for name, key in KD_METRICS.items()}
+
+
 #: kernel paths of the spread study, in table order (benchmarks/demo_spread.py's PATHS)
 SPREAD_PATHS = ('native', 'aten-avx2', 'aten-default', 'onednn-avx2')
 
@@ -533,7 +596,7 @@ def spread_means(runs: List[dict]) -> Dict[str, float]:
 #: study name (folder under benchmarks/results) -> its table function
 STUDIES: Dict[str, Callable] = {'loss_study': loss_study_table, 'sfda_study': sfda_study_table,
                                 'crossmodal_study': crossmodal_study_table, 'gcd_study': gcd_study_table,
-                                'spread': spread_table}
+                                'kd_study': kd_study_table, 'spread': spread_table}
 
 
 def study_of(folder: str) -> str:
@@ -569,6 +632,8 @@ def present_rows(study: str, runs) -> Optional[List[str]]:
         order = list(CROSSMODAL_STUDY_ROWS)
     elif study == 'gcd_study':
         order = [f'{d} | {a}' for d in GCD_STUDY_DATASETS for a in GCD_STUDY_ARMS]
+    elif study == 'kd_study':
+        order = list(KD_STUDY_ROWS)
     else:
         return None
     present = {k.rsplit('/', 1)[0] for k in runs}

@@ -1,5 +1,5 @@
-"""The knowledge-distillation configs (configs/kd, dkd, gkl, wkd): the published settings, the teachers, and a
-missing teacher checkpoint refused before anything trains."""
+"""The knowledge-distillation configs (configs/kd, dkd, gkl, wkd, bdkd): the published settings, the teachers, the
+offline study's MNIST-5k configs, and a missing teacher checkpoint refused before anything trains."""
 import glob
 import os.path as osp
 
@@ -13,19 +13,22 @@ from visiondiv.utils.config_check import ConfigCheckError, check_config
 
 ROOT = osp.join(osp.dirname(__file__), '..')
 MODELS_DIR = osp.join(ROOT, 'configs', '_base_', 'models')
-DISTILL = sorted(p for m in ('kd', 'dkd', 'gkl', 'wkd') for p in glob.glob(osp.join(ROOT, 'configs', m, f'{m}_*.py')))
+METHODS = ('kd', 'dkd', 'gkl', 'wkd', 'bdkd')
+DISTILL = sorted(p for m in METHODS for p in glob.glob(osp.join(ROOT, 'configs', m, f'{m}_*.py')))
 PAIRS = {'resnet32x4_resnet8x4_cifar': ('resnet32x4_cifar', 'resnet8x4_cifar'),
          'wrn-40-2_wrn-16-2_cifar': ('wrn-40-2_cifar', 'wrn-16-2_cifar'),
-         'resnet34_resnet18_in1k': ('resnet34_in1k', 'resnet18_in1k')}
+         'resnet34_resnet18_in1k': ('resnet34_in1k', 'resnet18_in1k'),
+         'smallconvnet-w32_smallconvnet-w8_mnist': ('smallconvnet-w32_mnist', 'smallconvnet-w8_mnist')}
 
 
 def model_of(name: str) -> dict:
     return Config.fromfile(osp.join(MODELS_DIR, f'{name}.py')).model.to_dict()
 
 
-def test_twelve_distillation_configs():
-    assert len(DISTILL) == 12
-    assert len(glob.glob(osp.join(ROOT, 'configs', 'kd', '*.py'))) == 9  # 3 KD + 6 models trained alone
+def test_seventeen_distillation_configs():
+    # 4 methods x (2 CIFAR-100 pairs + ImageNet + the MNIST-5k study) + BD-KD's study config
+    assert len(DISTILL) == 17
+    assert len(glob.glob(osp.join(ROOT, 'configs', 'kd', '*.py'))) == 12  # 4 KD + 8 models trained alone
 
 
 @pytest.mark.parametrize('pair', sorted(PAIRS))
@@ -38,7 +41,11 @@ def test_distill_bases_hold_the_standalone_models(pair):
     assert model['teacher_ckpt'] == f'checkpoints/{teacher}.pth'
 
 
-@pytest.mark.parametrize('path', DISTILL, ids=[osp.basename(p) for p in DISTILL])
+PUBLISHED = [p for p in DISTILL if 'mnist5k' not in p]
+STUDY = [p for p in DISTILL if 'mnist5k' in p]
+
+
+@pytest.mark.parametrize('path', PUBLISHED, ids=[osp.basename(p) for p in PUBLISHED])
 def test_settings_and_hooks(path):
     cfg = Config.fromfile(path)
     (name, loss), = cfg.model.distill_losses.items()
@@ -65,6 +72,35 @@ def test_settings_and_hooks(path):
     }[method]
     assert {k: loss.get(k) for k in expected} == expected
     assert cfg.model.get('student_loss_weight', 1.0) == ({'kd': 0.1 if cifar else 0.5}.get(method, 1.0))
+
+
+@pytest.mark.parametrize('path', STUDY, ids=[osp.basename(p) for p in STUDY])
+def test_study_configs_scale_the_resnet32x4_resnet8x4_setting(path):
+    """The MNIST-5k study: the CIFAR-100 resnet32x4->resnet8x4 loss settings, epoch counts / 10, one schedule."""
+    cfg = Config.fromfile(path)
+    method = osp.basename(osp.dirname(path))
+    (name, loss), = cfg.model.distill_losses.items()
+    assert name == method
+    if method != 'bdkd':
+        cifar = Config.fromfile(osp.join(ROOT, 'configs', method,
+                                         f'{method}_resnet32x4_resnet8x4_cifar100_240e.py')).model
+        ref = cifar.distill_losses[method].to_dict()
+        for key in ('warmup_epochs', ):
+            if key in ref:
+                ref[key] //= 10
+        if 'wd_decay' in ref:
+            ref['wd_decay'] = {k: v // 10 for k, v in ref['wd_decay'].items()}
+        assert loss.to_dict() == ref
+        assert cfg.model.get('student_loss_weight') == cifar.get('student_loss_weight')
+        hooks = [h['type'] for h in cfg.get('custom_hooks', [])]
+        assert hooks == [h['type'] for h in Config.fromfile(osp.join(
+            ROOT, 'configs', method, f'{method}_resnet32x4_resnet8x4_cifar100_240e.py')).get('custom_hooks', [])]
+    assert cfg.train_cfg.max_epochs == 24 and cfg.param_scheduler[0].milestones == [15, 18, 21]
+    assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay) == (0.05, 5e-4)
+    assert cfg.train_dataloader.dataset.split == 'train' and cfg.val_dataloader.dataset.split == 'test'
+    alone = Config.fromfile(osp.join(ROOT, 'configs', 'kd', 'smallconvnet-w8_mnist5k_24e.py'))
+    for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper', 'param_scheduler', 'train_cfg'):
+        assert cfg[key] == alone[key], key  # the student alone trains on the same terms
 
 
 def test_train_refuses_a_missing_teacher_checkpoint(tmp_path):

@@ -143,6 +143,8 @@ def _study_means(runs_rel, row: str) -> dict:
         return tables.crossmodal_study_means(runs, row)
     if study == 'gcd_study':
         return tables.gcd_study_means(runs, row)
+    if study == 'kd_study':
+        return tables.kd_study_means(runs, row)
     if study == 'spread':  # every run of the config (seeds and kernel paths); the row names the config
         return tables.spread_means(runs)
     means = tables.sfda_study_means(runs, row)

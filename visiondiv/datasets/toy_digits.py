@@ -4,7 +4,8 @@
 - :class:`DigitsDataset`: scikit-learn's UCI optical digits (``sklearn.datasets.load_digits``), 1797 images 8x8.
 
 Both give items ``dict(img=uint8 (H, W, 1), gt_label=int)`` with classes ``'0'``..``'9'``, for quick GCD runs
-and tests (wrap them in :class:`~visiondiv.datasets.GCDDataset`).
+(wrap them in :class:`~visiondiv.datasets.GCDDataset`), the distillation benchmark (a fixed class-stratified
+``split='train'`` / ``'test'``) and tests.
 """
 import functools
 import os.path as osp
@@ -15,7 +16,7 @@ from mmengine.dataset import BaseDataset
 
 from visiondiv.registry import DATASETS
 
-__all__ = ['MNIST5kDataset', 'DigitsDataset']
+__all__ = ['MNIST5kDataset', 'DigitsDataset', 'split_indices']
 
 CLASSES = tuple(str(d) for d in range(10))
 
@@ -75,12 +76,59 @@ def _digits() -> Tuple[np.ndarray, np.ndarray]:
     return imgs, data.target.astype(np.int64)
 
 
+SPLITS = ('all', 'train', 'test')
+
+
+def split_indices(labels: np.ndarray, split: str = 'all', test_fraction: float = 0.2,
+                  num_per_class: Optional[int] = None, owner: str = 'split_indices') -> np.ndarray:
+    """A fixed class-stratified split, in file order: of each class's ``n_c`` images the first
+    ``round(test_fraction * n_c)`` are ``'test'``, the rest ``'train'``; ``num_per_class`` keeps the first ones of
+    each class in the chosen part.
+
+    Args:
+        labels (np.ndarray): (N,) class of each image, 0..9.
+        split (str): ``'all'``, ``'train'`` or ``'test'``. Defaults to ``'all'``.
+        test_fraction (float): share of each class held out as ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): images kept per class (a positive int, at most what the part has).
+            Defaults to None (all).
+        owner (str): the dataset named in errors. Defaults to ``'split_indices'``.
+
+    Returns:
+        np.ndarray: the sorted indices of the chosen images.
+
+    Raises:
+        ValueError: an unknown ``split``, ``test_fraction`` outside [0, 1), or ``num_per_class`` not a positive
+            int or larger than a class's part, each naming the argument.
+    """
+    if split not in SPLITS:
+        raise ValueError(f'{owner}: split must be one of {SPLITS}, got {split!r}')
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f'{owner}: test_fraction must be in [0, 1), got {test_fraction!r}')
+    if num_per_class is not None and (not isinstance(num_per_class, int) or num_per_class < 1):
+        raise ValueError(f'{owner}: num_per_class must be a positive int or None, got {num_per_class!r}')
+    keep = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        n_test = int(round(test_fraction * len(idx)))
+        part = {'all': idx, 'train': idx[n_test:], 'test': idx[:n_test]}[split]
+        if num_per_class is not None:
+            if num_per_class > len(part):
+                raise ValueError(f'{owner}: num_per_class={num_per_class} but class {c} has {len(part)} images in '
+                                 f'split {split!r} (test_fraction {test_fraction})')
+            part = part[:num_per_class]
+        keep.append(part)
+    return np.sort(np.concatenate(keep))
+
+
 class _InMemoryDigits(BaseDataset):
     METAINFO = dict(classes=CLASSES)
 
-    def __init__(self, pipeline: Sequence = (), test_mode: bool = False,
+    def __init__(self, pipeline: Sequence = (), split: str = 'all', test_fraction: float = 0.2,
+                 num_per_class: Optional[int] = None, test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None, serialize_data: bool = True,
                  lazy_init: bool = False) -> None:
+        self.split, self.test_fraction, self.num_per_class = split, test_fraction, num_per_class
+        split_indices(np.zeros(1, np.int64), split, test_fraction, None, type(self).__name__)  # fail at build
         super().__init__(pipeline=list(pipeline), test_mode=test_mode, indices=indices,
                          serialize_data=serialize_data, lazy_init=lazy_init)
 
@@ -90,7 +138,8 @@ class _InMemoryDigits(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         imgs, labels = self._arrays()
-        return [dict(img=img.copy(), gt_label=int(label)) for img, label in zip(imgs, labels)]
+        keep = split_indices(labels, self.split, self.test_fraction, self.num_per_class, type(self).__name__)
+        return [dict(img=imgs[i].copy(), gt_label=int(labels[i])) for i in keep]
 
 
 @DATASETS.register_module()
@@ -102,6 +151,10 @@ class MNIST5kDataset(_InMemoryDigits):
 
     Args:
         pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
+            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
+        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
         test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
         indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
         serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
@@ -117,6 +170,10 @@ class DigitsDataset(_InMemoryDigits):
 
     Args:
         pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
+            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
+        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
         test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
         indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
         serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
