@@ -1,8 +1,8 @@
 # WKD-L (WKD mdistiller/distillers/WKD.py): CE + target term + w * entropic Wasserstein distance between the
 # non-target distributions (Sinkhorn, lambda 0.05, 10 iterations). Cost: 1 - exp(-kappa * cosine distance of the
 # teacher's classifier rows), set by SingleTeacherDistill after teacher_ckpt loads (WKD's 'fc' cost; its CKA cost
-# files are not shipped). w decays as in WKD's res32x4->res8x4 CIFAR run (its decay epoch for wrn40_2->SNv1 is
-# not in the reference gathered here): constant to epoch 150, then a cosine to 0 at epoch 240 (wd_decay, set
+# files are not shipped). w decays as in WKD's CIFAR runs (COSINE_DECAY_EPOCH 150 in both its res32x4->res8x4 and
+# wrn40_2->SNv1 yaml, JiamingLv/WKD@214cf88): constant to epoch 150, then a cosine to 0 at epoch 240 (wd_decay, set
 # each epoch by DistillEpochHook). WKD publishes no wrn40_2->wrn16_2 setting: w 200, T 6 are its
 # wrn40_2->ShuffleNetV1 values (with lr 0.05 here, not that pair's 0.01). Not a published configuration.
 _base_ = [

@@ -120,3 +120,38 @@ def test_dist_train_sh_runs_legogcd_on_two_cpu_processes(tmp_path):
     qhat = ckpt['state_dict']['loss_ler.qhat']
     assert abs(float(qhat.sum()) - 1.0) < 1e-5 and not torch.allclose(qhat, torch.full_like(qhat, 0.1))
     assert 'Epoch(val) [1]' in out and 'All: ' in out
+
+
+def test_dist_train_sums_the_gkl_class_prior_over_the_processes(tmp_path):
+    """GKL's class prior after one epoch on 2 processes (each sees half of MNIST-5k's training split) equals the
+    one-process run's: DistillEpochHook adds the per-class sums of the processes before publishing the prior.
+
+    The teacher is frozen, so its probabilities depend on the images only and the prior is the per-class mean over
+    all 1000 images either way; a process that kept its own sums would publish the mean over its 500."""
+    from visiondiv.registry import MODELS
+    from visiondiv.utils.setup_env import register_all_modules
+    register_all_modules()
+    cfg_path = osp.join(ROOT, 'configs', 'gkl', 'gkl_smallconvnet-w32_smallconvnet-w8_mnist5k_24e.py')
+    torch.manual_seed(0)
+    teacher = MODELS.build(dict(type='ImageClassifier',
+                                data_preprocessor=dict(type='ClsDataPreprocessor', num_classes=10, mean=[33.3285],
+                                                       std=[78.5655]),
+                                backbone=dict(type='SmallConvNet', in_channels=1, widths=(32, 64, 128)),
+                                head=dict(type='LinearClsHead', num_classes=10, in_channels=128)))
+    ckpt = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    options = ['--cfg-options', f'model.teacher_ckpt={ckpt}', 'train_cfg.max_epochs=1']
+    result = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg_path, '2', '--work-dir',
+                             str(tmp_path / 'dist'), *options], cwd=str(tmp_path), env=env_without_venv(),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    result = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), cfg_path, '--work-dir',
+                             str(tmp_path / 'one'), *options], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    priors = []
+    for run, iters in (('dist', 8), ('one', 16)):  # 500 or 1000 images, batch 64
+        saved = torch.load(tmp_path / run / 'epoch_1.pth', map_location='cpu', weights_only=False)
+        assert saved['meta']['iter'] == iters
+        priors.append(saved['state_dict']['distill_losses.gkl.class_prior'])
+    assert not torch.allclose(priors[1], torch.full((10, 10), 0.1), atol=1e-3)  # no longer the uniform start
+    torch.testing.assert_close(priors[0], priors[1], rtol=0, atol=1e-6)

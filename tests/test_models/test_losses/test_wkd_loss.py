@@ -152,3 +152,11 @@ def test_wd_decay_scales_only_the_distance(epoch):
 def test_bad_wd_decay_refused(wd_decay):
     with pytest.raises(ValueError, match='wd_decay'):
         WassersteinKDLoss(wd_decay=wd_decay)
+
+
+@pytest.mark.parametrize('epoch', [1, 2, 25, 50, 75, 99, 100])
+def test_wd_decay_from_epoch_zero_is_wkds_imagenet_weight(epoch):
+    """WKD's ImageNet yaml leaves COSINE_DECAY_EPOCH at 0: the weight decays over the whole 100 epochs, from epoch 1."""
+    loss = WassersteinKDLoss(wd_weight=30.0, wd_decay=dict(start_epoch=0, end_epoch=100))
+    assert 30.0 * loss.set_epoch(epoch) == pytest.approx(official_weight(30.0, epoch, start=0, epochs=100), abs=1e-12)
+    assert loss.wd_factor == pytest.approx((1 + np.cos(np.pi * epoch / 100)) / 2, abs=1e-12)

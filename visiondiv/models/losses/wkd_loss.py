@@ -71,7 +71,7 @@ class WassersteinKDLoss(nn.Module):
         kappa (float): sharpness of the cost from distances. Defaults to 1.0.
         wd_weight (float): w, the weight of WD (WKD: 30 R34->R18, 25 R50->MV1, 600 CIFAR). Defaults to 1.0.
         wd_decay (dict, optional): ``dict(start_epoch=s, end_epoch=e)``, the cosine decay of ``wd_weight``
-            (WKD CIFAR: 150, 240); None keeps it constant. Defaults to None.
+            (WKD: CIFAR 150, 240; ImageNet 0, 100); None keeps it constant. Defaults to None.
         target_weight (float): weight of L_t. Defaults to 1.0.
         loss_weight (float): multiplier. Defaults to 1.0.
         teacher_detach (bool): detach ``preds_T``. Defaults to True.
