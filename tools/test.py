@@ -46,6 +46,11 @@ def main(argv=None):
     register_all_modules(init_default_scope=False)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    model = cfg.get('model')
+    if isinstance(model, dict) and model.get('teacher_ckpt'):
+        # a distillation wrapper tests its student, and the checkpoint under test holds the teacher as well:
+        # the teacher's own file (often the placeholder path of the config) is not needed
+        model.teacher_ckpt = None
     # evaluating needs the checkpoint to cover the whole model: a part left random gives a meaningless score
     add_compatibility_check(cfg, complete_checkpoint=True)
     if args.show or args.show_dir:
