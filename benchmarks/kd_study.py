@@ -14,7 +14,7 @@ distil from its last checkpoint. Each run uses one CPU thread; ``--jobs`` runs g
 The result is the test top-1 at the last epoch. The table (benchmarks/result_tables.py) goes to table.md and the
 results regions of the config READMEs.
 
-    python benchmarks/kd_study.py --seeds 0 1 2 3 4          # about 10 minutes on 2 cores
+    python benchmarks/kd_study.py --seeds 0 1 2 3 4          # 7.6 min on 2 cores (docs/benchmarks.md)
     python benchmarks/kd_study.py --table-only
     python benchmarks/kd_study.py --rows WKD-L --seeds 0      # re-run some rows (the teachers must be there)
 """
@@ -87,6 +87,9 @@ def main() -> None:
     unknown = sorted(set(args.rows) - set(ARMS))
     if unknown:
         parser.error(f'unknown rows {unknown}; known: {list(ARMS)}')
+    if 'teacher' in args.rows and set(args.rows) != set(ARMS) and not args.table_only:
+        print('warning: the teachers are re-trained, but the student rows not in --rows keep their runs.json '
+              'entries, distilled from the old teachers', flush=True)
     out = osp.join(ROOT, args.out)
     os.makedirs(out, exist_ok=True)
     runs_path = osp.join(out, 'runs.json')

@@ -50,6 +50,8 @@ def main(argv=None):
     if isinstance(model, dict) and model.get('teacher_ckpt'):
         # a distillation wrapper tests its student, and the checkpoint under test holds the teacher as well:
         # the teacher's own file (often the placeholder path of the config) is not needed
+        print(f'tools/test.py: model.teacher_ckpt={model.teacher_ckpt!r} is not read; the teacher comes from '
+              f'{args.checkpoint} (the student is tested)')
         model.teacher_ckpt = None
     # evaluating needs the checkpoint to cover the whole model: a part left random gives a meaningless score
     add_compatibility_check(cfg, complete_checkpoint=True)

@@ -95,8 +95,23 @@ def test_split_indices_by_hand():
     (dict(split='val'), r"MNIST5kDataset: split must be one of \('all', 'train', 'test'\), got 'val'"),
     (dict(split='test', test_fraction=1.0), r'test_fraction must be in \[0, 1\), got 1.0'),
     (dict(split='train', num_per_class=0), r'num_per_class must be a positive int or None, got 0'),
+    (dict(split='train', num_per_class=True), r'num_per_class must be a positive int or None, got True'),
     (dict(split='train', num_per_class=401), r"num_per_class=401 but class 0 has 400 images in split 'train'"),
 ])
 def test_bad_split_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DATASETS.build(dict(type='MNIST5kDataset', **kwargs))
+
+
+def test_split_indices_refuses_an_empty_class_part_and_rounds_half_up():
+    from visiondiv.datasets.toy_digits import split_indices
+    with pytest.raises(ValueError, match=r"class 1 has no image in split 'test' \(1 images, test_fraction 0.2\)"):
+        split_indices(np.array([0, 0, 0, 0, 0, 1]), 'test', 0.2)
+    with pytest.raises(ValueError, match=r"class 0 has no image in split 'test'"):
+        split_indices(np.array([0, 1]), 'test', 0.0)
+    with pytest.raises(ValueError, match='no labels to split'):
+        split_indices(np.array([], np.int64), 'train')
+    # 0.5 x 5 = 2.5 -> 3 test images, 0.5 x 7 = 3.5 -> 4 (half up, not to even)
+    labels = np.array([0] * 5 + [1] * 7)
+    np.testing.assert_array_equal(split_indices(labels, 'test', 0.5), [0, 1, 2, 5, 6, 7, 8])
+    np.testing.assert_array_equal(split_indices(labels, 'train', 0.5, num_per_class=np.int64(2)), [3, 4, 9, 10])

@@ -23,6 +23,8 @@ def test_test_py_scores_the_student_without_the_teacher_file(tmp_path, capsys):
 
     load_script('tools', 'test.py').main([CFG, str(ckpt), '--work-dir', str(tmp_path / 'work')])
     out = capsys.readouterr().out
+    assert (f"model.teacher_ckpt='checkpoints/smallconvnet-w32_mnist.pth' is not read; the teacher comes from "
+            f'{ckpt}') in out
     # the student's top-1 on the test split, computed here from its logits
     test_set = DATASETS.build(cfg.test_dataloader.dataset)
     imgs = np.stack([test_set.get_data_info(i)['img'] for i in range(len(test_set))])

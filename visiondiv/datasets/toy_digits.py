@@ -8,6 +8,7 @@ Both give items ``dict(img=uint8 (H, W, 1), gt_label=int)`` with classes ``'0'``
 ``split='train'`` / ``'test'``) and tests.
 """
 import functools
+import numbers
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -79,11 +80,23 @@ def _digits() -> Tuple[np.ndarray, np.ndarray]:
 SPLITS = ('all', 'train', 'test')
 
 
+def check_split_arguments(split: str, test_fraction: float, num_per_class: Optional[int], owner: str) -> None:
+    """Refuse an unknown ``split``, a ``test_fraction`` outside [0, 1) and a ``num_per_class`` that is not a
+    positive int, naming the argument and ``owner``."""
+    if split not in SPLITS:
+        raise ValueError(f'{owner}: split must be one of {SPLITS}, got {split!r}')
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 <= test_fraction < 1:
+        raise ValueError(f'{owner}: test_fraction must be in [0, 1), got {test_fraction!r}')
+    if num_per_class is not None and (isinstance(num_per_class, bool) or not isinstance(num_per_class, numbers.Integral)
+                                      or num_per_class < 1):
+        raise ValueError(f'{owner}: num_per_class must be a positive int or None, got {num_per_class!r}')
+
+
 def split_indices(labels: np.ndarray, split: str = 'all', test_fraction: float = 0.2,
                   num_per_class: Optional[int] = None, owner: str = 'split_indices') -> np.ndarray:
     """A fixed class-stratified split, in file order: of each class's ``n_c`` images the first
-    ``round(test_fraction * n_c)`` are ``'test'``, the rest ``'train'``; ``num_per_class`` keeps the first ones of
-    each class in the chosen part.
+    ``floor(test_fraction * n_c + 1/2)`` (rounded half up) are ``'test'``, the rest ``'train'``; ``num_per_class``
+    keeps the first ones of each class in the chosen part.
 
     Args:
         labels (np.ndarray): (N,) class of each image, 0..9.
@@ -97,20 +110,22 @@ def split_indices(labels: np.ndarray, split: str = 'all', test_fraction: float =
         np.ndarray: the sorted indices of the chosen images.
 
     Raises:
-        ValueError: an unknown ``split``, ``test_fraction`` outside [0, 1), or ``num_per_class`` not a positive
-            int or larger than a class's part, each naming the argument.
+        ValueError: an unknown ``split``, ``test_fraction`` outside [0, 1), ``num_per_class`` not a positive
+            int or larger than a class's part, no labels, or a class with no image in the chosen part (a
+            ``test_fraction`` too small for it), each naming the argument.
     """
-    if split not in SPLITS:
-        raise ValueError(f'{owner}: split must be one of {SPLITS}, got {split!r}')
-    if not 0 <= test_fraction < 1:
-        raise ValueError(f'{owner}: test_fraction must be in [0, 1), got {test_fraction!r}')
-    if num_per_class is not None and (not isinstance(num_per_class, int) or num_per_class < 1):
-        raise ValueError(f'{owner}: num_per_class must be a positive int or None, got {num_per_class!r}')
+    check_split_arguments(split, test_fraction, num_per_class, owner)
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        raise ValueError(f'{owner}: no labels to split')
     keep = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        n_test = int(round(test_fraction * len(idx)))
+        n_test = int(np.floor(test_fraction * len(idx) + 0.5))
         part = {'all': idx, 'train': idx[n_test:], 'test': idx[:n_test]}[split]
+        if len(part) == 0:
+            raise ValueError(f'{owner}: class {c} has no image in split {split!r} ({len(idx)} images, '
+                             f'test_fraction {test_fraction})')
         if num_per_class is not None:
             if num_per_class > len(part):
                 raise ValueError(f'{owner}: num_per_class={num_per_class} but class {c} has {len(part)} images in '
@@ -123,12 +138,12 @@ def split_indices(labels: np.ndarray, split: str = 'all', test_fraction: float =
 class _InMemoryDigits(BaseDataset):
     METAINFO = dict(classes=CLASSES)
 
-    def __init__(self, pipeline: Sequence = (), split: str = 'all', test_fraction: float = 0.2,
-                 num_per_class: Optional[int] = None, test_mode: bool = False,
+    def __init__(self, pipeline: Sequence = (), test_mode: bool = False,
                  indices: Optional[Union[int, Sequence[int]]] = None, serialize_data: bool = True,
-                 lazy_init: bool = False) -> None:
+                 lazy_init: bool = False, split: str = 'all', test_fraction: float = 0.2,
+                 num_per_class: Optional[int] = None) -> None:
+        check_split_arguments(split, test_fraction, num_per_class, type(self).__name__)  # fail at build
         self.split, self.test_fraction, self.num_per_class = split, test_fraction, num_per_class
-        split_indices(np.zeros(1, np.int64), split, test_fraction, None, type(self).__name__)  # fail at build
         super().__init__(pipeline=list(pipeline), test_mode=test_mode, indices=indices,
                          serialize_data=serialize_data, lazy_init=lazy_init)
 
@@ -151,14 +166,14 @@ class MNIST5kDataset(_InMemoryDigits):
 
     Args:
         pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
-        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
-            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
-        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
-        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
         test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
         indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
         serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
         lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
+            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
+        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
     """
 
     _arrays = staticmethod(_mnist5k)
@@ -170,14 +185,14 @@ class DigitsDataset(_InMemoryDigits):
 
     Args:
         pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
-        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
-            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
-        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
-        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
         test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
         indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
         serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
         lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
+            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
+        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
     """
 
     _arrays = staticmethod(_digits)

@@ -180,8 +180,9 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
         self._prior_sum.index_add_(0, labels, (t / self.tau_weight).softmax(1))
 
     def reset_class_prior_sums(self) -> None:
-        """Drop the running sums: an epoch starts (or restarts after a crash: mmengine's epoch loop re-runs an
-        interrupted epoch from its first batch, so sums of its earlier attempt must not count twice)."""
+        """Drop the running sums: an epoch starts. A resumed run starts from a fresh process with no sums; this
+        guards an epoch restarted in the same process (training re-entered after an exception), whose earlier
+        attempt's sums must not count twice."""
         self._prior_sum = None
 
     def step_class_prior(self) -> Optional[Tensor]:
