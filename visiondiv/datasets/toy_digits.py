@@ -82,7 +82,17 @@ SPLITS = ('all', 'train', 'test')
 
 def check_split_arguments(split: str, test_fraction: float, num_per_class: Optional[int], owner: str) -> None:
     """Refuse an unknown ``split``, a ``test_fraction`` outside [0, 1) and a ``num_per_class`` that is not a
-    positive int, naming the argument and ``owner``."""
+    positive int, naming the argument and ``owner``.
+
+    Args:
+        split (str): ``'all'``, ``'train'`` or ``'test'``.
+        test_fraction (float): share of each class held out as ``'test'``.
+        num_per_class (int, optional): images kept per class, or None.
+        owner (str): the dataset named in errors.
+
+    Raises:
+        ValueError: naming the argument at fault.
+    """
     if split not in SPLITS:
         raise ValueError(f'{owner}: split must be one of {SPLITS}, got {split!r}')
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 <= test_fraction < 1:
