@@ -67,3 +67,13 @@ def test_head_num_classes_must_match_the_dataset(heads, key):
           for k, v in heads.items()}
     check_num_classes(heads_model(**ok), dict(classes=classes), 'train_dataloader.dataset', 'cfg.py')
     check_num_classes(heads_model(**heads), dict(), 'train_dataloader.dataset', 'cfg.py')   # no classes named
+
+
+def test_check_finite_counts_the_same_for_a_tensor_and_an_array():
+    import torch
+    values = np.array([[0.0, np.nan, np.inf], [-np.inf, 1.0, np.nan]])
+    for v in (values, torch.from_numpy(values), torch.from_numpy(values).half()):
+        with pytest.raises(ValueError, match=r'^KDLoss: 4 of 6 values of preds_S are not finite \(2 NaN, 2 inf\)$'):
+            check_finite(v, 'KDLoss', 'values of preds_S')
+    ok = torch.zeros(2, 3)
+    assert check_finite(ok, 'KDLoss') is ok

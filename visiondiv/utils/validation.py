@@ -4,9 +4,10 @@ A leaf module (numpy, torch and mmengine's ``Config`` only), so that every layer
 checks its labels does not import the datasets, a hook that compares domains does not import the medical
 readers, and ``visiondiv.apis.init_detector`` checks its ``cfg_options`` as the tools check ``--cfg-options``.
 """
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import torch
 from mmengine.config import Config
 from torch import nn
 
@@ -66,26 +67,28 @@ def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None
     return label
 
 
-def check_finite(vol: np.ndarray, path: str, what: str = 'voxels') -> np.ndarray:
-    """``vol`` if every value is finite: one NaN would turn a whole volume NaN under per-volume normalisation.
+def check_finite(values: Union[np.ndarray, torch.Tensor], path: str, what: str = 'voxels'):
+    """``values`` if every value is finite: one NaN would turn a whole volume NaN under per-volume normalisation,
+    a whole batch's loss NaN in a network.
 
     Args:
-        vol (np.ndarray): the values to check.
-        path (str): where they come from (a file or an argument name), for the message.
+        values (np.ndarray | Tensor): the values to check (a tensor is checked where it lies, CPU or GPU).
+        path (str): where they come from (a file, an argument name, the class that takes them), for the message.
         what (str): what the values are, for the message. Defaults to ``'voxels'``.
 
     Returns:
-        np.ndarray: ``vol``, unchanged.
+        np.ndarray | Tensor: ``values``, unchanged.
 
     Raises:
         ValueError: naming ``path`` and counting the NaN and inf values.
     """
-    bad = ~np.isfinite(vol)
+    lib = torch if isinstance(values, torch.Tensor) else np
+    bad = ~lib.isfinite(values)
     if bad.any():
-        nan = int(np.isnan(vol).sum())
-        raise ValueError(f'{path}: {int(bad.sum())} of {vol.size} {what} are not finite '
-                         f'({nan} NaN, {int(bad.sum()) - nan} inf)')
-    return vol
+        nan, n_bad = int(lib.isnan(values).sum()), int(bad.sum())
+        size = values.numel() if lib is torch else values.size
+        raise ValueError(f'{path}: {n_bad} of {size} {what} are not finite ({nan} NaN, {n_bad - nan} inf)')
+    return values
 
 
 def box_scale_warning(boxes: Sequence[Tuple[str, Sequence[Sequence[float]]]], source: str, min_side: float = 2.0,

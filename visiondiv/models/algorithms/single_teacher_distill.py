@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from visiondiv.registry import MODELS
 from visiondiv.utils.checkpoint import CheckpointMismatchError, load_checkpoint_checked
-from ..losses.kd_loss import check_finite_tensor
+from visiondiv.utils.validation import check_finite
 
 #: the state-dict prefix of the student's weights in a checkpoint of the wrapper
 STUDENT_PREFIX = 'architecture.'
@@ -284,7 +284,7 @@ class SingleTeacherDistill(BaseModel):
             losses.update({f'teacher.{k}': v for k, v in teacher_losses.items()})
         else:
             logits_t = self._teacher_logits(inputs)
-        check_finite_tensor(logits_t, 'the teacher logits (teacher.head output)', 'SingleTeacherDistill')
+        check_finite(logits_t, 'SingleTeacherDistill', 'values of the teacher logits (teacher.head output)')
         needs_labels = any(_takes(loss, 'gt_labels') or hasattr(loss, 'accumulate_class_prior')
                            for loss in self.distill_losses.values())
         labels = gt_labels_of(data_samples).to(logits_s.device) if needs_labels else None

@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import cross_entropy
 from visiondiv.registry import MODELS
-from .kd_loss import (EpochWarmup, adopt_none_buffers, check_class_matrix, check_finite_tensor, check_gt_labels,
+from visiondiv.utils.validation import check_finite
+from .kd_loss import (EpochWarmup, adopt_none_buffers, check_class_matrix, check_gt_labels,
                       check_kd_logits, check_non_negative, check_positive)
 
 #: where the weights of the pairwise MSE come from
@@ -173,7 +174,7 @@ class DecoupledKLLoss(nn.Module, EpochWarmup):
             gt_labels (Tensor): (N,) integer labels.
         """
         owner = type(self).__name__
-        t = check_finite_tensor(preds_T, 'preds_T', owner).float()
+        t = check_finite(preds_T, owner, 'values of preds_T').float()
         labels = check_gt_labels(gt_labels, t.size(0), t.size(1), owner)
         if self._prior_sum is None or self._prior_sum.size(0) != t.size(1):
             self._prior_sum = t.new_zeros(t.size(1), t.size(1))

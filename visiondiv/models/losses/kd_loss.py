@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import categorical_kl
 from visiondiv.registry import MODELS
+from visiondiv.utils.validation import check_finite
 from .utils import compute_dtype
 
 #: reductions over the batch of the KD losses: ``mean`` is the batch mean of the per-sample losses
@@ -64,28 +65,6 @@ def check_non_negative(value: float, name: str, owner: str) -> float:
     return v
 
 
-def check_finite_tensor(t: Tensor, name: str, owner: str) -> Tensor:
-    """``t`` if every value is finite.
-
-    Args:
-        t (Tensor): the values (logits, a class prior, a cost matrix).
-        name (str): the argument's name, for the message.
-        owner (str): the class or function that takes it, for the message.
-
-    Returns:
-        Tensor: ``t``, unchanged.
-
-    Raises:
-        ValueError: naming ``name`` and counting the NaN and inf values.
-    """
-    bad = ~torch.isfinite(t)
-    if bad.any():
-        nan = int(torch.isnan(t).sum())
-        raise ValueError(f'{owner}: {int(bad.sum())} of {t.numel()} values of {name} are not finite '
-                         f'({nan} NaN, {int(bad.sum()) - nan} inf)')
-    return t
-
-
 def check_class_matrix(m: Tensor, name: str, owner: str, num_classes: Optional[int] = None) -> Tensor:
     """``m`` if it is a finite, non-negative (C, C) class-by-class matrix (a class prior, a transport cost).
 
@@ -105,7 +84,7 @@ def check_class_matrix(m: Tensor, name: str, owner: str, num_classes: Optional[i
         raise ValueError(f'{owner}: {name} must be (C, C), got shape {tuple(m.shape)}')
     if num_classes is not None and m.size(0) != num_classes:
         raise ValueError(f'{owner}: {name} has {m.size(0)} classes but the logits have {num_classes}')
-    check_finite_tensor(m, name, owner)
+    check_finite(m, owner, f'values of {name}')
     if (m < 0).any():
         raise ValueError(f'{owner}: {name} has negative entries')
     return m
@@ -135,8 +114,8 @@ def check_kd_logits(preds_S: Tensor, preds_T: Tensor, owner: str) -> Tuple[Tenso
                          'student and teacher must predict the same classes')
     if preds_S.size(0) != preds_T.size(0):
         raise ValueError(f'{owner}: preds_S has {preds_S.size(0)} samples but preds_T has {preds_T.size(0)}')
-    check_finite_tensor(preds_S, 'preds_S', owner)
-    check_finite_tensor(preds_T, 'preds_T', owner)
+    check_finite(preds_S, owner, 'values of preds_S')
+    check_finite(preds_T, owner, 'values of preds_T')
     dtype = compute_dtype(torch.promote_types(preds_S.dtype, preds_T.dtype))
     return preds_S.to(dtype), preds_T.to(dtype)
 

@@ -7,7 +7,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.optimal_transport import SINKHORN_METHODS, sinkhorn
 from visiondiv.registry import MODELS
-from .kd_loss import (adopt_none_buffers, check_class_matrix, check_finite_tensor, check_gt_labels, check_kd_logits,
+from visiondiv.utils.validation import check_finite
+from .kd_loss import (adopt_none_buffers, check_class_matrix, check_gt_labels, check_kd_logits,
                       check_non_negative, check_positive)
 
 
@@ -172,7 +173,7 @@ class WassersteinKDLoss(nn.Module):
         """
         if weight.dim() != 2:
             raise ValueError(f'WassersteinKDLoss: classifier_weight must be (C, D), got {tuple(weight.shape)}')
-        check_finite_tensor(weight, 'classifier_weight', 'WassersteinKDLoss')
+        check_finite(weight, 'WassersteinKDLoss', 'values of classifier_weight')
         self.cost_matrix = classifier_cost(weight, self.kappa)
 
     def forward(self, preds_S: Tensor, preds_T: Tensor, gt_labels: Tensor, cost_matrix: Optional[Tensor] = None,
