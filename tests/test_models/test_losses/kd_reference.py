@@ -1,4 +1,5 @@
-"""Float64 references of the logit-distillation losses, written from the formulas with numpy and loops.
+"""Float64 references of the logit-distillation losses, written from the formulas with numpy and loops, and the
+degenerate inputs the loss tests share.
 
 Nothing here is shared with visiondiv's implementation.
 """
@@ -40,3 +41,23 @@ def dkd_terms(s_row, t_row, y, tau):
 def random_logits(n, c, seed=0, scale=2.0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, c)) * scale, rng.normal(size=(n, c)) * scale, rng.integers(0, c, size=n)
+
+
+#: the degenerate logit pairs every distillation loss must stay finite on
+DEGENERATE_CASES = ('one_hot', 'equal', 'huge')
+
+
+def degenerate_logits(case, hot=0):
+    """(student, teacher) float32 logits (3, 5) of a degenerate ``case``: a one-hot teacher (class ``hot`` at 1e4,
+    the others at -1e4) against a random student, both all zero, or opposite saturated predictions. The student
+    requires grad."""
+    import torch
+    zs = torch.randn(3, 5)
+    if case == 'one_hot':
+        zt = torch.full((3, 5), -1e4)
+        zt[:, hot] = 1e4
+    elif case == 'equal':
+        zs, zt = torch.zeros(3, 5), torch.zeros(3, 5)
+    else:
+        zs, zt = torch.tensor([[1e4, -1e4, 0, 0, 0]] * 3), torch.tensor([[-1e4, 1e4, 0, 0, 0]] * 3)
+    return zs.requires_grad_(True), zt

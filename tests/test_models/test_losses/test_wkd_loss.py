@@ -5,7 +5,7 @@ import torch
 
 from visiondiv.models.losses import WassersteinKDLoss, classifier_cost
 from visiondiv.registry import MODELS
-from .kd_reference import random_logits, softmax
+from .kd_reference import DEGENERATE_CASES, degenerate_logits, random_logits, softmax
 
 
 def ref_sinkhorn_cost(a, b, cost, eps, n_iters):
@@ -56,19 +56,11 @@ def test_classifier_cost_is_cosine_distance():
     np.testing.assert_allclose(cost.numpy(), ref, atol=1e-6)
 
 
-@pytest.mark.parametrize('case', ['one_hot', 'equal', 'huge'])
+@pytest.mark.parametrize('case', DEGENERATE_CASES)
 @pytest.mark.parametrize('eps', [0.05, 1e-3])
 def test_degenerate_inputs_finite(case, eps):
     y = torch.tensor([0, 1, 2])
-    zs = torch.randn(3, 5)
-    if case == 'one_hot':
-        zt = torch.full((3, 5), -1e4)
-        zt[:, 3] = 1e4
-    elif case == 'equal':
-        zs, zt = torch.zeros(3, 5), torch.zeros(3, 5)
-    else:
-        zs, zt = torch.tensor([[1e4, -1e4, 0, 0, 0]] * 3), torch.tensor([[-1e4, 1e4, 0, 0, 0]] * 3)
-    zs.requires_grad_(True)
+    zs, zt = degenerate_logits(case, hot=3)
     loss = WassersteinKDLoss(eps=eps, cost_matrix=torch.from_numpy(make_cost(5)[0]).float())(zs, zt, y)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(zs.grad).all()
