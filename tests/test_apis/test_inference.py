@@ -258,3 +258,16 @@ def test_unpadded_patches_are_batched_by_their_own_shape(tmp_path, monkeypatch):
     assert len(shapes) == len(windows)
     for key in ('bboxes', 'scores', 'labels'):
         torch.testing.assert_close(getattr(batched.pred_instances, key), getattr(single.pred_instances, key))
+
+
+def test_a_test_dataset_that_cannot_be_built_is_warned_about():
+    """Its classes cannot be read, so the checkpoint's are not checked: said, not silent."""
+    from visiondiv.apis.inference import _test_metainfo
+    cfg = Config(dict(test_dataloader=dict(dataset=dict(type='NoSuchDataset', data_root='x'))))
+    with pytest.warns(UserWarning, match=r"^my.py: test_dataloader.dataset \(NoSuchDataset\) could not be built to "
+                                         r"read its classes \(KeyError: .*the checkpoint's classes are not checked"):
+        assert _test_metainfo(cfg, 'my.py') == {}
+    cfg.test_dataloader.dataset.metainfo = dict(classes=('a', 'b'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # the config names its classes: they are checked, no warning
+        assert _test_metainfo(cfg, 'my.py') == dict(classes=('a', 'b'))

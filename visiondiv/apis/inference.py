@@ -44,9 +44,11 @@ DEFAULT_PATCH_NMS = dict(type='nms_rotated', iou_threshold=0.1)
 ImageType = Union[str, np.ndarray]
 
 
-def _test_metainfo(cfg: Config) -> dict:
+def _test_metainfo(cfg: Config, source: str = '<config>') -> dict:
     """The metainfo of the config's test dataset (its class's ``METAINFO`` updated by the config's
-    ``metainfo``), built lazily as mmdet's ``init_detector`` does: no file is read."""
+    ``metainfo``), built lazily as mmdet's ``init_detector`` does: no file is read. A dataset that cannot be
+    built so (a wrapper without ``lazy_init``, an unknown type...) falls back to the config's ``metainfo``, with
+    a warning when that names no classes (the class check against the checkpoint is then skipped)."""
     dataset_cfg = (cfg.get('test_dataloader') or {}).get('dataset')
     if not dataset_cfg:
         return {}
@@ -54,8 +56,13 @@ def _test_metainfo(cfg: Config) -> dict:
     dataset_cfg['lazy_init'] = True
     try:
         return dict(DATASETS.build(dataset_cfg).metainfo)
-    except (TypeError, KeyError, ValueError, OSError):  # a wrapper without lazy_init, an unknown type...
-        return dict(dataset_cfg.get('metainfo') or {})
+    except (TypeError, KeyError, ValueError, OSError) as err:
+        metainfo = dict(dataset_cfg.get('metainfo') or {})
+        if not metainfo.get('classes'):
+            warnings.warn(f'{source}: test_dataloader.dataset ({dataset_cfg.get("type")}) could not be built to read '
+                          f'its classes ({type(err).__name__}: {err}); the checkpoint\'s classes are not checked '
+                          'against the config\'s')
+        return metainfo
 
 
 def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = None, device: str = 'cpu',
@@ -110,7 +117,7 @@ def init_detector(config: Union[str, Path, Config], checkpoint: Optional[str] = 
     source = getattr(config, 'filename', None) or '<config>'
     options = class_options(config, source)
     model = revert_sync_batchnorm(MODELS.build(config.model))
-    metainfo = _test_metainfo(config)
+    metainfo = _test_metainfo(config, source)
     classes = tuple(metainfo['classes']) if metainfo.get('classes') else None
     if checkpoint is None:
         warnings.warn(f'{source}: no checkpoint given: the detector keeps its random initialisation')

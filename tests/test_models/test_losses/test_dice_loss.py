@@ -54,3 +54,12 @@ def test_finite_on_empty_classes_and_fp16():
     assert out.dtype == torch.float16 and torch.isfinite(out) and torch.isfinite(x.grad).all()
     with pytest.raises(ValueError, match='class_weight has 2 entries for 3 classes'):
         MultiClassDiceLoss(class_weight=[1, 1])(x, y)
+
+
+def test_one_class_without_background_is_refused_not_nan():
+    score, label = torch.randn(2, 1, 4, 4), torch.zeros(2, 4, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match=r'cls_score has 1 class channel and include_background=False leaves no '
+                                         r'class to average'):
+        MultiClassDiceLoss()(score, label)
+    loss = MultiClassDiceLoss(include_background=True)(score, label)  # softmax of one channel: Dice 1, loss 0
+    torch.testing.assert_close(loss, torch.tensor(0.0))

@@ -242,3 +242,9 @@ def test_degenerate_inputs_give_finite_values_and_gradients():
     sum(values).backward()
     assert all(torch.isfinite(v) for v in values)
     assert torch.isfinite(z.grad).all() and torch.isfinite(f.grad).all()
+
+
+@pytest.mark.parametrize('num_views', [1, 0, 2.0, True])
+def test_cross_view_distill_needs_two_views(num_views):
+    with pytest.raises(ValueError, match=rf'num_views must be an int >= 2 .*got {num_views!r}'):
+        CrossViewDistillLoss(num_views=num_views)

@@ -126,3 +126,30 @@ def test_registry_alias():
     # the former name is an alias of the same class, in the registry and in Python
     assert MODELS.get('KFIoULoss') is KFLoss
     assert KFLoss.box_input == 'both'
+
+
+def test_beta_zero_is_l1_with_finite_gradients():
+    """beta = 0: the centre term is |dx| + |dy| (torch's smooth_l1_loss convention), with finite gradients; the
+    quadratic branch's 0/0 must not reach them through torch.where."""
+    from visiondiv.models.losses.kf_iou_loss import smooth_l1
+    diff = torch.tensor([-0.3, 0.0, 0.2, 2.0], dtype=torch.float64, requires_grad=True)
+    out = smooth_l1(diff, 0.0)
+    torch.testing.assert_close(out, diff.detach().abs(), rtol=0, atol=0)
+    out.sum().backward()
+    assert torch.isfinite(diff.grad).all()
+    torch.testing.assert_close(diff.grad, torch.tensor([-1.0, 0.0, 1.0, 1.0], dtype=torch.float64))
+    torch.testing.assert_close(smooth_l1(diff.detach(), 0.0),
+                               torch.nn.functional.smooth_l1_loss(diff.detach(), torch.zeros(4, dtype=torch.float64),
+                                                                  beta=0.0, reduction='none'))
+    pred, target = random_boxes(6, seed=3), random_boxes(6, seed=4)
+    deltas = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    loss = KFLoss(beta=0.0)(deltas, torch.zeros(6, 5, dtype=torch.float64), pred_decode=pred,
+                            targets_decode=target)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(deltas.grad).all()
+
+
+@pytest.mark.parametrize('beta', [-0.1, float('nan'), float('inf'), '0.1', True])
+def test_bad_beta_is_refused(beta):
+    with pytest.raises(ValueError, match=r'KFLoss: beta must be a finite number >= 0'):
+        KFLoss(beta=beta)

@@ -53,6 +53,10 @@ class MultiClassDiceLoss(nn.Module):
         ignore_index (int): label value left out (``forward``'s ``ignore_index`` overrides it).
             Defaults to 255.
         loss_name (str): key in the loss dict. Defaults to ``'loss_dice'``.
+
+    Raises:
+        ValueError: (in ``forward``) one class channel without the background, or a ``class_weight`` of
+            another length than the classes.
     """
 
     def __init__(self, include_background: bool = False, class_weight: Optional[Sequence[float]] = None,
@@ -71,6 +75,10 @@ class MultiClassDiceLoss(nn.Module):
         probs = cls_score.to(compute_dtype(cls_score.dtype)).softmax(1)
         dice = soft_dice_per_class(probs, label, ignore, self.eps)
         start = 0 if self.include_background else 1
+        if dice.numel() <= start:  # the mean of no class would be NaN
+            raise ValueError(f'MultiClassDiceLoss: cls_score has {dice.numel()} class channel and '
+                             'include_background=False leaves no class to average; set include_background=True '
+                             'or give the background a channel')
         dice = dice[start:]
         if self.class_weight is not None:
             if len(self.class_weight) != cls_score.size(1):

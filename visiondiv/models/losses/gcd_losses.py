@@ -148,13 +148,17 @@ class CrossViewDistillLoss(nn.Module):
         loss_weight (float): multiplier. Defaults to 1.0.
 
     Raises:
-        ValueError: if ``student_temp`` or ``teacher_temp`` is not a positive finite number.
+        ValueError: if ``student_temp`` or ``teacher_temp`` is not a positive finite number, or ``num_views`` is
+            not an int >= 2.
     """
 
     def __init__(self, student_temp: float = 0.1, teacher_temp: float = 0.07, num_views: int = 2,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         _check_positive('CrossViewDistillLoss', student_temp=student_temp, teacher_temp=teacher_temp)
+        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 2:
+            raise ValueError(f'CrossViewDistillLoss: num_views must be an int >= 2 (each view is distilled from '
+                             f'the others), got {num_views!r}')
         self.student_temp, self.teacher_temp = student_temp, teacher_temp
         self.num_views, self.loss_weight = num_views, loss_weight
 

@@ -1,4 +1,6 @@
 """KFIoU loss for rotated boxes (Yang et al., ICLR 2023)."""
+import math
+import numbers
 from typing import Optional
 
 import torch
@@ -13,16 +15,19 @@ from .base_box_loss import BaseBoxLoss
 def smooth_l1(diff: Tensor, beta: float) -> Tensor:
     """Elementwise smooth-L1 of ``diff`` with transition point ``beta``.
 
-    0.5 x^2 / beta where |x| < beta, |x| - 0.5 beta elsewhere (mmrotate's ``kfiou_loss`` centre term).
+    0.5 x^2 / beta where |x| < beta, |x| - 0.5 beta elsewhere (mmrotate's ``kfiou_loss`` centre term);
+    ``beta = 0`` is the L1 loss |x|, as ``torch.nn.functional.smooth_l1_loss`` has it.
 
     Args:
         diff (Tensor): differences x, any shape.
-        beta (float): the transition point, > 0 (it divides the quadratic branch).
+        beta (float): the transition point, >= 0.
 
     Returns:
         Tensor: the losses, same shape as ``diff``, >= 0.
     """
     diff = diff.abs()
+    if beta == 0:  # the quadratic branch would divide by 0, and torch.where passes its NaN gradient on
+        return diff
     return torch.where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta)
 
 
@@ -44,13 +49,13 @@ class KFLoss(BaseBoxLoss):
     Args:
         fun (str): g: ``'none'`` (1 - KFIoU), ``'ln'`` (-ln(KFIoU + eps)) or ``'exp'`` (e^(1 - KFIoU) - 1).
             Defaults to ``'none'``.
-        beta (float): transition point of the smooth-L1 centre term. Defaults to 1.0 / 9.0.
+        beta (float): transition point of the smooth-L1 centre term, finite and >= 0 (0: L1). Defaults to 1.0 / 9.0.
         eps (float): added to the KFIoU denominator and, for ``'ln'``, inside the logarithm. Defaults to 1e-6.
         reduction (str): none, mean or sum. Defaults to ``'mean'``.
         loss_weight (float): multiplier. Defaults to 1.0.
 
     Raises:
-        ValueError: for an unknown ``fun`` or ``reduction``.
+        ValueError: for an unknown ``fun`` or ``reduction``, or a negative or non-finite ``beta``.
     """
 
     #: encoded deltas plus both decoded boxes (``pred_decode``, ``targets_decode``); degenerate decoded
@@ -62,6 +67,8 @@ class KFLoss(BaseBoxLoss):
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         if fun not in ('none', 'ln', 'exp'):
             raise ValueError(f"fun must be 'none', 'ln' or 'exp', got {fun!r}")
+        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (math.isfinite(beta) and beta >= 0):
+            raise ValueError(f'KFLoss: beta must be a finite number >= 0, got {beta!r}')
         super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.fun, self.beta, self.eps = fun, beta, eps
 
