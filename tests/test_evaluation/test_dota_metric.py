@@ -132,3 +132,18 @@ def test_images_without_any_ground_truth_are_refused(cls, tmp_path):
     writer.dataset_meta = dict(classes=CLASSES)
     writer.process({}, unlabelled)
     assert writer.evaluate(3) == {} and (tmp_path / 'sub' / 'Task1.zip').is_file()
+
+
+def test_scale_ranges_are_reported_apart_and_averaged():
+    """The plane (20 x 10, area 200) is found, the ship (4 x 4, area 16) is missed: AP 0 in the small range, 1 in
+    the large one; AP50 is their mean, and each range has its own key."""
+    metric = METRICS.build(dict(type='DOTAMetric', scale_ranges=[(0, 64), (64, 1e5)]))
+    metric.dataset_meta = dict(classes=CLASSES)
+    box = [50, 50, 20, 10, 0.3]
+    metric.process({}, [sample('a', [box, [10, 10, 4, 4, 0]], [0, 1], [box, [30, 30, 4, 4, 0]], [0.9, 0.8],
+                               [0, 1])])
+    res = metric.evaluate(1)
+    # eval_rbbox_map averages each range over the classes with ground truth in it: small {ship: 0}, large {plane: 1}
+    assert res['dota/AP50_area_0_64'] == pytest.approx(0.0)
+    assert res['dota/AP50_area_64_100000'] == pytest.approx(1.0)
+    assert res['dota/AP50'] == pytest.approx(0.5) and res['dota/mAP'] == pytest.approx(0.5)

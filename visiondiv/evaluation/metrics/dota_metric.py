@@ -111,8 +111,8 @@ class DOTAMetric(BaseMetric):
         iou_thrs (float | list[float]): IoU thresholds, each in (0, 1) (see :func:`check_iou_thrs`);
             ``mAP`` is the mean of their APs. Defaults to 0.5.
         scale_ranges (list[tuple], optional): ``(min_area, max_area)`` area ranges in squared pixels,
-            evaluated apart (see :func:`eval_rbbox_map`); each ``AP<nn>`` is then the mean over the
-            ranges. Defaults to None (every box).
+            evaluated apart (see :func:`eval_rbbox_map`): each range's AP is reported as
+            ``AP<nn>_area_<min>_<max>``, and ``AP<nn>`` is their mean. Defaults to None (every box).
         metric (str | list[str]): only ``mAP`` (of a list, only the first entry is read).
             Defaults to 'mAP'.
         predict_box_type (str): ``rbox`` (cx, cy, w, h, angle) or ``qbox`` (four corners); predictions
@@ -294,6 +294,9 @@ class DOTAMetric(BaseMetric):
                                         dataset=list(self.dataset_meta['classes']), logger=logger)
             mean_aps.append(mean_ap)
             eval_results[_ap_key(thr)] = round(float(np.mean(mean_ap)), 4)
+            if self.scale_ranges is not None:  # each range apart, so that their mean hides none of them
+                for (lo, hi), ap in zip(self.scale_ranges, np.atleast_1d(mean_ap)):
+                    eval_results[f'{_ap_key(thr)}_area_{lo:g}_{hi:g}'] = round(float(ap), 4)
         eval_results['mAP'] = round(float(np.mean(mean_aps)), 4)
         eval_results.move_to_end('mAP', last=False)
         return eval_results
