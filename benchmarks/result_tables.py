@@ -184,6 +184,15 @@ def _row_runs(runs: Dict[str, dict], row: str) -> Dict[int, dict]:
     return dict(sorted((int(k.rsplit('/', 1)[1]), v) for k, v in runs.items() if k.rsplit('/', 1)[0] == row))
 
 
+def _runs_by_row(runs: Dict[str, dict], rows: Sequence[str], study: str) -> Dict[str, Dict[int, dict]]:
+    """The runs of each of ``rows``, by seed; a row without runs is a KeyError naming ``study`` and the rows."""
+    by_row = {row: _row_runs(runs, row) for row in rows}
+    missing = [row for row in rows if not by_row[row]]
+    if missing:
+        raise KeyError(f'{study}: runs.json has no runs for row(s) {missing}')
+    return by_row
+
+
 #: loss-study pairs that the READMEs compare (first, second), each on mAP50 and mAP75
 LOSS_STUDY_PAIRS = (('KLD', 'smooth-L1'), ('KFIoU', 'smooth-L1'), ('KLD', 'GWD'), ('KLD', 'KFIoU'),
                     # the other families (loss_study.py --study detectors): each variant against its baseline
@@ -367,10 +376,7 @@ def crossmodal_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] 
         rows: rows to show, in this order; default ``CROSSMODAL_STUDY_ROWS``.
     """
     rows = list(rows or CROSSMODAL_STUDY_ROWS)
-    by_row = {row: _row_runs(runs, row) for row in rows}
-    missing = [row for row in rows if not by_row[row]]
-    if missing:
-        raise KeyError(f'crossmodal study: runs.json has no runs for row(s) {missing}')
+    by_row = _runs_by_row(runs, rows, 'crossmodal study')
     header = ['training set', *(h for _, h in CROSSMODAL_KEYS), 'missed tumours', 'seeds']
     table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     for row in rows:
@@ -446,10 +452,7 @@ def gcd_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None)
         rows: ``'<dataset> | <arm>'`` rows to show, in this order; default every dataset x arm.
     """
     rows = list(rows or [f'{d} | {a}' for d in GCD_STUDY_DATASETS for a in GCD_STUDY_ARMS])
-    by_row = {row: _row_runs(runs, row) for row in rows}
-    missing = [row for row in rows if not by_row[row]]
-    if missing:
-        raise KeyError(f'gcd study: runs.json has no runs for row(s) {missing}')
+    by_row = _runs_by_row(runs, rows, 'gcd study')
     header = ['dataset', 'method', *(h for _, h in GCD_KEYS), 'seeds']
     table = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
     for row in rows:
@@ -510,10 +513,7 @@ def kd_study_table(runs: Dict[str, dict], rows: Optional[Sequence[str]] = None) 
         rows: rows to show, in this order; default ``KD_STUDY_ROWS``.
     """
     rows = list(rows or KD_STUDY_ROWS)
-    by_row = {row: _row_runs(runs, row) for row in rows}
-    missing = [row for row in rows if not by_row[row]]
-    if missing:
-        raise KeyError(f'kd study: runs.json has no runs for row(s) {missing}')
+    by_row = _runs_by_row(runs, rows, 'kd study')
     mean = {row: statistics.mean(_kd_values(by_row, row)) for row in rows}
     alone, teacher = mean.get('student alone'), mean.get('teacher')
     table = ['| method | top-1 (%) | gain over student alone | share of the teacher-student gap | train (s) | seeds |',
