@@ -1,4 +1,6 @@
 """The shared validators: each error names the file or the config key."""
+import re
+
 import numpy as np
 import pytest
 from torch import nn
@@ -77,3 +79,14 @@ def test_check_finite_counts_the_same_for_a_tensor_and_an_array():
             check_finite(v, 'KDLoss', 'values of preds_S')
     ok = torch.zeros(2, 3)
     assert check_finite(ok, 'KDLoss') is ok
+
+
+def test_check_positive_and_non_negative():
+    from visiondiv.utils.validation import check_non_negative, check_positive
+    assert check_positive(np.float32(0.5), 'tau', 'KDLoss') == 0.5 and check_non_negative(0, 'gamma', 'X') == 0.0
+    for bad in (0, -1.0, float('nan'), float('inf'), True, '4', None):
+        with pytest.raises(ValueError, match=rf'^KDLoss: tau must be a finite number > 0, got {re.escape(repr(bad))}$'):
+            check_positive(bad, 'tau', 'KDLoss')
+    for bad in (-1e-9, float('nan'), np.bool_(False), '0'):
+        with pytest.raises(ValueError, match=r'^X: gamma must be a finite number >= 0, got '):
+            check_non_negative(bad, 'gamma', 'X')

@@ -4,6 +4,8 @@ A leaf module (numpy, torch and mmengine's ``Config`` only), so that every layer
 checks its labels does not import the datasets, a hook that compares domains does not import the medical
 readers, and ``visiondiv.apis.init_detector`` checks its ``cfg_options`` as the tools check ``--cfg-options``.
 """
+import math
+import numbers
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -65,6 +67,47 @@ def check_labels(label: np.ndarray, path: str, num_classes: Optional[int] = None
     if num_classes is not None and label.size and (label.min() < 0 or label.max() >= num_classes):
         raise ValueError(f'{path}: labels must lie in [0, {num_classes}), found [{label.min()}, {label.max()}]')
     return label
+
+
+def _check_bounded(value: Any, name: str, owner: str, strict: bool) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or (value <= 0 if strict else value < 0):
+        raise ValueError(f'{owner}: {name} must be a finite number {">" if strict else ">="} 0, got {value!r}')
+    return float(value)
+
+
+def check_positive(value: Any, name: str, owner: str) -> float:
+    """``value`` as a float if it is a finite real number > 0 (a temperature, a regularisation strength).
+
+    Args:
+        value (Any): the value to check; a bool or a string is refused.
+        name (str): the argument's name, for the message (e.g. ``'tau'``).
+        owner (str): the class or function that takes it, for the message.
+
+    Returns:
+        float: ``value``.
+
+    Raises:
+        ValueError: ``'<owner>: <name> must be a finite number > 0, got <value>'``.
+    """
+    return _check_bounded(value, name, owner, strict=True)
+
+
+def check_non_negative(value: Any, name: str, owner: str) -> float:
+    """``value`` as a float if it is a finite real number >= 0 (an exponent, a weight, a smoothing term).
+
+    Args:
+        value (Any): the value to check; a bool or a string is refused.
+        name (str): the argument's name, for the message (e.g. ``'gamma'``).
+        owner (str): the class or function that takes it, for the message.
+
+    Returns:
+        float: ``value``.
+
+    Raises:
+        ValueError: ``'<owner>: <name> must be a finite number >= 0, got <value>'``.
+    """
+    return _check_bounded(value, name, owner, strict=False)
 
 
 def check_finite(values: Union[np.ndarray, torch.Tensor], path: str, what: str = 'voxels'):

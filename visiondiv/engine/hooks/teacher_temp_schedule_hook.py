@@ -8,12 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from visiondiv.registry import HOOKS
-
-
-def _check_temperature(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f'TeacherTempScheduleHook: {name} must be a finite number > 0, got {value!r}')
-    return float(value)
+from visiondiv.utils.validation import check_positive
 
 
 def _check_count(value: int, name: str) -> int:
@@ -46,8 +41,8 @@ def teacher_temp_at(epoch: int, warmup_teacher_temp: float = 0.07, teacher_temp:
     """
     epoch = _check_count(epoch, 'epoch')
     warmup_epochs = _check_count(warmup_epochs, 'warmup_epochs')
-    start = _check_temperature(warmup_teacher_temp, 'warmup_teacher_temp')
-    final = _check_temperature(teacher_temp, 'teacher_temp')
+    start = check_positive(warmup_teacher_temp, 'warmup_teacher_temp', 'TeacherTempScheduleHook')
+    final = check_positive(teacher_temp, 'teacher_temp', 'TeacherTempScheduleHook')
     if epoch < warmup_epochs:
         return float(np.linspace(start, final, warmup_epochs)[epoch])
     return final

@@ -8,7 +8,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from visiondiv.utils.validation import check_finite, check_window
+from visiondiv.utils.validation import check_finite, check_non_negative, check_window
 from visiondiv.divergences.categorical import categorical_kl
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -42,9 +42,7 @@ def check_histogram_args(bins: int, value_range: Optional[Sequence[float]], eps:
     """
     if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)) or bins < 1:
         raise ValueError(f'bins must be an integer >= 1, got {bins!r}')
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.floating, np.integer)) \
-            or not np.isfinite(eps) or eps < 0:
-        raise ValueError(f'eps must be a finite number >= 0, got {eps!r}')
+    check_non_negative(eps, 'eps', 'intensity_kl')
     return None if value_range is None else check_window(value_range, 'value_range')
 
 

@@ -9,7 +9,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import categorical_kl, entropy
 from visiondiv.registry import MODELS
-from .kd_loss import check_kd_logits, check_positive, check_reduction, reduce_batch
+from visiondiv.utils.validation import check_positive
+from .kd_loss import check_kd_logits, check_reduction, reduce_batch
 
 
 @MODELS.register_module()

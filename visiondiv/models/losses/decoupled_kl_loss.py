@@ -15,9 +15,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import cross_entropy
 from visiondiv.registry import MODELS
-from visiondiv.utils.validation import check_finite
-from .kd_loss import (EpochWarmup, adopt_none_buffers, check_class_matrix, check_gt_labels,
-                      check_kd_logits, check_non_negative, check_positive)
+from visiondiv.utils.validation import check_finite, check_non_negative, check_positive
+from .kd_loss import EpochWarmup, adopt_none_buffers, check_class_matrix, check_gt_labels, check_kd_logits
 
 #: where the weights of the pairwise MSE come from
 DKL_WEIGHTS = ('sample', 'class')

@@ -6,8 +6,8 @@ import torch
 
 from visiondiv.divergences.categorical import categorical_kl
 from visiondiv.registry import MODELS
-from .kd_loss import (EpochWarmup, check_gt_labels, check_kd_logits, check_non_negative, check_positive,
-                      check_reduction, reduce_batch)
+from visiondiv.utils.validation import check_non_negative, check_positive
+from .kd_loss import EpochWarmup, check_gt_labels, check_kd_logits, check_reduction, reduce_batch
 
 
 def non_target_index(labels: Tensor, num_classes: int) -> Tensor:

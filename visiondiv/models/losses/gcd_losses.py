@@ -13,6 +13,7 @@ from mmengine.dist import all_reduce, get_world_size
 from torch import Tensor, nn
 
 from visiondiv.registry import MODELS
+from visiondiv.utils.validation import check_positive
 from visiondiv.divergences.categorical import categorical_kl, cross_entropy, entropy
 from .utils import compute_dtype
 
@@ -43,8 +44,7 @@ def split_views(x: Tensor, num_views: int, owner: str) -> Tuple[Tensor, ...]:
 
 def _check_positive(owner: str, **values: float) -> None:
     for name, value in values.items():
-        if not (value > 0 and math.isfinite(value)):
-            raise ValueError(f'{owner}: {name} must be a positive finite number, got {value!r}')
+        check_positive(value, name, owner)
 
 
 @MODELS.register_module()

@@ -4,7 +4,6 @@ The KD losses (``KDLoss``, ``DKDLoss``, ``DecoupledKLLoss``, ``WassersteinKDLoss
 mmrazor's arguments: ``preds_S`` the student's logits (N, C), ``preds_T`` the teacher's (N, C), and, where the
 loss needs it, ``gt_labels`` (N,). Half-precision logits are computed in fp32 (:func:`compute_dtype`).
 """
-import math
 from typing import Optional, Tuple
 
 import torch
@@ -12,57 +11,11 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.categorical import categorical_kl
 from visiondiv.registry import MODELS
-from visiondiv.utils.validation import check_finite
+from visiondiv.utils.validation import check_finite, check_positive
 from .utils import compute_dtype
 
 #: reductions over the batch of the KD losses: ``mean`` is the batch mean of the per-sample losses
 KD_REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def check_positive(value: float, name: str, owner: str) -> float:
-    """``value`` as a float if it is a finite number > 0 (a temperature, a regularisation strength).
-
-    Args:
-        value (float): the value to check.
-        name (str): the argument's name, for the message (e.g. ``'tau'``).
-        owner (str): the class that takes it, for the message.
-
-    Returns:
-        float: ``value``.
-
-    Raises:
-        ValueError: naming ``name``, when ``value`` is not a finite number > 0.
-    """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'{owner}: {name} must be a number > 0, got {value!r}') from None
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f'{owner}: {name} must be a finite number > 0, got {value!r}')
-    return v
-
-
-def check_non_negative(value: float, name: str, owner: str) -> float:
-    """``value`` as a float if it is a finite number >= 0 (an exponent, a weight).
-
-    Args:
-        value (float): the value to check.
-        name (str): the argument's name, for the message (e.g. ``'gamma'``).
-        owner (str): the class that takes it, for the message.
-
-    Returns:
-        float: ``value``.
-
-    Raises:
-        ValueError: naming ``name``, when ``value`` is not a finite number >= 0.
-    """
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'{owner}: {name} must be a number >= 0, got {value!r}') from None
-    if not (math.isfinite(v) and v >= 0):
-        raise ValueError(f'{owner}: {name} must be a finite number >= 0, got {value!r}')
-    return v
 
 
 def check_class_matrix(m: Tensor, name: str, owner: str, num_classes: Optional[int] = None) -> Tensor:

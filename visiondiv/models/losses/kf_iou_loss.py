@@ -1,6 +1,4 @@
 """KFIoU loss for rotated boxes (Yang et al., ICLR 2023)."""
-import math
-import numbers
 from typing import Optional
 
 import torch
@@ -9,6 +7,7 @@ from torch import Tensor
 from visiondiv.divergences.gaussian import kalman_overlap
 from visiondiv.registry import MODELS
 from visiondiv.structures.bbox import Gaussian2D
+from visiondiv.utils.validation import check_non_negative
 from .base_box_loss import BaseBoxLoss
 
 
@@ -67,8 +66,7 @@ class KFLoss(BaseBoxLoss):
                  reduction: str = 'mean', loss_weight: float = 1.0) -> None:
         if fun not in ('none', 'ln', 'exp'):
             raise ValueError(f"fun must be 'none', 'ln' or 'exp', got {fun!r}")
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not (math.isfinite(beta) and beta >= 0):
-            raise ValueError(f'KFLoss: beta must be a finite number >= 0, got {beta!r}')
+        check_non_negative(beta, 'beta', 'KFLoss')
         super().__init__(reduction=reduction, loss_weight=loss_weight)
         self.fun, self.beta, self.eps = fun, beta, eps
 

@@ -7,9 +7,8 @@ from torch import Tensor, nn
 
 from visiondiv.divergences.optimal_transport import SINKHORN_METHODS, sinkhorn
 from visiondiv.registry import MODELS
-from visiondiv.utils.validation import check_finite
-from .kd_loss import (adopt_none_buffers, check_class_matrix, check_gt_labels, check_kd_logits,
-                      check_non_negative, check_positive)
+from visiondiv.utils.validation import check_finite, check_non_negative, check_positive
+from .kd_loss import adopt_none_buffers, check_class_matrix, check_gt_labels, check_kd_logits
 
 
 def class_cost(dist: Tensor, kappa: float = 1.0) -> Tensor:
