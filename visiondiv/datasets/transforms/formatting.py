@@ -57,6 +57,19 @@ class PackTranslationInputs(BaseTransform):
         return f'{self.__class__.__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
 
 
+def _sample_meta(results: dict, meta_keys: Sequence[str]) -> dict:
+    """The ``meta_keys`` present in ``results``, numpy scalars as Python ones."""
+    return {key: results[key].item() if isinstance(results[key], np.generic) else results[key]
+            for key in meta_keys if key in results}
+
+
+def _int_label(label, owner: str) -> int:
+    """``label`` (``results['gt_label']``) as an int; a bool or a non-integer is refused, naming ``owner``."""
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise ValueError(f"{owner}: 'gt_label' must be an int, got {label!r}")
+    return int(label)
+
+
 #: sample meta of :class:`~visiondiv.datasets.GCDDataset` items
 GCD_META_KEYS = ('sample_idx', 'labelled', 'old', 'img_path', 'base_idx')
 
@@ -111,17 +124,9 @@ class PackGCDInputs(BaseTransform):
         if 'img' not in results:
             raise KeyError(f"PackGCDInputs: results has no 'img'; present: {sorted(results)}")
         inputs = torch.from_numpy(np.ascontiguousarray(self._views(results['img']).transpose(0, 3, 1, 2)))
-        meta = {}
-        for key in self.meta_keys:
-            if key in results:
-                value = results[key]
-                meta[key] = value.item() if isinstance(value, np.generic) else value
-        sample = BaseDataElement(metainfo=meta)
+        sample = BaseDataElement(metainfo=_sample_meta(results, self.meta_keys))
         if 'gt_label' in results:
-            label = results['gt_label']
-            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-                raise ValueError(f"PackGCDInputs: 'gt_label' must be an int, got {label!r}")
-            sample.gt_label = torch.tensor(int(label), dtype=torch.long)
+            sample.gt_label = torch.tensor(_int_label(results['gt_label'], 'PackGCDInputs'), dtype=torch.long)
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:
@@ -162,17 +167,9 @@ class PackClsInputs(BaseTransform):
             raise ValueError("PackClsInputs: results['img'] must be one image (use PackGCDInputs for views)")
         img = PackGCDInputs._views(results['img'], 'PackClsInputs')[0]
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        meta = {}
-        for key in self.meta_keys:
-            if key in results:
-                value = results[key]
-                meta[key] = value.item() if isinstance(value, np.generic) else value
-        sample = ClsDataSample(metainfo=meta)
+        sample = ClsDataSample(metainfo=_sample_meta(results, self.meta_keys))
         if 'gt_label' in results:
-            label = results['gt_label']
-            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
-                raise ValueError(f"PackClsInputs: 'gt_label' must be an int, got {label!r}")
-            sample.set_gt_label(int(label))
+            sample.set_gt_label(_int_label(results['gt_label'], 'PackClsInputs'))
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:
