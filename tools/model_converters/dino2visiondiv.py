@@ -17,7 +17,6 @@ A position embedding made for another image size is kept: the backbone resizes i
 DINO's training checkpoints hold pickled Python objects: convert only files you trust.
 """
 import argparse
-import io
 import math
 import re
 from collections import OrderedDict
@@ -27,7 +26,7 @@ import torch
 from mmengine.config import DictAction
 
 from visiondiv.utils.checkpoint import CheckpointMismatchError, load_from_local, match_state_dict
-from visiondiv.engine.fileio import AtomicLocalBackend
+from visiondiv.engine.fileio import torch_save_atomically
 from visiondiv.models.backbones.vit_cls import CLSTokenVisionTransformer
 
 #: DINO's released ViTs as CLSTokenVisionTransformer arguments (the defaults are ViT-B/16)
@@ -171,9 +170,7 @@ def convert_file(src: str, dst: str, key: str = 'teacher', arch: str = 'vit-base
     reference = CLSTokenVisionTransformer(**{**DINO_ARCHS[arch], 'grad_from_block': None, **(model_args or {})})
     reference = reference.state_dict()
     converted = convert_dino(extract_backbone(load_from_local(src, map_location='cpu'), src, key), reference, src)
-    buffer = io.BytesIO()
-    torch.save(converted, buffer)
-    AtomicLocalBackend().put(buffer.getvalue(), dst)
+    torch_save_atomically(converted, dst)
     return converted
 
 

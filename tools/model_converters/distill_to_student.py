@@ -14,14 +14,13 @@ wrapper's config, not the student's.
 Checkpoints are pickles: convert only files you trust.
 """
 import argparse
-import io
 import re
 from collections import OrderedDict
 from typing import Mapping, Optional, Sequence
 
 import torch
 
-from visiondiv.engine.fileio import AtomicLocalBackend
+from visiondiv.engine.fileio import torch_save_atomically
 from visiondiv.utils.checkpoint import load_from_local
 
 STUDENT_PREFIX = 'architecture.'
@@ -64,9 +63,7 @@ def convert_file(src: str, dst: str) -> dict:
     meta = checkpoint.get('meta') if 'state_dict' in checkpoint else None
     if isinstance(meta, Mapping):
         out['meta'] = {k: v for k, v in meta.items() if k not in DROPPED_META}
-    buffer = io.BytesIO()
-    torch.save(out, buffer)
-    AtomicLocalBackend().put(buffer.getvalue(), dst)
+    torch_save_atomically(out, dst)
     return out
 
 

@@ -1,4 +1,5 @@
-"""Atomic local writes: an mmengine file backend for files, and :func:`write_folder_atomically` for folders.
+"""Atomic local writes: an mmengine file backend for files, :func:`torch_save_atomically` for a converted
+checkpoint, and :func:`write_folder_atomically` for folders.
 
 Registered as ``atomic_local``. mmengine's ``save_checkpoint`` writes through
 ``get_file_backend(filename, backend_args).put``, so a config selects it for
@@ -9,6 +10,7 @@ checkpoints with::
 ``backend_args`` with a ``backend`` name overrides the URI prefix in mmengine,
 so use it only with local ``work_dir``/``out_dir`` paths.
 """
+import io
 import os
 import os.path as osp
 import shutil
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Callable, TypeVar, Union
 
 import mmengine
+import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 
@@ -83,6 +86,19 @@ def _fsync_dir(dirname: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def torch_save_atomically(obj: object, path: str) -> None:
+    """``torch.save(obj, path)`` through :class:`AtomicLocalBackend`: ``path`` holds the old file or the whole new
+    one, never a part (the model converters' outputs).
+
+    Args:
+        obj (object): what to save (a checkpoint dict, a state dict).
+        path (str): the local file to write.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    AtomicLocalBackend().put(buffer.getvalue(), path)
 
 
 def write_folder_atomically(out: str, write: Callable[[str], T]) -> T:
