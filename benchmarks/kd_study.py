@@ -14,7 +14,7 @@ distil from its last checkpoint. Each run uses one CPU thread; ``--jobs`` runs g
 The result is the test top-1 at the last epoch. The table (benchmarks/result_tables.py) goes to table.md and the
 results regions of the config READMEs.
 
-    python benchmarks/kd_study.py --seeds 0 1 2 3 4          # 7.0 min on 2 cores (docs/benchmarks.md)
+    python benchmarks/kd_study.py --seeds 0 1 2 3 4          # 7.0-8.1 min on 2 cores (docs/benchmarks.md)
     python benchmarks/kd_study.py --table-only
     python benchmarks/kd_study.py --rows WKD-L --seeds 0      # re-run some rows (the teachers must be there)
 """
